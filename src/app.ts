@@ -1,0 +1,63 @@
+// The Hono app: CORS, every route mounted, one onError and one notFound.
+
+import { Hono } from 'hono';
+import type { Env } from './env';
+import { ingestError } from './segment/errors';
+import { EVENT_TYPES, PATH_TYPES, type EventType } from './segment/types';
+import type { AppDeps } from './routes/deps';
+import { runtimeDeps } from './routes/deps';
+import { cors } from './routes/cors';
+import { errorResponse, IngestHttpError } from './routes/error-response';
+import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
+import { getSettings } from './routes/settings';
+import { NAME, VERSION } from './version';
+
+// Hono splices a param pattern into its route regex as-is, so an alternation must be grouped:
+// an ungrouped `track|t|p` also matched /v1/projects/… .
+const SINGLE_PATHS = `(?:${Object.keys(PATH_TYPES).join('|')})`;
+const PIXEL_TYPES = `(?:${EVENT_TYPES.join('|')})`;
+const BATCH_PATHS = ['/v1/batch', '/v1/import', '/v1/b'];
+
+function pathType(name: string | undefined): EventType {
+  const type = name === undefined ? undefined : PATH_TYPES[name];
+  // The route patterns admit only names in PATH_TYPES.
+  if (type === undefined) throw new IngestHttpError(ingestError('not_found', 'no such route'));
+  return type;
+}
+
+function methodNotAllowed(allow: string) {
+  return (): Response =>
+    errorResponse(ingestError('method_not_allowed', `this route accepts ${allow}`), {
+      Allow: allow,
+    });
+}
+
+export function createApp(deps: AppDeps = runtimeDeps): Hono<{ Bindings: Env }> {
+  const app = new Hono<{ Bindings: Env }>();
+  app.use('*', cors());
+
+  app.get('/', (c) => c.json({ name: NAME, version: VERSION }));
+
+  for (const path of BATCH_PATHS) {
+    app.post(path, (c) => postBatch(c, deps));
+    app.all(path, methodNotAllowed('POST, OPTIONS'));
+  }
+  app.get(`/v1/pixel/:type{${PIXEL_TYPES}}`, (c) =>
+    getPixel(c, deps, pathType(c.req.param('type'))),
+  );
+  app.all(`/v1/pixel/:type{${PIXEL_TYPES}}`, methodNotAllowed('GET, OPTIONS'));
+  app.post(`/v1/:type{${SINGLE_PATHS}}`, (c) => postSingle(c, deps, pathType(c.req.param('type'))));
+  app.get(`/v1/:type{${SINGLE_PATHS}}`, (c) => getSingle(c, deps, pathType(c.req.param('type'))));
+  app.all(`/v1/:type{${SINGLE_PATHS}}`, methodNotAllowed('GET, POST, OPTIONS'));
+  app.get('/v1/projects/:writeKey/settings', getSettings);
+  app.all('/v1/projects/:writeKey/settings', methodNotAllowed('GET, OPTIONS'));
+
+  app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
+  app.onError((e) => {
+    if (e instanceof IngestHttpError) return errorResponse(e.error);
+    // Anything else is a bug: log its message (never the request) and leak nothing.
+    console.error('unhandled error', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    return errorResponse(ingestError('internal_error', 'internal error'));
+  });
+  return app;
+}

@@ -1,0 +1,51 @@
+// The queue message format: one JSON header line, then the events as NDJSON. Pure codec.
+// Text bodies keep the events' bytes as-is (a JSON envelope would escape every quote), so
+// the consumer concatenates them into Firehose records without re-serialising anything.
+//
+//   {"v":1,"source":"web","receivedAt":1700000000000,"events":2}\n
+//   {"type":"track",...}\n
+//   {"type":"page",...}\n
+
+import { isJsonObject } from '../segment/types';
+
+export const MESSAGE_FORMAT_VERSION = 1;
+
+export interface MessageHeader {
+  v: typeof MESSAGE_FORMAT_VERSION;
+  /** Source name (never the write key); routes the message to a delivery stream. */
+  source: string;
+  /** Server time the events were received, ms since the epoch. */
+  receivedAt: number;
+  /** Number of NDJSON lines that follow. */
+  events: number;
+}
+
+export interface DecodedMessage {
+  header: MessageHeader;
+  /** The events, one per line, every line ending in "\n". */
+  ndjson: string;
+}
+
+export function encodeHeader(header: Omit<MessageHeader, 'v'>): string {
+  return `${JSON.stringify({ v: MESSAGE_FORMAT_VERSION, ...header })}\n`;
+}
+
+/** Splits a message body into header and events, or undefined when it is not ours. */
+export function decodeMessage(body: unknown): DecodedMessage | undefined {
+  if (typeof body !== 'string') return undefined;
+  const newline = body.indexOf('\n');
+  if (newline === -1) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.slice(0, newline));
+  } catch {
+    return undefined;
+  }
+  if (!isJsonObject(parsed) || parsed['v'] !== MESSAGE_FORMAT_VERSION) return undefined;
+  const { source, receivedAt, events } = parsed;
+  if (typeof source !== 'string' || typeof receivedAt !== 'number' || typeof events !== 'number')
+    return undefined;
+  const ndjson = body.slice(newline + 1);
+  if (!ndjson.endsWith('\n')) return undefined;
+  return { header: { v: MESSAGE_FORMAT_VERSION, source, receivedAt, events }, ndjson };
+}

@@ -1,0 +1,49 @@
+// Write-key authentication adapter: builds the key table from WRITE_KEYS once per isolate
+// (per distinct value) and checks keys with crypto.subtle. The rules live in
+// src/segment/write-keys.ts.
+
+import type { Env } from '../env';
+import { ingestError } from '../segment/errors';
+import { buildKeyTable, findSource, type Digest, type KeyTable } from '../segment/write-keys';
+import { IngestHttpError } from './error-response';
+
+const encoder = new TextEncoder();
+
+const sha256: Digest = async (text) =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+
+const timingSafeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+
+// Keyed by the WRITE_KEYS value itself, so a redeploy with new keys builds a new table.
+const tables = new Map<string, Promise<KeyTable>>();
+
+function keyTable(spec: string): Promise<KeyTable> {
+  let table = tables.get(spec);
+  if (table === undefined) {
+    table = buildKeyTable(spec, sha256);
+    tables.set(spec, table);
+  }
+  return table;
+}
+
+/** The source name for a write key, or undefined when the key is not configured. */
+export async function sourceForKey(env: Env, key: string): Promise<string | undefined> {
+  return findSource(await keyTable(env.WRITE_KEYS ?? ''), key, sha256, timingSafeEqual);
+}
+
+/** The source name for a presented key; throws 401 when it is missing or unknown. */
+export async function authenticate(env: Env, key: string | undefined): Promise<string> {
+  if (key === undefined) {
+    throw new IngestHttpError(
+      ingestError(
+        'missing_write_key',
+        "a write key is required: HTTP Basic (writeKey:) or the body's writeKey",
+      ),
+    );
+  }
+  const source = await sourceForKey(env, key);
+  if (source === undefined)
+    throw new IngestHttpError(ingestError('invalid_write_key', 'the write key is not known'));
+  return source;
+}

@@ -1,0 +1,145 @@
+// Reading a request body within a byte limit: Content-Type and Content-Encoding checks, a
+// Content-Length precheck before anything is buffered, capped streaming for chunked bodies,
+// capped gzip inflation (a small gzip bomb is refused, not inflated), strict UTF-8 and JSON.
+
+import { ingestError, type IngestError } from '../segment/errors';
+import { err, ok, type Result } from '../segment/types';
+
+export interface ReadBody {
+  text: string;
+  /** Decoded (inflated) size in bytes. */
+  bytes: number;
+}
+
+// analytics.js and sendBeacon send text/plain; curl -d sends form-urlencoded; SDKs send JSON.
+const ACCEPTED_MEDIA_TYPES = new Set([
+  'application/json',
+  'text/plain',
+  'application/x-www-form-urlencoded',
+]);
+
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+function mediaTypeProblem(contentType: string | null): IngestError | undefined {
+  if (contentType === null || contentType.trim() === '') return undefined;
+  const media = (contentType.split(';')[0] ?? '').trim().toLowerCase();
+  if (ACCEPTED_MEDIA_TYPES.has(media) || media.endsWith('+json')) return undefined;
+  return ingestError(
+    'unsupported_media_type',
+    `Content-Type ${media} is not accepted; send application/json or text/plain`,
+  );
+}
+
+type Encoding = 'identity' | 'gzip';
+
+function encodingOf(header: string | null): Result<Encoding, IngestError> {
+  const value = (header ?? '').trim().toLowerCase();
+  if (value === '' || value === 'identity') return ok('identity');
+  if (value === 'gzip' || value === 'x-gzip') return ok('gzip');
+  return err(
+    ingestError(
+      'unsupported_encoding',
+      `Content-Encoding ${value} is not accepted; send gzip or none`,
+    ),
+  );
+}
+
+function tooLarge(maxBytes: number): IngestError {
+  return ingestError('payload_too_large', `the body exceeds ${maxBytes} bytes`);
+}
+
+/** Reads at most `maxBytes` from a stream; cancels it and reports too large beyond that. */
+async function readCapped(
+  stream: ReadableStream<Uint8Array>,
+  maxBytes: number,
+  onError: IngestError,
+): Promise<Result<Uint8Array, IngestError>> {
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      total += value.byteLength;
+      if (total > maxBytes) {
+        await reader.cancel().catch(() => undefined);
+        return err(tooLarge(maxBytes));
+      }
+      chunks.push(value);
+    }
+  } catch {
+    await reader.cancel().catch(() => undefined);
+    return err(onError);
+  }
+  if (chunks.length === 1 && chunks[0] !== undefined) return ok(chunks[0]);
+  const out = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return ok(out);
+}
+
+export function decodeUtf8(bytes: Uint8Array, what = 'the body'): Result<string, IngestError> {
+  try {
+    return ok(utf8.decode(bytes));
+  } catch {
+    return err(ingestError('invalid_encoding', `${what} is not valid UTF-8`));
+  }
+}
+
+/** The request body as text, within `maxBytes` after inflation. */
+export async function readBody(
+  request: Request,
+  maxBytes: number,
+): Promise<Result<ReadBody, IngestError>> {
+  const mediaProblem = mediaTypeProblem(request.headers.get('content-type'));
+  if (mediaProblem) return err(mediaProblem);
+  const encoding = encodingOf(request.headers.get('content-encoding'));
+  if (!encoding.ok) return encoding;
+
+  // Decided before buffering: a compressed body longer than the limit inflates to more than
+  // the limit too (gzip adds bytes only to incompressible input, by a few bytes per 16 KiB).
+  const declared = request.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) return err(tooLarge(maxBytes));
+  if (request.body === null) return err(ingestError('invalid_body', 'a request body is required'));
+
+  let raw: Result<Uint8Array, IngestError>;
+  if (encoding.value === 'gzip') {
+    const inflated = request.body.pipeThrough(new DecompressionStream('gzip'));
+    raw = await readCapped(
+      inflated,
+      maxBytes,
+      ingestError('invalid_gzip', 'the body is not valid gzip'),
+    );
+  } else if (declared !== null) {
+    // Content-Length is present and within the limit: the runtime will not deliver more.
+    const buffer = new Uint8Array(await request.arrayBuffer());
+    raw = buffer.byteLength > maxBytes ? err(tooLarge(maxBytes)) : ok(buffer);
+  } else {
+    raw = await readCapped(
+      request.body as ReadableStream<Uint8Array>,
+      maxBytes,
+      ingestError('invalid_body', 'the body could not be read'),
+    );
+  }
+  if (!raw.ok) return raw;
+  if (raw.value.byteLength === 0)
+    return err(ingestError('invalid_body', 'a request body is required'));
+  const text = decodeUtf8(raw.value);
+  if (!text.ok) return text;
+  return ok({ text: text.value, bytes: raw.value.byteLength });
+}
+
+export function parseJson(text: string): Result<unknown, IngestError> {
+  try {
+    return ok(JSON.parse(text) as unknown);
+  } catch (e) {
+    // Only the position is reported: V8's message quotes the input, which may hold a write key.
+    const position = e instanceof SyntaxError ? /position (\d+)/.exec(e.message)?.[1] : undefined;
+    const where = position === undefined ? '' : ` (at character ${position})`;
+    return err(ingestError('invalid_json', `the body is not valid JSON${where}`));
+  }
+}

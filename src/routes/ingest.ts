@@ -1,0 +1,180 @@
+// HTTP edge of ingest: single calls, batches and the GET forms (pixels). Parses the request,
+// authenticates, calls the pure core (src/segment/ingest.ts) and enqueues; every failure is a
+// thrown IngestHttpError that app.onError maps (src/routes/error-response.ts).
+
+import type { Context } from 'hono';
+import { flag, type Env } from '../env';
+import { enqueueEvents } from '../queue/producer';
+import type { RequestFacts } from '../segment/enrich';
+import { ingestError } from '../segment/errors';
+import {
+  bodyWriteKey,
+  ingestBatch,
+  ingestSingle,
+  parseBatchEnvelope,
+  type RejectedItem,
+} from '../segment/ingest';
+import { BATCH_MAX_BYTES, EVENT_MAX_BYTES, PIXEL_DATA_MAX_CHARS } from '../segment/limits';
+import { err, type EventType, type JsonObject, type Result } from '../segment/types';
+import { basicAuthWriteKey } from '../segment/write-keys';
+import type { IngestError } from '../segment/errors';
+import { authenticate } from './auth';
+import { decodeUtf8, parseJson, readBody } from './body';
+import type { AppDeps } from './deps';
+import { errorResponse, IngestHttpError, unwrap } from './error-response';
+import { requestFacts } from './facts';
+
+type Ctx = Context<{ Bindings: Env }>;
+
+/** Authenticates from the Basic header when present, before any body is read. */
+async function headerSource(c: Ctx): Promise<string | undefined> {
+  const key = unwrap(basicAuthWriteKey(c.req.header('authorization')));
+  return key === undefined ? undefined : authenticate(c.env, key);
+}
+
+async function rateLimit(env: Env, source: string): Promise<void> {
+  if (env.RATE_LIMITER === undefined) return;
+  const { success } = await env.RATE_LIMITER.limit({ key: source });
+  if (!success)
+    throw new IngestHttpError(ingestError('rate_limited', 'too many requests for this source'));
+}
+
+async function enqueue(
+  c: Ctx,
+  events: readonly JsonObject[],
+  source: string,
+  facts: RequestFacts,
+): Promise<void> {
+  try {
+    await enqueueEvents(c.env.EVENTS, events, source, facts.receivedAt);
+  } catch (e) {
+    console.error('queue send failed', e instanceof Error ? e.message : String(e));
+    throw new IngestHttpError(
+      ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
+    );
+  }
+}
+
+/** One call (already parsed) from a POST body or a GET `data` parameter. */
+async function acceptSingle(
+  c: Ctx,
+  deps: AppDeps,
+  raw: unknown,
+  type: EventType,
+  source: string | undefined,
+): Promise<void> {
+  const facts = requestFacts(c.req.raw, deps.now());
+  const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw)));
+  await rateLimit(c.env, resolved);
+  const event = unwrap(
+    ingestSingle(raw, type, facts, {
+      source: resolved,
+      anonymizeIp: flag(c.env.ANONYMIZE_IP),
+      newId: deps.newId,
+    }),
+  );
+  await enqueue(c, [event], resolved, facts);
+}
+
+export async function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  const source = await headerSource(c);
+  const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
+  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source);
+  return c.json({ success: true });
+}
+
+export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
+  const headerKeySource = await headerSource(c);
+  const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
+  const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
+  const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey));
+  await rateLimit(c.env, source);
+  const facts = requestFacts(c.req.raw, deps.now());
+  const outcome = ingestBatch(envelope, body.bytes, facts, {
+    source,
+    anonymizeIp: flag(c.env.ANONYMIZE_IP),
+    newId: deps.newId,
+  });
+  if (outcome.accepted.length === 0) return batchRejected(outcome.rejected);
+  await enqueue(c, outcome.accepted, source, facts);
+  const answer: { success: true; accepted: number; rejected?: RejectedItem[] } = {
+    success: true,
+    accepted: outcome.accepted.length,
+  };
+  if (outcome.rejected.length > 0) answer.rejected = outcome.rejected;
+  return c.json(answer);
+}
+
+function batchRejected(rejected: RejectedItem[]): Response {
+  return errorResponse(
+    ingestError('invalid_body', 'no event in the batch is valid'),
+    {},
+    { rejected },
+  );
+}
+
+/** The `data` query parameter of a pixel call, base64 (standard or URL-safe) of JSON. */
+export function decodePixelData(data: string | undefined): Result<unknown, IngestError> {
+  if (data === undefined || data === '') {
+    return err(
+      ingestError(
+        'missing_data',
+        'the data query parameter (base64 JSON of the call) is required',
+        'data',
+      ),
+    );
+  }
+  if (data.length > PIXEL_DATA_MAX_CHARS) {
+    return err(
+      ingestError('payload_too_large', `the decoded call exceeds ${EVENT_MAX_BYTES} bytes`, 'data'),
+    );
+  }
+  let binary: string;
+  try {
+    // A '+' left unescaped in a query string arrives as a space (form encoding): restore it.
+    binary = atob(data.replace(/ /g, '+').replace(/-/g, '+').replace(/_/g, '/').replace(/\s/g, ''));
+  } catch {
+    return err(ingestError('invalid_encoding', 'data is not valid base64', 'data'));
+  }
+  const bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  if (bytes.byteLength > EVENT_MAX_BYTES) {
+    return err(
+      ingestError('payload_too_large', `the decoded call exceeds ${EVENT_MAX_BYTES} bytes`, 'data'),
+    );
+  }
+  const text = decodeUtf8(bytes, 'data');
+  return text.ok ? parseJson(text.value) : text;
+}
+
+/** GET /v1/{type}?data=…: the seed's GET form; answers JSON like the POST. */
+export async function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  const source = await headerSource(c);
+  const raw = unwrap(decodePixelData(c.req.query('data')));
+  await acceptSingle(c, deps, raw, type, source);
+  return c.json({ success: true });
+}
+
+// A transparent 1×1 GIF89a, the body Segment's pixel API answers with.
+const PIXEL_GIF = Uint8Array.from(
+  atob('R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7'),
+  (ch) => ch.charCodeAt(0),
+);
+
+/**
+ * GET /v1/pixel/{type}?data=…: Segment's pixel API. Always a 200 GIF so an email client or
+ * <img> never shows a broken image; the error, if any, is named in X-Ndc-Segment-Error.
+ */
+export async function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  const headers: Record<string, string> = {
+    'Content-Type': 'image/gif',
+    'Cache-Control': 'no-cache, no-store, must-revalidate',
+  };
+  try {
+    const raw = unwrap(decodePixelData(c.req.query('data')));
+    await acceptSingle(c, deps, raw, type, undefined);
+  } catch (e) {
+    if (!(e instanceof IngestHttpError)) throw e;
+    headers['X-Ndc-Segment-Error'] = e.error.reason;
+  }
+  return c.body(PIXEL_GIF, 200, headers);
+}

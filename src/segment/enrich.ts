@@ -1,0 +1,106 @@
+// Server-side enrichment of a validated call. Pure: the clock reading, the id maker and the
+// request's facts (IP, user agent, geolocation) are parameters; the input is never mutated.
+
+import { anonymizeIp } from './ip';
+import { mergeUnder } from './merge';
+import { formatIsoTimestamp, parseIsoTimestamp } from './timestamp';
+import { isJsonObject, type GeoLocation, type JsonObject } from './types';
+import type { ValidEvent } from './validate';
+
+/** What the edge knows about the HTTP request that carried the call. */
+export interface RequestFacts {
+  /** Server clock, ms since the epoch, read once per request. */
+  receivedAt: number;
+  ip?: string;
+  userAgent?: string;
+  location?: GeoLocation;
+}
+
+export interface EnrichOptions {
+  /** The authenticated source's name; replaces the writeKey, which is never stored. */
+  source: string;
+  anonymizeIp: boolean;
+  newId: () => string;
+}
+
+/** Batch-level fields that apply to items lacking their own. */
+export interface BatchDefaults {
+  context?: JsonObject;
+  integrations?: JsonObject;
+  sentAt?: string;
+}
+
+const hasOwn = (o: JsonObject, key: string): boolean =>
+  Object.prototype.hasOwnProperty.call(o, key);
+
+function enrichContext(
+  own: unknown,
+  facts: RequestFacts,
+  opts: EnrichOptions,
+  batch: JsonObject | undefined,
+): JsonObject {
+  const base = isJsonObject(own) ? own : {};
+  const context = batch === undefined ? { ...base } : mergeUnder(batch, base);
+  if (!hasOwn(context, 'ip') && facts.ip !== undefined) context['ip'] = facts.ip;
+  if (opts.anonymizeIp && hasOwn(context, 'ip')) {
+    const ip = context['ip'];
+    const masked = typeof ip === 'string' ? anonymizeIp(ip) : undefined;
+    // An address we cannot parse cannot be masked, so it is dropped rather than kept whole.
+    if (masked === undefined) delete context['ip'];
+    else context['ip'] = masked;
+  }
+  if (!hasOwn(context, 'userAgent') && facts.userAgent !== undefined)
+    context['userAgent'] = facts.userAgent;
+  if (
+    !hasOwn(context, 'location') &&
+    facts.location !== undefined &&
+    Object.keys(facts.location).length > 0
+  ) {
+    context['location'] = { ...facts.location };
+  }
+  return context;
+}
+
+/**
+ * The event as it is queued: writeKey removed and `source` set; messageId, receivedAt and
+ * timestamp filled in; timestamp corrected for client clock skew when sentAt is known
+ * (Segment's "timestamp = receivedAt - (sentAt - originalTimestamp)"); context.ip,
+ * context.userAgent and context.location filled from the request when the client left them out.
+ */
+export function enrichEvent(
+  valid: ValidEvent,
+  facts: RequestFacts,
+  opts: EnrichOptions,
+  batch: BatchDefaults = {},
+): JsonObject {
+  const out: JsonObject = { ...valid.body };
+  delete out['writeKey'];
+  out['type'] = valid.type;
+  out['source'] = opts.source;
+  if (out['messageId'] === undefined || out['messageId'] === null) out['messageId'] = opts.newId();
+
+  const receivedAt = formatIsoTimestamp(facts.receivedAt);
+  out['receivedAt'] = receivedAt;
+  const sentAt = typeof out['sentAt'] === 'string' ? out['sentAt'] : batch.sentAt;
+  if (sentAt !== undefined) out['sentAt'] = sentAt;
+
+  const clientTimestamp = out['timestamp'];
+  if (typeof clientTimestamp !== 'string') {
+    out['timestamp'] = receivedAt;
+  } else if (sentAt !== undefined) {
+    const sent = parseIsoTimestamp(sentAt);
+    const happened = parseIsoTimestamp(clientTimestamp);
+    // Both were validated; the guard keeps an unvalidated caller from writing NaN dates.
+    if (sent !== undefined && happened !== undefined) {
+      out['timestamp'] = formatIsoTimestamp(facts.receivedAt - (sent - happened));
+      out['originalTimestamp'] = clientTimestamp;
+    }
+  }
+
+  out['context'] = enrichContext(out['context'], facts, opts, batch.context);
+  if (batch.integrations !== undefined) {
+    const own = isJsonObject(out['integrations']) ? out['integrations'] : {};
+    out['integrations'] = mergeUnder(batch.integrations, own);
+  }
+  return out;
+}

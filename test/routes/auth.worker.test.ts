@@ -1,0 +1,112 @@
+// Write-key authentication: HTTP Basic and the body's writeKey, missing, unknown and garbled
+// keys, the rate limiter, and that the key never reaches the queue.
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../src/env';
+import { VALID_CALLS } from '../fixtures/calls';
+import { basic, harness, jsonPost } from '../support/worker';
+
+describe('write keys', () => {
+  it('accepts the key from HTTP Basic (writeKey:) as analytics-node sends it', async () => {
+    const h = harness();
+    const res = await h.fetch(
+      '/v1/identify',
+      jsonPost(VALID_CALLS.identify, { Authorization: basic('test-key-1') }),
+    );
+    expect(res.status).toBe(200);
+    expect(h.queue.events()[0]?.['source']).toBe('web');
+  });
+
+  it("accepts the key from the body's writeKey and removes it from the event", async () => {
+    const h = harness();
+    const res = await h.fetch(
+      '/v1/identify',
+      jsonPost({ ...VALID_CALLS.identify, writeKey: 'test-key-2' }),
+    );
+    expect(res.status).toBe(200);
+    const body = h.queue.calls.flat().join('');
+    expect(body).not.toContain('test-key-2');
+    // Unnamed key: src_ + 12 hex digits of its SHA-256.
+    expect(h.queue.events()[0]?.['source']).toMatch(/^src_[0-9a-f]{12}$/);
+  });
+
+  it('answers 401 missing_write_key when there is no key', async () => {
+    const h = harness();
+    const res = await h.fetch('/v1/track', jsonPost(VALID_CALLS.track));
+    expect(res.status).toBe(401);
+    expect(res.headers.get('WWW-Authenticate')).toContain('Basic');
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('missing_write_key');
+  });
+
+  it.each([
+    ['an unknown Basic key', { Authorization: basic('nope') }, {}, 'invalid_write_key'],
+    ['an unknown body key', {}, { writeKey: 'nope' }, 'invalid_write_key'],
+    ['a garbled Authorization header', { Authorization: 'Basic %%%' }, {}, 'invalid_authorization'],
+    ['a Bearer token', { Authorization: 'Bearer test-key-1' }, {}, 'invalid_authorization'],
+    [
+      'an oversized Authorization header',
+      { Authorization: `Basic ${'Q'.repeat(5000)}` },
+      {},
+      'invalid_authorization',
+    ],
+  ])('answers 401 for %s, queuing nothing', async (_n, headers, extra, reason) => {
+    const h = harness();
+    const res = await h.fetch('/v1/track', jsonPost({ ...VALID_CALLS.track, ...extra }, headers));
+    expect(res.status).toBe(401);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe(reason);
+    expect(h.queue.calls).toHaveLength(0);
+  });
+
+  it('takes the batch writeKey and answers 401 for an unknown one', async () => {
+    const h = harness();
+    expect(
+      (await h.fetch('/v1/batch', jsonPost({ batch: [VALID_CALLS.track], writeKey: 'test-key-1' })))
+        .status,
+    ).toBe(200);
+    expect(
+      (await h.fetch('/v1/batch', jsonPost({ batch: [VALID_CALLS.track], writeKey: 'x' }))).status,
+    ).toBe(401);
+  });
+
+  it('refuses everything when WRITE_KEYS is unset', async () => {
+    const h = harness();
+    const res = await h.fetch(
+      '/v1/track',
+      jsonPost(VALID_CALLS.track, { Authorization: basic('test-key-1') }),
+      {
+        WRITE_KEYS: undefined,
+      },
+    );
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('rate limiting', () => {
+  it('answers 429 with Retry-After once the source is over its limit, per write key', async () => {
+    const h = harness();
+    const limiter = (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST;
+    const overrides: Partial<Env> = { RATE_LIMITER: limiter };
+    const send = (key: string): Promise<Response> =>
+      h.fetch('/v1/track', jsonPost(VALID_CALLS.track, { Authorization: basic(key) }), overrides);
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) statuses.push((await send('test-key-rl')).status);
+    // The test binding allows 3 per 60 s.
+    expect(statuses).toEqual([200, 200, 200, 429, 429]);
+    const limited = await send('test-key-rl');
+    expect(limited.headers.get('Retry-After')).toBe('10');
+    expect((await limited.json<{ error: { code: string } }>()).error.code).toBe('rate_limited');
+    // Another source is not affected.
+    expect((await send('test-key-2')).status).toBe(200);
+  });
+
+  it('does not limit without the binding', async () => {
+    const h = harness();
+    for (let i = 0; i < 5; i++) {
+      const res = await h.fetch(
+        '/v1/track',
+        jsonPost(VALID_CALLS.track, { Authorization: basic('test-key-rl') }),
+      );
+      expect(res.status).toBe(200);
+    }
+  });
+});

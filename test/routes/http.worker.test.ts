@@ -1,0 +1,219 @@
+// The HTTP surface besides ingest bodies: CORS, pixels, settings, 404 and 405.
+import { describe, expect, it } from 'vitest';
+import { VALID_CALLS } from '../fixtures/calls';
+import { basic, harness, jsonPost } from '../support/worker';
+
+const ORIGIN = 'https://shop.example';
+
+function b64(value: unknown): string {
+  return btoa(JSON.stringify(value));
+}
+
+describe('CORS', () => {
+  it('answers a preflight from any origin by default', async () => {
+    const h = harness();
+    const res = await h.fetch('/v1/t', {
+      method: 'OPTIONS',
+      headers: {
+        Origin: ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+        'Access-Control-Request-Headers': 'authorization,content-type',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN);
+    expect(res.headers.get('Access-Control-Allow-Methods')).toContain('POST');
+    expect(res.headers.get('Access-Control-Allow-Headers')).toBe('authorization,content-type');
+    expect(res.headers.get('Access-Control-Max-Age')).toBe('86400');
+  });
+
+  it.each(['/v1/batch', '/v1/b', '/v1/pixel/track', '/v1/projects/k/settings', '/'])(
+    'answers OPTIONS on %s',
+    async (path) => {
+      const h = harness();
+      const res = await h.fetch(path, { method: 'OPTIONS', headers: { Origin: ORIGIN } });
+      expect(res.status).toBe(204);
+    },
+  );
+
+  it('allows the origin on actual responses, errors included', async () => {
+    const h = harness();
+    const ok = await h.fetch(
+      '/v1/t',
+      jsonPost(VALID_CALLS.track, { Origin: ORIGIN, Authorization: basic('test-key-1') }),
+    );
+    expect(ok.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN);
+    const bad = await h.fetch('/v1/t', jsonPost('{', { Origin: ORIGIN }));
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN);
+  });
+
+  it('admits only ALLOWED_ORIGINS when set, exact or by subdomain wildcard', async () => {
+    const h = harness();
+    const allowed = { ALLOWED_ORIGINS: 'https://a.example, https://*.b.example' };
+    const preflight = (origin: string): Promise<Response> =>
+      h.fetch('/v1/t', { method: 'OPTIONS', headers: { Origin: origin } }, allowed);
+    expect((await preflight('https://a.example')).status).toBe(204);
+    expect((await preflight('https://www.b.example')).status).toBe(204);
+    const denied = await preflight('https://evil.example');
+    expect(denied.status).toBe(403);
+    expect((await denied.json<{ error: { code: string } }>()).error.code).toBe(
+      'origin_not_allowed',
+    );
+    expect((await preflight('https://b.example.evil')).status).toBe(403);
+    const post = await h.fetch(
+      '/v1/t',
+      jsonPost(
+        { ...VALID_CALLS.track, writeKey: 'test-key-1' },
+        { Origin: 'https://evil.example' },
+      ),
+      allowed,
+    );
+    expect(post.status).toBe(403);
+    expect(h.queue.calls).toHaveLength(0);
+    const server = await h.fetch(
+      '/v1/t',
+      jsonPost({ ...VALID_CALLS.track, writeKey: 'test-key-1' }),
+      allowed,
+    );
+    expect(server.status).toBe(200);
+  });
+});
+
+describe('GET forms of single calls', () => {
+  it('accepts GET /v1/{type}?data=<base64 JSON> with the writeKey inside', async () => {
+    const h = harness();
+    const res = await h.fetch(
+      `/v1/track?data=${encodeURIComponent(b64({ ...VALID_CALLS.track, writeKey: 'test-key-1' }))}`,
+    );
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+    expect(h.queue.events()[0]?.['event']).toBe('NDC');
+  });
+
+  it('accepts URL-safe base64 and a + that arrived as a space', async () => {
+    const h = harness();
+    const call = { ...VALID_CALLS.page, writeKey: 'test-key-1', properties: { q: '>>>???' } };
+    const standard = b64(call);
+    expect(standard).toMatch(/[+/]/);
+    const urlSafe = standard.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    expect((await h.fetch(`/v1/p?data=${urlSafe}`)).status).toBe(200);
+    expect((await h.fetch(`/v1/p?data=${standard.replace(/\//g, '%2F')}`)).status).toBe(200);
+    expect(h.queue.events()).toHaveLength(2);
+  });
+
+  it.each([
+    ['no data', '/v1/track', 'missing_data'],
+    ['bad base64', '/v1/track?data=%25%25%25', 'invalid_encoding'],
+    ['base64 of non-JSON', `/v1/track?data=${btoa('nope')}`, 'invalid_json'],
+  ])('answers %s with 400 %s', async (_n, path, reason) => {
+    const h = harness();
+    const res = await h.fetch(path);
+    expect(res.status).toBe(400);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe(reason);
+  });
+
+  it('answers 413 when the decoded call is over 32 KiB', async () => {
+    const h = harness();
+    const big = {
+      ...VALID_CALLS.track,
+      writeKey: 'test-key-1',
+      properties: { pad: 'z'.repeat(33_000) },
+    };
+    const res = await h.fetch(`/v1/track?data=${b64(big)}`);
+    expect(res.status).toBe(413);
+  });
+});
+
+describe('pixel API', () => {
+  it('queues the call and answers a 1×1 GIF', async () => {
+    const h = harness();
+    const res = await h.fetch(
+      `/v1/pixel/track?data=${b64({ ...VALID_CALLS.track, writeKey: 'test-key-1' })}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toBe('image/gif');
+    const gif = new Uint8Array(await res.arrayBuffer());
+    expect(new TextDecoder().decode(gif.slice(0, 6))).toBe('GIF89a');
+    expect([gif[6], gif[8]]).toEqual([1, 1]);
+    expect(res.headers.get('X-Ndc-Segment-Error')).toBeNull();
+    expect(h.queue.events()).toHaveLength(1);
+  });
+
+  it.each([
+    ['no data', '/v1/pixel/page', 'missing_data'],
+    [
+      'an unknown key',
+      `/v1/pixel/page?data=${b64({ ...VALID_CALLS.page, writeKey: 'zzz' })}`,
+      'invalid_write_key',
+    ],
+    [
+      'an invalid call',
+      `/v1/pixel/track?data=${b64({ writeKey: 'test-key-1', userId: 'u' })}`,
+      'missing_field',
+    ],
+  ])('still answers the GIF on %s, naming the error', async (_n, path, reason) => {
+    const h = harness();
+    const res = await h.fetch(path);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toBe('image/gif');
+    expect(res.headers.get('X-Ndc-Segment-Error')).toBe(reason);
+    expect(h.queue.calls).toHaveLength(0);
+  });
+
+  it('still answers the GIF when the queue is down', async () => {
+    const h = harness({ failQueue: true });
+    const res = await h.fetch(
+      `/v1/pixel/track?data=${b64({ ...VALID_CALLS.track, writeKey: 'test-key-1' })}`,
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('X-Ndc-Segment-Error')).toBe('queue_unavailable');
+  });
+});
+
+describe('GET /v1/projects/:writeKey/settings', () => {
+  it('serves settings that make this Worker the only destination, with a cache header', async () => {
+    const h = harness();
+    const res = await h.fetch('/v1/projects/test-key-1/settings');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Cache-Control')).toBe('public, max-age=300');
+    const json = await res.json<{ integrations: Record<string, unknown>; metrics: unknown }>();
+    expect(json.integrations).toEqual({
+      'Segment.io': { apiKey: 'test-key-1', apiHost: 'collector.test/v1', protocol: 'https' },
+    });
+    expect(json.metrics).toEqual({ sampleRate: 0 });
+  });
+
+  it('answers 404 for an unknown write key', async () => {
+    const h = harness();
+    const res = await h.fetch('/v1/projects/unknown/settings');
+    expect(res.status).toBe(404);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('not_found');
+  });
+});
+
+describe('routing', () => {
+  it('answers an unknown path with 404 JSON', async () => {
+    const h = harness();
+    const res = await h.fetch('/v2/track', { method: 'POST', body: '{}' });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({
+      success: false,
+      error: { code: 'not_found', message: 'no such route' },
+    });
+  });
+
+  it.each([
+    ['GET', '/v1/batch', 'POST, OPTIONS'],
+    ['PUT', '/v1/track', 'GET, POST, OPTIONS'],
+    ['DELETE', '/v1/t', 'GET, POST, OPTIONS'],
+    ['POST', '/v1/pixel/track', 'GET, OPTIONS'],
+    ['POST', '/v1/projects/k/settings', 'GET, OPTIONS'],
+  ])('answers %s %s with 405 and Allow', async (method, path, allow) => {
+    const h = harness();
+    const res = await h.fetch(path, { method });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('Allow')).toBe(allow);
+    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('method_not_allowed');
+  });
+});
