@@ -11,7 +11,18 @@ const writeKeys = process.env['WRITE_KEYS'] ?? SEED_WRITE_KEYS;
 
 const wrangler = spawn(
   'npx',
-  ['wrangler', 'dev', '--ip', '127.0.0.1', '--port', port, '--persist-to', '.data/wrangler', '--var', `WRITE_KEYS:${writeKeys}`],
+  [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    port,
+    '--persist-to',
+    '.data/wrangler',
+    '--var',
+    `WRITE_KEYS:${writeKeys}`,
+  ],
   {
     stdio: 'inherit',
     env: {
