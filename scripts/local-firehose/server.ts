@@ -1,0 +1,473 @@
+// The local Firehose endpoint: a node:http server that speaks Firehose's JSON 1.1 API
+// (PutRecordBatch, PutRecord), verifies SigV4, injects configured faults and appends accepted
+// records to files laid out like Firehose's S3 delivery. Adapter: I/O only; parsing, signing,
+// faults, paths and counters live in the sibling modules.
+
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  NO_FAULTS,
+  applyFaultPatch,
+  decideCallFault,
+  decideRecordFailures,
+  mulberry32,
+  parseFaultPatch,
+} from './faults';
+import type { Faults, Random } from './faults';
+import {
+  AMZ_JSON_CONTENT_TYPE,
+  LOCAL_MAX_HTTP_BODY_BYTES,
+  describeRequestError,
+  isAmzJsonContentType,
+  parsePutRequest,
+  parseTarget,
+  wireStatus,
+} from './protocol';
+import type {
+  Operation,
+  PutRecordBatchEntry,
+  PutRecordBatchOutput,
+  PutRecordOutput,
+  WireError,
+  WireErrorType,
+} from './protocol';
+import { verifySigV4 } from './sigv4';
+import type { SigV4Credentials } from './sigv4';
+import { FileSink, instanceTag } from './sink';
+import type { SinkWrite } from './sink';
+import { emptyStats, recordCall } from './stats';
+import type { Outcome, Stats } from './stats';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_REGION = 'us-east-1';
+export const DEFAULT_ACCESS_KEY_ID = 'local';
+export const DEFAULT_SECRET_ACCESS_KEY = 'local-secret';
+
+// Admin bodies are a handful of fault fields.
+const ADMIN_MAX_BODY_BYTES = 64 * 1024;
+
+// Wording of the real service for the injected whole-call faults.
+const MESSAGE_SLOW_DOWN = 'Slow down.';
+const MESSAGE_INTERNAL = 'We encountered an internal error. Please try again.';
+
+export interface LocalFirehoseOptions {
+  dataDir: string;
+  host?: string;
+  // 0 (the default) picks a free port; read it back from `port` / `url`.
+  port?: number;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  // When set, requests must carry it as X-Amz-Security-Token.
+  sessionToken?: string;
+  // Known stream names; others get ResourceNotFoundException. Unset: any valid name is accepted.
+  streams?: readonly string[];
+  faults?: Partial<Faults>;
+  // PRNG seed for faults; random (and reported in stats) when unset.
+  seed?: number;
+  // One line per API call and per admin change; silent when unset.
+  log?: (line: string) => void;
+  // Clock for SigV4 freshness and the hour a record lands in.
+  now?: () => Date;
+  maxClockSkewMs?: number;
+}
+
+export interface LocalFirehoseStats extends Stats {
+  startedAt: string;
+  dataDir: string;
+  seed: number;
+  faults: Faults;
+}
+
+export interface LocalFirehose {
+  url: string;
+  port: number;
+  dataDir: string;
+  seed: number;
+  close(): Promise<void>;
+  stats(): LocalFirehoseStats;
+  faults(): Faults;
+  setFaults(patch: Partial<Faults>): void;
+}
+
+interface Reply {
+  status: number;
+  body: unknown;
+  headers?: Record<string, string>;
+}
+
+interface ApiReply extends Reply {
+  outcome: Outcome;
+  operation?: Operation;
+  stream?: string;
+  records: number;
+  failed: number;
+  bytesWritten: number;
+  newFile?: string;
+  errorType?: WireErrorType;
+}
+
+function wireError(type: WireErrorType, message: string): Reply & { errorType: WireErrorType } {
+  const body: WireError = { __type: type, message };
+  return { status: wireStatus(type), body, errorType: type, headers: { 'x-amzn-ErrorType': type } };
+}
+
+function apiError(
+  outcome: Outcome,
+  type: WireErrorType,
+  message: string,
+  extra: Partial<ApiReply> = {},
+): ApiReply {
+  return { ...wireError(type, message), outcome, records: 0, failed: 0, bytesWritten: 0, ...extra };
+}
+
+function headerString(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value.join(',') : value;
+}
+
+function isLoopback(address: string | undefined): boolean {
+  if (address === undefined) return false;
+  return address === '::1' || /^(::ffff:)?127\./.test(address);
+}
+
+/** Reads the whole body; past `limit` it keeps draining but stops storing. */
+async function readBody(
+  req: IncomingMessage,
+  limit: number,
+): Promise<{ ok: true; body: Buffer } | { ok: false; bytes: number }> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of req) {
+    const buf = chunk as Buffer;
+    bytes += buf.length;
+    if (bytes <= limit) chunks.push(buf);
+  }
+  return bytes > limit ? { ok: false, bytes } : { ok: true, body: Buffer.concat(chunks) };
+}
+
+/** Waits `ms`, or less if `signal` aborts; never throws. */
+async function wait(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return;
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    // Aborted: the server is closing or the client left; the reply goes nowhere anyway.
+  }
+}
+
+function send(res: ServerResponse, reply: Reply, contentType: string): void {
+  if (res.headersSent || res.destroyed) return;
+  const payload = Buffer.from(JSON.stringify(reply.body));
+  res.writeHead(reply.status, {
+    'content-type': contentType,
+    'content-length': String(payload.length),
+    'x-amzn-RequestId': randomUUID(),
+    ...reply.headers,
+  });
+  res.end(payload);
+}
+
+function newRecordId(): string {
+  return randomBytes(48).toString('base64url');
+}
+
+export async function createLocalFirehose(options: LocalFirehoseOptions): Promise<LocalFirehose> {
+  const now = options.now ?? ((): Date => new Date());
+  const log = options.log ?? ((): void => {});
+  const dataDir = resolve(options.dataDir);
+  const startedAt = now();
+  const creds: SigV4Credentials = {
+    accessKeyId: options.accessKeyId ?? DEFAULT_ACCESS_KEY_ID,
+    secretAccessKey: options.secretAccessKey ?? DEFAULT_SECRET_ACCESS_KEY,
+    region: options.region ?? DEFAULT_REGION,
+    ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
+  };
+  const knownStreams = options.streams === undefined ? undefined : new Set(options.streams);
+  const sink = new FileSink(
+    dataDir,
+    instanceTag(startedAt, process.pid, randomBytes(3).toString('hex')),
+  );
+  let seed = options.seed ?? randomInt(2 ** 31);
+  let random: Random = mulberry32(seed);
+  let faults: Faults = applyFaultPatch(NO_FAULTS, options.faults ?? {});
+  const stats = emptyStats();
+  const closing = new AbortController();
+
+  async function callApi(
+    req: IncomingMessage,
+    body: Buffer,
+    active: Faults,
+    signal: AbortSignal,
+  ): Promise<ApiReply> {
+    const rawUrl = req.url ?? '/';
+    const query = rawUrl.indexOf('?');
+    const auth = await verifySigV4(
+      {
+        method: req.method ?? 'POST',
+        path: query < 0 ? rawUrl : rawUrl.slice(0, query),
+        query: query < 0 ? '' : rawUrl.slice(query + 1),
+        headers: req.headers,
+        body,
+      },
+      creds,
+      {
+        now: now(),
+        ...(options.maxClockSkewMs === undefined ? {} : { maxClockSkewMs: options.maxClockSkewMs }),
+      },
+    );
+    if (!auth.ok) return apiError('auth_failed', auth.code, auth.message);
+
+    const target = headerString(req, 'x-amz-target');
+    const operation = parseTarget(target);
+    if (operation === undefined) {
+      return apiError(
+        'unknown_operation',
+        'UnknownOperationException',
+        `Unknown operation ${target ?? '(no X-Amz-Target)'}.`,
+      );
+    }
+    const contentType = headerString(req, 'content-type');
+    if (!isAmzJsonContentType(contentType)) {
+      const message = describeRequestError({
+        reason: 'bad_content_type',
+        contentType: contentType ?? '',
+      });
+      return apiError('invalid', 'InvalidArgumentException', message, { operation });
+    }
+    const parsed = parsePutRequest(operation, body);
+    if (!parsed.ok) {
+      const message = describeRequestError(parsed.error);
+      return apiError('invalid', 'InvalidArgumentException', message, { operation });
+    }
+    const { stream, records } = parsed.value;
+    const base = { operation, stream, records: records.length };
+    if (knownStreams !== undefined && !knownStreams.has(stream)) {
+      return apiError(
+        'unknown_stream',
+        'ResourceNotFoundException',
+        `Firehose stream ${stream} under account 000000000000 not found.`,
+        base,
+      );
+    }
+
+    const callFault = decideCallFault(active, random);
+    switch (callFault.kind) {
+      case 'stall':
+        await wait(callFault.ms, signal);
+        return apiError('stalled', 'InternalFailure', MESSAGE_INTERNAL, base);
+      case 'throttle':
+        return apiError('throttled', 'ServiceUnavailableException', MESSAGE_SLOW_DOWN, base);
+      case 'error500':
+        return apiError('error_500', 'InternalFailure', MESSAGE_INTERNAL, base);
+      case 'none':
+        break;
+    }
+
+    const failures = decideRecordFailures(active, records.length, random);
+    const accepted = records.filter((_, i) => failures[i] !== true);
+    const failed = records.length - accepted.length;
+    let written: SinkWrite;
+    try {
+      // Synchronous append before any reply: an acknowledged record is already in the file.
+      written = sink.append(stream, accepted, now());
+    } catch (err) {
+      log(`sink error stream=${stream}: ${err instanceof Error ? err.message : String(err)}`);
+      return apiError('sink_error', 'InternalFailure', MESSAGE_INTERNAL, base);
+    }
+    const outcome: Outcome = failed === 0 ? 'ok' : accepted.length === 0 ? 'all_failed' : 'partial';
+    const result = {
+      ...base,
+      outcome,
+      failed,
+      bytesWritten: written.bytes,
+      ...(written.created ? { newFile: written.file } : {}),
+    };
+
+    if (operation === 'PutRecord') {
+      if (failed > 0) {
+        return { ...result, ...wireError('ServiceUnavailableException', MESSAGE_SLOW_DOWN) };
+      }
+      const output: PutRecordOutput = { RecordId: newRecordId(), Encrypted: false };
+      return { ...result, status: 200, body: output };
+    }
+    const responses: PutRecordBatchEntry[] = failures.map((fails) =>
+      fails
+        ? { ErrorCode: 'ServiceUnavailableException', ErrorMessage: MESSAGE_SLOW_DOWN }
+        : { RecordId: newRecordId() },
+    );
+    const output: PutRecordBatchOutput = {
+      FailedPutCount: failed,
+      Encrypted: false,
+      RequestResponses: responses,
+    };
+    return { ...result, status: 200, body: output };
+  }
+
+  async function handleApi(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const started = performance.now();
+    const active = faults;
+    const clientGone = new AbortController();
+    res.once('close', () => clientGone.abort());
+    const signal = AbortSignal.any([closing.signal, clientGone.signal]);
+
+    const read = await readBody(req, LOCAL_MAX_HTTP_BODY_BYTES);
+    const reply = read.ok
+      ? await callApi(req, read.body, active, signal)
+      : apiError(
+          'invalid',
+          'RequestEntityTooLargeException',
+          `Request body of ${read.bytes} bytes exceeds the local cap of ` +
+            `${LOCAL_MAX_HTTP_BODY_BYTES} bytes.`,
+        );
+    await wait(active.latencyMs, signal);
+
+    recordCall(stats, {
+      outcome: reply.outcome,
+      ...(reply.stream === undefined ? {} : { stream: reply.stream }),
+      accepted: reply.status === 200 ? reply.records - reply.failed : 0,
+      failed: reply.failed,
+      bytesWritten: reply.bytesWritten,
+      ...(reply.newFile === undefined ? {} : { newFile: reply.newFile }),
+    });
+    const ms = Math.round(performance.now() - started);
+    log(
+      `${reply.operation ?? 'call'} stream=${reply.stream ?? '-'} records=${reply.records} ` +
+        `failed=${reply.failed} outcome=${reply.outcome} status=${reply.status}` +
+        `${reply.errorType === undefined ? '' : ` error=${reply.errorType}`} ${ms}ms`,
+    );
+    send(res, reply, AMZ_JSON_CONTENT_TYPE);
+  }
+
+  async function handleAdmin(
+    req: IncomingMessage,
+    res: ServerResponse,
+    path: string,
+  ): Promise<void> {
+    const json = (status: number, body: unknown, headers?: Record<string, string>): void =>
+      send(
+        res,
+        { status, body, ...(headers === undefined ? {} : { headers }) },
+        'application/json',
+      );
+    const read = await readBody(req, ADMIN_MAX_BODY_BYTES);
+    if (!isLoopback(req.socket.remoteAddress)) {
+      return json(403, { message: 'Admin endpoints answer loopback clients only.' });
+    }
+    const method = req.method ?? 'GET';
+    const allow = (allowed: string): boolean => {
+      if (method === allowed) return true;
+      json(405, { message: `Use ${allowed} for ${path}.` }, { allow: allowed });
+      return false;
+    };
+    switch (path) {
+      case '/_local/health':
+        if (allow('GET')) json(200, { status: 'ok' });
+        return;
+      case '/_local/stats':
+        if (allow('GET')) json(200, snapshot());
+        return;
+      case '/_local/faults': {
+        if (method === 'GET') return json(200, faults);
+        if (!allow('POST')) return;
+        if (!read.ok) return json(413, { message: 'Fault body too large.' });
+        let input: unknown;
+        try {
+          input = JSON.parse(read.body.toString('utf8'));
+        } catch {
+          return json(400, { message: 'Body is not valid JSON.' });
+        }
+        const patch = parseFaultPatch(input);
+        if (!patch.ok) return json(400, { message: patch.error });
+        const { seed: newSeed, ...fields } = patch.value;
+        setFaults(fields);
+        if (newSeed !== undefined) reseed(newSeed);
+        return json(200, { ...faults, seed });
+      }
+      default:
+        return json(404, { message: `No admin route ${path}.` });
+    }
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = new URL(req.url ?? '/', 'http://local').pathname;
+    if (path.startsWith('/_local/')) return handleAdmin(req, res, path);
+    if (path !== '/') {
+      req.resume();
+      return send(res, wireError('NotFoundException', `No route ${path}.`), AMZ_JSON_CONTENT_TYPE);
+    }
+    if (req.method !== 'POST') {
+      req.resume();
+      const reply = wireError('MethodNotAllowedException', 'Firehose API calls are POST /.');
+      return send(
+        res,
+        { ...reply, headers: { ...reply.headers, allow: 'POST' } },
+        AMZ_JSON_CONTENT_TYPE,
+      );
+    }
+    return handleApi(req, res);
+  }
+
+  function setFaults(patch: Partial<Faults>): void {
+    faults = applyFaultPatch(faults, patch);
+    log(`faults ${JSON.stringify(faults)}`);
+  }
+
+  function reseed(next: number): void {
+    seed = next;
+    random = mulberry32(seed);
+    log(`seed ${seed}`);
+  }
+
+  function snapshot(): LocalFirehoseStats {
+    return {
+      ...structuredClone(stats),
+      startedAt: startedAt.toISOString(),
+      dataDir,
+      seed,
+      faults: { ...faults },
+    };
+  }
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      // Anything unexpected: log it, answer a generic 500 that leaks nothing.
+      log(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      recordCall(stats, { outcome: 'internal_error', accepted: 0, failed: 0, bytesWritten: 0 });
+      send(res, wireError('InternalFailure', MESSAGE_INTERNAL), AMZ_JSON_CONTENT_TYPE);
+    });
+  });
+
+  await new Promise<void>((resolveListen, rejectListen) => {
+    server.once('error', rejectListen);
+    server.listen(options.port ?? 0, options.host ?? DEFAULT_HOST, () => {
+      server.off('error', rejectListen);
+      resolveListen();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+
+  return {
+    url,
+    port: address.port,
+    dataDir,
+    get seed() {
+      return seed;
+    },
+    stats: snapshot,
+    faults: () => ({ ...faults }),
+    setFaults,
+    close: () =>
+      new Promise<void>((resolveClose) => {
+        closing.abort();
+        server.close(() => resolveClose());
+        server.closeAllConnections();
+      }),
+  };
+}
