@@ -1,0 +1,103 @@
+import { describe, expect, it } from 'vitest';
+import { bytesToBase64, fallbackBase64, utf8ToBase64 } from '../../src/firehose/base64';
+import { decodePutRecordBatchResponse, encodePutRecordBatch } from '../../src/firehose/codec';
+
+describe('encodePutRecordBatch', () => {
+  it('writes the JSON 1.1 body with base64 UTF-8 data per record', () => {
+    const body = encodePutRecordBatch('my "stream"', [{ data: '{"a":"é"}\n' }, { data: '{}\n' }]);
+    const parsed = JSON.parse(body) as {
+      DeliveryStreamName: string;
+      Records: Array<{ Data: string }>;
+    };
+    expect(parsed.DeliveryStreamName).toBe('my "stream"');
+    const decoded = parsed.Records.map((r) =>
+      new TextDecoder().decode(Uint8Array.from(atob(r.Data), (c) => c.charCodeAt(0))),
+    );
+    expect(decoded).toEqual(['{"a":"é"}\n', '{}\n']);
+  });
+});
+
+describe('base64', () => {
+  it.each([0, 1, 2, 3, 4, 5, 100, 8191, 8192, 30_000])(
+    'fallback matches the native encoder for %i bytes',
+    (n) => {
+      const bytes = Uint8Array.from({ length: n }, (_v, i) => (i * 37 + 11) % 256);
+      expect(fallbackBase64(bytes)).toBe(bytesToBase64(bytes));
+      expect(fallbackBase64(bytes)).toBe(
+        btoa(String.fromCharCode(...bytes.slice(0, Math.min(n, 30_000)))),
+      );
+    },
+  );
+
+  it('encodes UTF-8 text', () => {
+    expect(utf8ToBase64('é')).toBe('w6k=');
+  });
+});
+
+describe('decodePutRecordBatchResponse', () => {
+  it('reads one outcome per record from a 200, marking retryable error codes', () => {
+    const text = JSON.stringify({
+      FailedPutCount: 2,
+      Encrypted: false,
+      RequestResponses: [
+        { RecordId: 'r1' },
+        { ErrorCode: 'ServiceUnavailableException', ErrorMessage: 'Slow down.' },
+        { ErrorCode: 'KMS.AccessDeniedException', ErrorMessage: 'no' },
+      ],
+    });
+    expect(decodePutRecordBatchResponse(200, text, 3)).toEqual({
+      kind: 'records',
+      records: [
+        { ok: true, recordId: 'r1' },
+        { ok: false, code: 'ServiceUnavailableException', message: 'Slow down.', retryable: true },
+        { ok: false, code: 'KMS.AccessDeniedException', message: 'no', retryable: false },
+      ],
+    });
+  });
+
+  it.each([
+    ['a 200 with too few results', 200, '{"RequestResponses":[]}', 'retry', 'MalformedResponse'],
+    ['a 200 that is not JSON', 200, '<html>', 'retry', 'MalformedResponse'],
+    [
+      'throttling as 400',
+      400,
+      '{"__type":"ServiceUnavailableException","message":"Slow down."}',
+      'retry',
+      'ServiceUnavailableException',
+    ],
+    [
+      'throttling as 503',
+      503,
+      '{"__type":"ServiceUnavailableException"}',
+      'retry',
+      'ServiceUnavailableException',
+    ],
+    ['a 500 without body', 500, '', 'retry', 'HTTP500'],
+    ['a 429', 429, '', 'retry', 'HTTP429'],
+    [
+      'an unknown stream',
+      400,
+      '{"__type":"ResourceNotFoundException","message":"x"}',
+      'fatal',
+      'ResourceNotFoundException',
+    ],
+    [
+      'a namespaced type',
+      400,
+      '{"__type":"com.amazon.firehose#InvalidArgumentException"}',
+      'fatal',
+      'InvalidArgumentException',
+    ],
+    [
+      'a bad signature',
+      403,
+      '{"__type":"InvalidSignatureException"}',
+      'fatal',
+      'InvalidSignatureException',
+    ],
+  ])('classifies %s', (_n, status, text, kind, code) => {
+    const outcome = decodePutRecordBatchResponse(status, text, 1);
+    expect(outcome.kind).toBe(kind);
+    expect(outcome.kind !== 'records' && outcome.code).toBe(code);
+  });
+});
