@@ -1,8 +1,9 @@
-// Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers
-// (unit tests of the pure core and the Worker's routes and consumer); `node` runs the local
-// tooling (the local Firehose endpoint) in Node.
+// Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers (unit
+// tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
+// endpoint started in Node by the global setup; `node` runs the local tooling in Node.
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { TEST_FIREHOSE } from './test/support/firehose-credentials';
 
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
@@ -14,19 +15,28 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest({
+          cloudflareTest(({ inject }) => ({
             main: './src/index.ts',
             wrangler: { configPath: './wrangler.toml' },
             miniflare: {
-              bindings: { WRITE_KEYS: TEST_WRITE_KEYS },
+              bindings: {
+                WRITE_KEYS: TEST_WRITE_KEYS,
+                FIREHOSE_ENDPOINT: inject('firehoseUrl'),
+                FIREHOSE_STREAM: TEST_FIREHOSE.stream,
+                AWS_REGION: TEST_FIREHOSE.region,
+                AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
+                AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
+                ADMIN_TOKEN: 'test-admin-token',
+              },
               ratelimits: { RATE_LIMITER_TEST: { simple: { limit: 3, period: 60 } } },
             },
-          }),
+          })),
         ],
         test: {
           name: 'workers',
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/e2e/**'],
+          globalSetup: ['./test/support/node/firehose-global-setup.ts'],
         },
       },
       {
@@ -34,6 +44,17 @@ export default defineConfig({
           name: 'node',
           environment: 'node',
           include: ['test/scripts/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          environment: 'node',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          // Each file runs the whole stack (wrangler dev + local Firehose): one at a time.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
         },
       },
     ],

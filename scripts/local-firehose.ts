@@ -31,6 +31,7 @@ const USAGE = `Usage: npx tsx scripts/local-firehose.ts [flags]
   --fail-records <0..1>      share of records failed with ServiceUnavailableException
   --throttle <0..1>          share of calls answered 503 ServiceUnavailableException
   --error-500 <0..1>         share of calls answered 500 InternalFailure
+  --not-found <0..1>         share of calls answered 400 ResourceNotFoundException
   --latency-ms <n>           delay every API response by n ms
   --stall <0..1>             share of calls held for --stall-ms, then answered 500
   --stall-ms <n>             (default ${DEFAULT_STALL_MS})
@@ -75,6 +76,7 @@ function parseFlags(argv: string[]) {
       'fail-records': { type: 'string' },
       throttle: { type: 'string' },
       'error-500': { type: 'string' },
+      'not-found': { type: 'string' },
       'latency-ms': { type: 'string', default: '0' },
       stall: { type: 'string' },
       'stall-ms': { type: 'string', default: String(DEFAULT_STALL_MS) },
@@ -87,6 +89,7 @@ function parseFlags(argv: string[]) {
     failRecords: fraction('fail-records', values['fail-records']),
     throttle: fraction('throttle', values.throttle),
     error500: fraction('error-500', values['error-500']),
+    notFound: fraction('not-found', values['not-found']),
     latencyMs: integer('latency-ms', values['latency-ms'], 0, MAX_FAULT_DELAY_MS),
     stall: fraction('stall', values.stall),
     stallMs: integer('stall-ms', values['stall-ms'], 0, MAX_FAULT_DELAY_MS),

@@ -10,6 +10,7 @@ import { cors } from './routes/cors';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
 import { getSettings } from './routes/settings';
+import { listDeadLetters, replayDeadLetters } from './routes/admin';
 import { NAME, VERSION } from './version';
 
 // Hono splices a param pattern into its route regex as-is, so an alternation must be grouped:
@@ -51,6 +52,11 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<{ Bindings: Env }> 
   app.all(`/v1/:type{${SINGLE_PATHS}}`, methodNotAllowed('GET, POST, OPTIONS'));
   app.get('/v1/projects/:writeKey/settings', getSettings);
   app.all('/v1/projects/:writeKey/settings', methodNotAllowed('GET, OPTIONS'));
+
+  app.get('/admin/dead-letters', listDeadLetters);
+  app.all('/admin/dead-letters', methodNotAllowed('GET'));
+  app.post('/admin/replay', replayDeadLetters);
+  app.all('/admin/replay', methodNotAllowed('POST'));
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

@@ -3,9 +3,23 @@
 // wrangler.toml binds; this file adds the secrets, which wrangler cannot see, and narrows
 // optional ones.
 
-export interface Env extends Omit<Cloudflare.Env, 'EVENTS' | 'ALLOWED_ORIGINS' | 'ANONYMIZE_IP'> {
+export interface Env extends Omit<
+  Cloudflare.Env,
+  | 'EVENTS'
+  | 'DLQ'
+  | 'ALLOWED_ORIGINS'
+  | 'ANONYMIZE_IP'
+  | 'FIREHOSE_STREAM'
+  | 'FIREHOSE_ENDPOINT'
+  | 'AWS_REGION'
+  | 'DELIVERY_RETRY_MAX_SECONDS'
+> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
   EVENTS: Queue<string>;
+  /** Producer binding to the dead-letter queue `ndc-segment-dlq`. */
+  DLQ: Queue<unknown>;
+  /** R2 bucket where the DLQ consumer archives dead letters. */
+  ARCHIVE: R2Bucket;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
@@ -15,6 +29,20 @@ export interface Env extends Omit<Cloudflare.Env, 'EVENTS' | 'ALLOWED_ORIGINS' |
   ALLOWED_ORIGINS?: string;
   /** "true" masks context.ip. */
   ANONYMIZE_IP?: string;
+
+  /** Delivery stream name, or a comma-separated list to shard sources across. */
+  FIREHOSE_STREAM?: string;
+  /** Override of https://firehose.${AWS_REGION}.amazonaws.com/ (local, VPC or FIPS endpoint). */
+  FIREHOSE_ENDPOINT?: string;
+  AWS_REGION?: string;
+  /** Cap on the delay between delivery retries, seconds (default 300). */
+  DELIVERY_RETRY_MAX_SECONDS?: string;
+  /** Secrets. */
+  AWS_ACCESS_KEY_ID?: string;
+  AWS_SECRET_ACCESS_KEY?: string;
+  AWS_SESSION_TOKEN?: string;
+  /** Secret: bearer token for /admin/*; unset, the admin API is disabled. */
+  ADMIN_TOKEN?: string;
 }
 
 /** Reads a boolean var the way `wrangler dev --var NAME:true` and [vars] both set it. */

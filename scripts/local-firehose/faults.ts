@@ -14,6 +14,9 @@ export interface Faults {
   // Share of calls, 0..1, held for stallMs and then answered HTTP 500 InternalFailure.
   stall: number;
   stallMs: number;
+  // Share of calls, 0..1, answered HTTP 400 ResourceNotFoundException: a fault that retrying
+  // cannot fix, so the caller must dead-letter rather than retry.
+  notFound: number;
 }
 
 // A stalled call is held this long by default: longer than any sane client timeout, so it
@@ -27,9 +30,10 @@ export const NO_FAULTS: Readonly<Faults> = {
   latencyMs: 0,
   stall: 0,
   stallMs: DEFAULT_STALL_MS,
+  notFound: 0,
 };
 
-const FRACTION_KEYS = ['failRecords', 'throttle', 'error500', 'stall'] as const;
+const FRACTION_KEYS = ['failRecords', 'throttle', 'error500', 'stall', 'notFound'] as const;
 const DURATION_KEYS = ['latencyMs', 'stallMs'] as const;
 
 // Bound on any configured delay (one hour): catches a seconds/milliseconds mix-up.
@@ -92,6 +96,7 @@ export function applyFaultPatch(current: Readonly<Faults>, patch: Partial<Faults
     latencyMs: patch.latencyMs ?? current.latencyMs,
     stall: patch.stall ?? current.stall,
     stallMs: patch.stallMs ?? current.stallMs,
+    notFound: patch.notFound ?? current.notFound,
   };
 }
 
@@ -116,9 +121,8 @@ export type CallFault =
   | { kind: 'none' }
   | { kind: 'stall'; ms: number }
   | { kind: 'throttle' }
-  | {
-      kind: 'error500';
-    };
+  | { kind: 'error500' }
+  | { kind: 'notFound' };
 
 /**
  * Decides the whole-call fault. Always draws three numbers, in a fixed order, so the sequence
@@ -129,6 +133,8 @@ export function decideCallFault(faults: Readonly<Faults>, random: Random): CallF
   const stall = random() < faults.stall;
   const throttle = random() < faults.throttle;
   const error500 = random() < faults.error500;
+  // Drawn only when set, so seeded sequences without it stay as they were.
+  if (faults.notFound > 0 && random() < faults.notFound) return { kind: 'notFound' };
   if (stall) return { kind: 'stall', ms: faults.stallMs };
   if (throttle) return { kind: 'throttle' };
   if (error500) return { kind: 'error500' };

@@ -3,6 +3,7 @@
 // records to files laid out like Firehose's S3 delivery. Adapter: I/O only; parsing, signing,
 // faults, paths and counters live in the sibling modules.
 
+import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
@@ -195,6 +196,9 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
   let seed = options.seed ?? randomInt(2 ** 31);
   let random: Random = mulberry32(seed);
   let faults: Faults = applyFaultPatch(NO_FAULTS, options.faults ?? {});
+  // Faults set for one stream only (POST /_local/faults {"stream": …}), so tests that share
+  // one server can each fail their own stream without touching the others.
+  const streamFaults = new Map<string, Faults>();
   const stats = emptyStats();
   const closing = new AbortController();
 
@@ -255,7 +259,8 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       );
     }
 
-    const callFault = decideCallFault(active, random);
+    const effective = streamFaults.get(stream) ?? active;
+    const callFault = decideCallFault(effective, random);
     switch (callFault.kind) {
       case 'stall':
         await wait(callFault.ms, signal);
@@ -264,11 +269,18 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
         return apiError('throttled', 'ServiceUnavailableException', MESSAGE_SLOW_DOWN, base);
       case 'error500':
         return apiError('error_500', 'InternalFailure', MESSAGE_INTERNAL, base);
+      case 'notFound':
+        return apiError(
+          'unknown_stream',
+          'ResourceNotFoundException',
+          `Firehose stream ${stream} under account 000000000000 not found.`,
+          base,
+        );
       case 'none':
         break;
     }
 
-    const failures = decideRecordFailures(active, records.length, random);
+    const failures = decideRecordFailures(effective, records.length, random);
     const accepted = records.filter((_, i) => failures[i] !== true);
     const failed = records.length - accepted.length;
     let written: SinkWrite;
@@ -324,7 +336,9 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
           `Request body of ${read.bytes} bytes exceeds the local cap of ` +
             `${LOCAL_MAX_HTTP_BODY_BYTES} bytes.`,
         );
-    await wait(active.latencyMs, signal);
+    const latency =
+      (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;
+    await wait(latency.latencyMs, signal);
 
     recordCall(stats, {
       outcome: reply.outcome,
@@ -381,12 +395,36 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
         } catch {
           return json(400, { message: 'Body is not valid JSON.' });
         }
+        // An optional "stream" scopes the patch to that stream; the rest are fault fields.
+        let stream: string | undefined;
+        if (typeof input === 'object' && input !== null && 'stream' in input) {
+          const { stream: named, ...rest } = input as Record<string, unknown>;
+          if (typeof named !== 'string') return json(400, { message: 'stream must be a string' });
+          stream = named;
+          input = rest;
+        }
         const patch = parseFaultPatch(input);
         if (!patch.ok) return json(400, { message: patch.error });
         const { seed: newSeed, ...fields } = patch.value;
+        if (stream !== undefined) {
+          const scoped = applyFaultPatch(streamFaults.get(stream) ?? faults, fields);
+          streamFaults.set(stream, scoped);
+          if (newSeed !== undefined) reseed(newSeed);
+          return json(200, { ...scoped, stream, seed });
+        }
         setFaults(fields);
         if (newSeed !== undefined) reseed(newSeed);
         return json(200, { ...faults, seed });
+      }
+      case '/_local/records': {
+        // Everything this instance wrote for one stream, concatenated in write order.
+        if (!allow('GET')) return;
+        const stream = new URL(req.url ?? '/', 'http://local').searchParams.get('stream') ?? '';
+        const files = stats.streams[stream]?.files ?? [];
+        const text = files.map((f) => readFileSync(f, 'utf8')).join('');
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' });
+        res.end(text);
+        return;
       }
       default:
         return json(404, { message: `No admin route ${path}.` });

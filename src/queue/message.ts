@@ -10,6 +10,16 @@ import { isJsonObject } from '../segment/types';
 
 export const MESSAGE_FORMAT_VERSION = 1;
 
+/** Set on messages the consumer dead-letters itself (src/queue/dead-letter.ts). */
+export interface DeadLetterInfo {
+  /** Why delivery gave up, e.g. `ResourceNotFoundException` or `retries_exhausted:…`. */
+  reason: string;
+  /** Delivery attempts made before giving up. */
+  attempts: number;
+  /** When it was dead-lettered, ms since the epoch. */
+  at: number;
+}
+
 export interface MessageHeader {
   v: typeof MESSAGE_FORMAT_VERSION;
   /** Source name (never the write key); routes the message to a delivery stream. */
@@ -18,6 +28,7 @@ export interface MessageHeader {
   receivedAt: number;
   /** Number of NDJSON lines that follow. */
   events: number;
+  deadLetter?: DeadLetterInfo;
 }
 
 export interface DecodedMessage {
@@ -42,10 +53,24 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
     return undefined;
   }
   if (!isJsonObject(parsed) || parsed['v'] !== MESSAGE_FORMAT_VERSION) return undefined;
-  const { source, receivedAt, events } = parsed;
-  if (typeof source !== 'string' || typeof receivedAt !== 'number' || typeof events !== 'number')
+  const { source, receivedAt, events, deadLetter } = parsed;
+  if (typeof source !== 'string' || typeof receivedAt !== 'number' || typeof events !== 'number') {
     return undefined;
+  }
   const ndjson = body.slice(newline + 1);
   if (!ndjson.endsWith('\n')) return undefined;
-  return { header: { v: MESSAGE_FORMAT_VERSION, source, receivedAt, events }, ndjson };
+  const header: MessageHeader = { v: MESSAGE_FORMAT_VERSION, source, receivedAt, events };
+  if (
+    isJsonObject(deadLetter) &&
+    typeof deadLetter['reason'] === 'string' &&
+    typeof deadLetter['attempts'] === 'number' &&
+    typeof deadLetter['at'] === 'number'
+  ) {
+    header.deadLetter = {
+      reason: deadLetter['reason'],
+      attempts: deadLetter['attempts'],
+      at: deadLetter['at'],
+    };
+  }
+  return { header, ndjson };
 }

@@ -292,6 +292,14 @@ describe('faults', () => {
     expect(await listFiles(dataDir)).toEqual([]);
   });
 
+  it('answers 400 ResourceNotFoundException at notFound 1 and writes nothing', async () => {
+    const { firehose, dataDir, client } = await harness.start({ faults: { notFound: 1 } });
+    const answer = await putRecordBatch(client, firehose.url, records(2));
+    expect(answer.status).toBe(400);
+    expect(answer.json['__type']).toBe('ResourceNotFoundException');
+    expect(await listFiles(dataDir)).toEqual([]);
+  });
+
   it('throttles with 503 ServiceUnavailableException', async () => {
     const { firehose, dataDir, client } = await harness.start({ faults: { throttle: 1 } });
     const answer = await putRecordBatch(client, firehose.url, records(2));
@@ -368,6 +376,40 @@ describe('faults', () => {
     expect((await putRecordBatch(client, firehose.url, records(1))).status).toBe(503);
     firehose.setFaults({ throttle: 0 });
     expect((await putRecordBatch(client, firehose.url, records(1))).status).toBe(200);
+  });
+});
+
+describe('per-stream faults and read-back', () => {
+  it('scopes a fault patch to one stream, leaving the others healthy', async () => {
+    const { firehose, client } = await harness.start();
+    const patch = await fetch(`${firehose.url}/_local/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ stream: 'broken', throttle: 1 }),
+    });
+    expect(patch.status).toBe(200);
+    expect((await putRecordBatch(client, firehose.url, records(2), 'broken')).status).toBe(503);
+    expect((await putRecordBatch(client, firehose.url, records(2), 'healthy')).status).toBe(200);
+    expect(firehose.faults().throttle).toBe(0);
+  });
+
+  it('rejects a non-string stream in a fault patch', async () => {
+    const { firehose } = await harness.start();
+    const res = await fetch(`${firehose.url}/_local/faults`, {
+      method: 'POST',
+      body: JSON.stringify({ stream: 3, throttle: 1 }),
+    });
+    expect(res.status).toBe(400);
+  });
+
+  it('serves what it wrote for one stream at GET /_local/records', async () => {
+    const { firehose, client } = await harness.start();
+    const sent = records(3);
+    await putRecordBatch(client, firehose.url, sent, 'one');
+    await putRecordBatch(client, firehose.url, records(1), 'two');
+    const res = await fetch(`${firehose.url}/_local/records?stream=one`);
+    expect(Buffer.from(await res.arrayBuffer())).toEqual(Buffer.concat(sent));
+    const none = await fetch(`${firehose.url}/_local/records?stream=never`);
+    expect(await none.text()).toBe('');
   });
 });
 

@@ -1,0 +1,42 @@
+// Retry policy of the delivery consumer: exponential backoff with jitter, and when to stop.
+// Pure: the random source is a parameter.
+
+// Ours: the first retry waits about 2 s; each further one doubles.
+export const RETRY_BASE_SECONDS = 2;
+
+// Ours: "backoff capped at a few minutes" so a recovered stream drains within 5 minutes.
+export const RETRY_MAX_SECONDS = 300;
+
+// wrangler.toml `max_retries = 20` for ndc-segment-events: a message is delivered at most
+// 1 + 20 times. On the last attempt the consumer dead-letters it itself, with the reason,
+// instead of letting Queues drop it into the DLQ without one. A test keeps the two in step.
+export const QUEUE_MAX_RETRIES = 20;
+export const DELIVERY_MAX_ATTEMPTS = QUEUE_MAX_RETRIES + 1;
+
+/**
+ * Delay before the next attempt after `attempts` failed ones (Message.attempts starts at 1):
+ * "equal jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): half the
+ * exponential delay fixed, half random, so retries of one failed call spread out.
+ */
+export function retryDelaySeconds(
+  attempts: number,
+  random: () => number,
+  maxSeconds = RETRY_MAX_SECONDS,
+): number {
+  const exponent = Math.max(0, Math.min(attempts - 1, 30));
+  const ceiling = Math.min(maxSeconds, RETRY_BASE_SECONDS * 2 ** exponent);
+  return Math.max(1, Math.ceil(ceiling / 2 + random() * (ceiling / 2)));
+}
+
+/** DELIVERY_RETRY_MAX_SECONDS (a var), when it is a positive number, else RETRY_MAX_SECONDS. */
+export function retryCapSeconds(value: string | undefined): number {
+  const n = Number(value);
+  return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 1
+    ? n
+    : RETRY_MAX_SECONDS;
+}
+
+/** Whether a message that failed on attempt `attempts` may still be retried. */
+export function mayRetry(attempts: number): boolean {
+  return attempts < DELIVERY_MAX_ATTEMPTS;
+}

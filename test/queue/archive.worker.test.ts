@@ -1,0 +1,206 @@
+// Dead letters end to end inside workerd: the DLQ consumer writes them to R2 with reason and
+// attempts, the admin API lists and replays them onto the events queue, and the real queues
+// carry a failed event from ingest through the DLQ and the archive back to Firehose.
+import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
+import { env, exports } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { Env } from '../../src/env';
+import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
+import { encodeDeadLetter } from '../../src/queue/dead-letter';
+import { decodeMessage } from '../../src/queue/message';
+import { packMessages } from '../../src/queue/pack';
+import { TEST_FIREHOSE } from '../support/firehose-credentials';
+import { eventually, landedEvents, setStreamFaults } from '../support/firehose';
+import { basic, harness } from '../support/worker';
+
+const AT = Date.parse('2026-11-29T10:00:00.000Z');
+const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'batch1' };
+const testEnv = env as unknown as Env;
+const ADMIN = { Authorization: 'Bearer test-admin-token' };
+
+function deadLetter(source: string, ids: string[], reason: string): string {
+  const [m] = packMessages(
+    ids.map((id) => JSON.stringify({ type: 'track', messageId: id })),
+    source,
+    AT - 60_000,
+  );
+  const decoded = decodeMessage(m?.body);
+  if (decoded === undefined) throw new Error('pack');
+  return encodeDeadLetter(decoded, { reason, attempts: 4, at: AT - 1000 });
+}
+
+async function archive(bodies: unknown[]): Promise<{ key?: string; result: FetcherQueueResult }> {
+  const batch = createMessageBatch<unknown>(
+    'ndc-segment-dlq',
+    bodies.map((body, i) => ({ id: `d${i}`, timestamp: new Date(AT), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  const report = await archiveBatch(batch, testEnv, deps);
+  return {
+    ...(report.key === undefined ? {} : { key: report.key }),
+    result: await getQueueResult(batch, ctx),
+  };
+}
+
+describe('archiveBatch', () => {
+  it('writes every dead-lettered event to R2 as NDJSON with reason and attempts, then acks', async () => {
+    const { key, result } = await archive([
+      deadLetter('web', ['a', 'b'], 'ResourceNotFoundException'),
+      'raw junk',
+    ]);
+    expect(result.ackAll).toBe(true);
+    expect(key).toBe('dead-letters/2026/11/29/10/2026-11-29T100000000Z-batch1.ndjson');
+    const object = await testEnv.ARCHIVE.get(key ?? '');
+    expect(object?.customMetadata).toEqual({ events: '3' });
+    const lines = (await object?.text())
+      ?.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      {
+        reason: 'ResourceNotFoundException',
+        attempts: 4,
+        source: 'web',
+        receivedAt: '2026-11-29T09:59:00.000Z',
+        deadLetteredAt: '2026-11-29T09:59:59.000Z',
+        archiveAttempts: 1,
+        event: { type: 'track', messageId: 'a' },
+      },
+      expect.objectContaining({ event: { type: 'track', messageId: 'b' } }),
+      { reason: 'undecodable', deadLetteredAt: '2026-11-29T10:00:00.000Z', raw: 'raw junk' },
+    ]);
+  });
+
+  it('retries the batch when R2 refuses the write', async () => {
+    const batch = createMessageBatch<unknown>('ndc-segment-dlq', [
+      { id: 'd0', timestamp: new Date(AT), attempts: 2, body: deadLetter('web', ['a'], 'x') },
+    ]);
+    const ctx = createExecutionContext();
+    const failing = {
+      put: () => Promise.reject(new Error('R2 down')),
+    } as unknown as R2Bucket;
+    const report = await archiveBatch(batch, { ...testEnv, ARCHIVE: failing }, deps);
+    const result = await getQueueResult(batch, ctx);
+    expect(report.archivedEvents).toBe(0);
+    expect(result.ackAll).toBe(false);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['d0']);
+  });
+});
+
+describe('admin API', () => {
+  it('refuses without the admin token, and when ADMIN_TOKEN is unset', async () => {
+    const h = harness();
+    expect((await h.fetch('/admin/dead-letters')).status).toBe(401);
+    expect(
+      (
+        await h.fetch('/admin/replay', {
+          method: 'POST',
+          headers: { Authorization: 'Bearer nope' },
+        })
+      ).status,
+    ).toBe(401);
+    const disabled = await h.fetch(
+      '/admin/dead-letters',
+      { headers: ADMIN },
+      { ADMIN_TOKEN: undefined },
+    );
+    expect(disabled.status).toBe(401);
+    expect(await disabled.text()).toContain('ADMIN_TOKEN');
+  });
+
+  it('lists archived objects and replays them onto the events queue, moving them to replayed/', async () => {
+    const { key } = await archive([
+      deadLetter('web', ['r1', 'r2'], 'ResourceNotFoundException'),
+      deadLetter('ios', ['r3'], 'X'),
+    ]);
+    const h = harness();
+    const listed = await h.fetch('/admin/dead-letters', { headers: ADMIN });
+    const listing = await listed.json<{ objects: Array<{ key: string; events: number }> }>();
+    expect(listing.objects).toContainEqual(expect.objectContaining({ key, events: 3 }));
+
+    const res = await h.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      success: true,
+      objects: 1,
+      events: 3,
+      skipped: 0,
+      replayed: [key],
+      truncated: false,
+    });
+    const messages = h.queue.messages();
+    expect(messages.map((m) => [m.header.source, m.header.receivedAt, m.header.events])).toEqual([
+      ['web', AT - 60_000, 2],
+      ['ios', AT - 60_000, 1],
+    ]);
+    expect(h.queue.events().map((e) => e['messageId'])).toEqual(['r1', 'r2', 'r3']);
+    expect(await testEnv.ARCHIVE.head(key ?? '')).toBeNull();
+    expect(
+      await testEnv.ARCHIVE.head((key ?? '').replace('dead-letters/', 'replayed/')),
+    ).not.toBeNull();
+  });
+
+  it('keeps the archive object when the queue refuses the replay', async () => {
+    const { key } = await archive([deadLetter('web', ['k1'], 'X')]);
+    const h = harness({ failQueue: true });
+    const res = await h.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(res.status).toBe(503);
+    expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
+  });
+
+  it('refuses a prefix outside dead-letters/ and a bad limit', async () => {
+    const h = harness();
+    const post = (body: unknown): Promise<Response> =>
+      h.fetch('/admin/replay', { method: 'POST', headers: ADMIN, body: JSON.stringify(body) });
+    expect((await post({ prefix: 'replayed/' })).status).toBe(400);
+    expect((await post({ limit: 0 })).status).toBe(400);
+    expect((await post({ limit: 'x' })).status).toBe(400);
+  });
+});
+
+describe('through the real queues', () => {
+  it('delivers an event that Firehose refused once via DLQ, archive and replay', async () => {
+    // The default stream refuses calls for a moment: the consumer dead-letters the event.
+    const stream = TEST_FIREHOSE.stream;
+    const messageId = `flow-${crypto.randomUUID()}`;
+    await setStreamFaults(stream, { notFound: 1 });
+    const posted = await exports.default.fetch('https://collector.test/v1/track', {
+      method: 'POST',
+      headers: { Authorization: basic('test-key-1') },
+      body: JSON.stringify({ userId: 'u', event: 'flow', messageId }),
+    });
+    expect(posted.status).toBe(200);
+
+    const archivedKey = await eventually(async () => {
+      const listing = await testEnv.ARCHIVE.list({ prefix: 'dead-letters/' });
+      for (const o of listing.objects) {
+        const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+        if (text?.includes(messageId)) return o.key;
+      }
+      return undefined;
+    }, 20_000);
+    await setStreamFaults(stream, { notFound: 0 });
+
+    const replay = await exports.default.fetch('https://collector.test/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: archivedKey }),
+    });
+    expect(replay.status).toBe(200);
+    const landed = await eventually(async () => {
+      const events = await landedEvents(stream);
+      const mine = events.filter((e) => e['messageId'] === messageId);
+      return mine.length > 0 ? mine : undefined;
+    }, 20_000);
+    expect(landed).toHaveLength(1);
+    expect(landed[0]).toMatchObject({ event: 'flow', source: 'web', type: 'track' });
+  }, 60_000);
+});

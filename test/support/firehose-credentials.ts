@@ -1,0 +1,7 @@
+// Credentials the tests' Worker signs with and the local Firehose endpoint verifies.
+export const TEST_FIREHOSE = {
+  region: 'us-east-1',
+  accessKeyId: 'AKIDNDCSEGMENTTEST',
+  secretAccessKey: 'ndc-segment-test-secret',
+  stream: 'test-events',
+} as const;
