@@ -1,41 +1,33 @@
-// `npm start`: runs the collector locally end to end under `wrangler dev` (offline), with the
-// seed's write key accepted so `curl -d @track.json` works out of the box.
-// Environment: PORT (default 8787), WRITE_KEYS (default: track.json's key as source ndc-demo).
-import { spawn } from 'node:child_process';
+// `npm start`: the collector locally end to end — the Worker under `wrangler dev` (offline,
+// with its local queues and R2) delivering to a local Firehose endpoint that writes what it
+// accepts to .data/firehose/<stream>/YYYY/MM/DD/HH/*.ndjson.
+// Environment: PORT (default 8787), FIREHOSE_PORT (default 4573), WRITE_KEYS (default:
+// track.json's key as source ndc-demo), FIREHOSE_STREAM (default ndc-segment).
+import { startStack } from './stack';
 
-// track.json (the seed's sample call) carries this key.
-const SEED_WRITE_KEYS = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy=ndc-demo';
+const stack = await startStack({
+  port: Number(process.env['PORT'] ?? 8787),
+  firehosePort: Number(process.env['FIREHOSE_PORT'] ?? 4573),
+  stream: process.env['FIREHOSE_STREAM'] ?? 'ndc-segment',
+  ...(process.env['WRITE_KEYS'] === undefined ? {} : { writeKeys: process.env['WRITE_KEYS'] }),
+  log: (line) => console.log(line),
+});
 
-const port = process.env['PORT'] ?? '8787';
-const writeKeys = process.env['WRITE_KEYS'] ?? SEED_WRITE_KEYS;
+console.log(`
+ndc-segment is running.
+  collector        ${stack.workerUrl}
+  local Firehose   ${stack.firehose.url}  (stream "${stack.stream}")
+  delivered files  .data/firehose/${stack.stream}/YYYY/MM/DD/HH/*.ndjson
 
-const wrangler = spawn(
-  'npx',
-  [
-    'wrangler',
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    port,
-    '--persist-to',
-    '.data/wrangler',
-    '--var',
-    `WRITE_KEYS:${writeKeys}`,
-  ],
-  {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      // Keep wrangler dev offline: no update check, telemetry or request.cf download.
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_HIDE_BANNER: 'true',
-    },
-  },
-);
+Try:  curl -u 8GT90rhOugcEGAqdcBWP8muss7iSwwHy: -d @track.json ${stack.workerUrl}/v1/track
+Then: cat .data/firehose/${stack.stream}/*/*/*/*/*.ndjson
+`);
 
+let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => wrangler.kill(signal));
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    void stack.stop().then(() => process.exit(0));
+  });
 }
-wrangler.on('exit', (code) => process.exit(code ?? 0));

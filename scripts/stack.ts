@@ -1,0 +1,219 @@
+// The whole collector on loopback: the local Firehose endpoint (in this process) and the
+// Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together.
+// `npm start` runs it for people; the e2e tests run it for assertions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { resolve } from 'node:path';
+import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
+import type { Faults } from './local-firehose/faults';
+
+// track.json (the seed's sample call) carries this key.
+export const SEED_WRITE_KEYS = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy=ndc-demo';
+
+// What the local endpoint and the Worker agree on; never real AWS credentials.
+export const LOCAL_CREDENTIALS = {
+  region: 'us-east-1',
+  accessKeyId: 'AKIDLOCALNDCSEGMENT',
+  secretAccessKey: 'local-secret-not-for-aws',
+} as const;
+
+// Ours: wrangler dev answers in ~2-3 s here; a cold machine may take several times that.
+const WRANGLER_READY_TIMEOUT_MS = 60_000;
+
+export interface StackOptions {
+  /** Worker port; 0 picks a free one. */
+  port?: number;
+  /** Local Firehose port; 0 picks a free one. */
+  firehosePort?: number;
+  /** Where the local Firehose writes (default .data/firehose). */
+  dataDir?: string;
+  /** Where wrangler dev keeps queues and R2 (default .data/wrangler). */
+  persistTo?: string;
+  stream?: string;
+  writeKeys?: string;
+  faults?: Partial<Faults>;
+  /** Extra `--var NAME:value` pairs for the Worker. */
+  vars?: Record<string, string>;
+  /** Lines from wrangler and the endpoint; default: dropped. */
+  log?: (line: string) => void;
+  /** Inherit wrangler's stdio instead of capturing it (interactive use). */
+  inheritStdio?: boolean;
+}
+
+export interface Stack {
+  workerUrl: string;
+  firehose: LocalFirehose;
+  stream: string;
+  /** Stops wrangler dev and the local endpoint. */
+  stop(): Promise<void>;
+  /** Stops the local Firehose endpoint for `downMs`, then starts it again on the same port. */
+  restartFirehose(downMs: number): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const server = createServer();
+    server.once('error', fail);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => ok(port));
+    });
+  });
+}
+
+function waitForReady(
+  child: ChildProcess,
+  log: (line: string) => void,
+  inherit: boolean,
+): Promise<void> {
+  return new Promise((ok, fail) => {
+    const timer = setTimeout(
+      () => fail(new Error('wrangler dev did not become ready')),
+      WRANGLER_READY_TIMEOUT_MS,
+    );
+    const done = (error?: Error): void => {
+      clearTimeout(timer);
+      if (error) fail(error);
+      else ok();
+    };
+    child.once('exit', (code) => done(new Error(`wrangler dev exited with ${code}`)));
+    if (inherit) {
+      // Without captured output, readiness is the first answer on the port (polled by caller).
+      done();
+      return;
+    }
+    let buffer = '';
+    const onData = (chunk: Buffer): void => {
+      buffer += chunk.toString('utf8');
+      let newline: number;
+      while ((newline = buffer.indexOf('\n')) !== -1) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        log(line);
+        if (line.includes('Ready on')) done();
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+  });
+}
+
+async function waitForHttp(url: string): Promise<void> {
+  const deadline = Date.now() + WRANGLER_READY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      return;
+    } catch {
+      if (Date.now() > deadline) throw new Error(`${url} did not answer`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const log = options.log ?? ((): void => undefined);
+  const dataDir = resolve(options.dataDir ?? '.data/firehose');
+  const persistTo = resolve(options.persistTo ?? '.data/wrangler');
+  await mkdir(dataDir, { recursive: true });
+  const stream = options.stream ?? 'ndc-segment';
+  const firehoseOptions = {
+    host: '127.0.0.1',
+    dataDir,
+    ...LOCAL_CREDENTIALS,
+    ...(options.faults === undefined ? {} : { faults: options.faults }),
+    log: (line: string) => log(`[firehose] ${line}`),
+  };
+  let firehose = await createLocalFirehose({ ...firehoseOptions, port: options.firehosePort ?? 0 });
+  const firehosePort = firehose.port;
+  const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
+  const inspectorPort = await freePort();
+  const vars: Record<string, string> = {
+    WRITE_KEYS: options.writeKeys ?? SEED_WRITE_KEYS,
+    FIREHOSE_STREAM: stream,
+    FIREHOSE_ENDPOINT: firehose.url,
+    AWS_REGION: LOCAL_CREDENTIALS.region,
+    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...options.vars,
+  };
+  const args = [
+    'wrangler',
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--inspector-port',
+    String(inspectorPort),
+    '--persist-to',
+    persistTo,
+    '--show-interactive-dev-session=false',
+    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+  ];
+  const inherit = options.inheritStdio ?? false;
+  const child = spawn('npx', args, {
+    stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+    env: {
+      ...process.env,
+      // Keep wrangler dev offline: no update check, telemetry or request.cf download.
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      WRANGLER_SEND_METRICS: 'false',
+      WRANGLER_HIDE_BANNER: 'true',
+    },
+    detached: process.platform !== 'win32',
+  });
+  const workerUrl = `http://127.0.0.1:${port}`;
+  try {
+    await waitForReady(child, log, inherit);
+    await waitForHttp(`${workerUrl}/`);
+  } catch (e) {
+    child.kill('SIGTERM');
+    await firehose.close();
+    throw e;
+  }
+
+  const stopChild = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
+    // wrangler dev runs workerd as a grandchild: signal the whole process group.
+    try {
+      if (child.pid !== undefined && process.platform !== 'win32')
+        process.kill(-child.pid, 'SIGTERM');
+      else child.kill('SIGTERM');
+    } catch {
+      child.kill('SIGTERM');
+    }
+    const timeout = new Promise<void>((ok) => setTimeout(ok, 10_000));
+    await Promise.race([exited, timeout]);
+    if (child.exitCode === null && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  };
+
+  const stack: Stack = {
+    workerUrl,
+    stream,
+    get firehose() {
+      return firehose;
+    },
+    async stop() {
+      await stopChild();
+      await firehose.close();
+    },
+    async restartFirehose(downMs: number) {
+      const faults = firehose.faults();
+      await firehose.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      firehose = await createLocalFirehose({ ...firehoseOptions, faults, port: firehosePort });
+    },
+  };
+  return stack;
+}

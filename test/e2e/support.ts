@@ -1,0 +1,137 @@
+// Helpers for end-to-end tests: the real stack on loopback (scripts/stack.ts), and reading back
+// what the local Firehose endpoint wrote.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startStack, type Stack, type StackOptions } from '../../scripts/stack';
+
+export const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
+
+export interface TestStack extends Stack {
+  dataDir: string;
+  /** Wrangler's and the endpoint's log lines, for assertions on what was logged. */
+  logs: string[];
+  cleanup(): Promise<void>;
+}
+
+export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-firehose-'));
+  const persistTo = await mkdtemp(join(tmpdir(), 'ndc-e2e-wrangler-'));
+  const logs: string[] = [];
+  const stack = await startStack({
+    dataDir,
+    persistTo,
+    log: (line) => logs.push(line),
+    ...options,
+    vars: { DELIVERY_RETRY_MAX_SECONDS: '2', ...options.vars },
+  });
+  return Object.assign(stack, {
+    dataDir,
+    logs,
+    async cleanup() {
+      await stack.stop();
+      await rm(dataDir, { recursive: true, force: true });
+      await rm(persistTo, { recursive: true, force: true });
+    },
+  });
+}
+
+/** Every event the endpoint wrote for the stack's stream, parsed, in file order. */
+export async function landed(stack: Stack): Promise<Array<Record<string, unknown>>> {
+  const files = stack.firehose.stats().streams[stack.stream]?.files ?? [];
+  const out: Array<Record<string, unknown>> = [];
+  for (const file of files) {
+    for (const line of (await readFile(file, 'utf8')).split('\n')) {
+      if (line !== '') out.push(JSON.parse(line) as Record<string, unknown>);
+    }
+  }
+  return out;
+}
+
+export interface Tally {
+  distinct: number;
+  duplicates: number;
+  missing: string[];
+}
+
+/** How many of `expected` messageIds landed, and how many landed more than once. */
+export function tally(events: Array<Record<string, unknown>>, expected: readonly string[]): Tally {
+  const counts = new Map<string, number>();
+  for (const e of events) {
+    const id = String(e['messageId']);
+    counts.set(id, (counts.get(id) ?? 0) + 1);
+  }
+  const missing = expected.filter((id) => !counts.has(id));
+  let duplicates = 0;
+  for (const id of expected) duplicates += Math.max(0, (counts.get(id) ?? 0) - 1);
+  return { distinct: expected.length - missing.length, duplicates, missing };
+}
+
+/** Polls until every expected messageId has landed, or the timeout passes. */
+export async function waitForAll(
+  stack: Stack,
+  expected: readonly string[],
+  timeoutMs: number,
+): Promise<Tally> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const t = tally(await landed(stack), expected);
+    if (t.missing.length === 0 || Date.now() > deadline) return t;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+export function basic(key: string): string {
+  return `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
+}
+
+/** POSTs `events` to /v1/batch in batches of `size`, retrying 5xx answers like the SDKs do. */
+export async function postInBatches(
+  stack: Stack,
+  events: ReadonlyArray<Record<string, unknown>>,
+  size: number,
+): Promise<void> {
+  for (let i = 0; i < events.length; i += size) {
+    const body = JSON.stringify({ batch: events.slice(i, i + size) });
+    for (let attempt = 0; ; attempt++) {
+      const res = await fetch(`${stack.workerUrl}/v1/batch`, {
+        method: 'POST',
+        headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
+        body,
+      });
+      const text = await res.text();
+      if (res.status === 200) break;
+      if (res.status < 500 || attempt > 10)
+        throw new Error(`batch answered ${res.status}: ${text}`);
+      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+    }
+  }
+}
+
+/** POSTs each event as its own /v1/track call, `concurrency` at a time, retrying 5xx. */
+export async function postSingles(
+  stack: Stack,
+  events: ReadonlyArray<Record<string, unknown>>,
+  concurrency: number,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < events.length) {
+      const event = events[next++];
+      const body = JSON.stringify(event);
+      for (let attempt = 0; ; attempt++) {
+        const res = await fetch(`${stack.workerUrl}/v1/track`, {
+          method: 'POST',
+          headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
+          body,
+        });
+        const text = await res.text();
+        if (res.status === 200) break;
+        if (res.status < 500 || attempt > 10)
+          throw new Error(`track answered ${res.status}: ${text}`);
+        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+}
