@@ -3,7 +3,7 @@
 // endpoint started in Node by the global setup; `node` runs the local tooling in Node.
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
-import { TEST_FIREHOSE } from './test/support/firehose-credentials';
+import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
 
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
