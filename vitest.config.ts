@@ -8,7 +8,7 @@ import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
 
 export default defineConfig({
   test: {

@@ -1,16 +1,17 @@
-// The Hono app: CORS, every route mounted, one onError and one notFound.
+// The Hono app: metrics and CORS middleware, every route mounted, one onError, one notFound.
 
 import { Hono } from 'hono';
-import type { Env } from './env';
-import { ingestError } from './segment/errors';
-import { EVENT_TYPES, PATH_TYPES, type EventType } from './segment/types';
-import type { AppDeps } from './routes/deps';
-import { runtimeDeps } from './routes/deps';
+import { AnalyticsWriter } from './metrics/analytics';
+import { recordRejected, recordRequest, routeLabel } from './metrics/record';
+import { listDeadLetters, replayDeadLetters } from './routes/admin';
 import { cors } from './routes/cors';
+import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
+import { getHealth, getMetrics } from './routes/observability';
 import { getSettings } from './routes/settings';
-import { listDeadLetters, replayDeadLetters } from './routes/admin';
+import { ingestError } from './segment/errors';
+import { EVENT_TYPES, PATH_TYPES, type EventType } from './segment/types';
 import { NAME, VERSION } from './version';
 
 // Hono splices a param pattern into its route regex as-is, so an alternation must be grouped:
@@ -33,11 +34,33 @@ function methodNotAllowed(allow: string) {
     });
 }
 
-export function createApp(deps: AppDeps = runtimeDeps): Hono<{ Bindings: Env }> {
-  const app = new Hono<{ Bindings: Env }>();
+export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  // Outermost: every answer (errors and CORS refusals included) is counted, and the request
+  // ends by arming the metrics flush; neither delays the response.
+  app.use('*', async (c, next) => {
+    const started = deps.now();
+    await next();
+    const route = routeLabel(c.req.path);
+    recordRequest(deps.metrics, route, c.res.status);
+    const ingest = c.get('ingest');
+    if (ingest !== undefined) {
+      new AnalyticsWriter(c.env.ANALYTICS).write({
+        kind: 'ingest',
+        route,
+        status: c.res.status,
+        ...ingest,
+        latencyMs: deps.now() - started,
+      });
+    }
+    deps.afterRequest(c.env, c.executionCtx);
+  });
   app.use('*', cors());
 
   app.get('/', (c) => c.json({ name: NAME, version: VERSION }));
+  app.get('/metrics', getMetrics);
+  app.get('/health', getHealth);
 
   for (const path of BATCH_PATHS) {
     app.post(path, (c) => postBatch(c, deps));
@@ -55,14 +78,18 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<{ Bindings: Env }> 
 
   app.get('/admin/dead-letters', listDeadLetters);
   app.all('/admin/dead-letters', methodNotAllowed('GET'));
-  app.post('/admin/replay', replayDeadLetters);
+  app.post('/admin/replay', (c) => replayDeadLetters(c, deps));
   app.all('/admin/replay', methodNotAllowed('POST'));
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {
-    if (e instanceof IngestHttpError) return errorResponse(e.error);
+    if (e instanceof IngestHttpError) {
+      recordRejected(deps.metrics, e.error.reason);
+      return errorResponse(e.error);
+    }
     // Anything else is a bug: log its message (never the request) and leak nothing.
     console.error('unhandled error', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    recordRejected(deps.metrics, 'internal_error');
     return errorResponse(ingestError('internal_error', 'internal error'));
   });
   return app;

@@ -1,25 +1,34 @@
 // The Worker's bindings, vars and secrets (names are the public contract: see README
 // "Configuration"). `worker-configuration.d.ts` (from `npm run types`) declares what
-// wrangler.toml binds; this file adds the secrets, which wrangler cannot see, and narrows
-// optional ones.
+// wrangler.toml binds; this interface narrows those bindings' types, marks vars optional (a
+// deploy may drop them) and adds the secrets, which wrangler cannot see.
 
-export interface Env extends Omit<
-  Cloudflare.Env,
+import type { MetricsShard } from './metrics/object';
+
+type Narrowed =
   | 'EVENTS'
   | 'DLQ'
+  | 'METRICS'
+  | 'ANALYTICS'
   | 'ALLOWED_ORIGINS'
   | 'ANONYMIZE_IP'
   | 'FIREHOSE_STREAM'
   | 'FIREHOSE_ENDPOINT'
   | 'AWS_REGION'
   | 'DELIVERY_RETRY_MAX_SECONDS'
-> {
+  | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS';
+
+export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
   EVENTS: Queue<string>;
   /** Producer binding to the dead-letter queue `ndc-segment-dlq`. */
   DLQ: Queue<unknown>;
   /** R2 bucket where the DLQ consumer archives dead letters. */
   ARCHIVE: R2Bucket;
+  /** Durable Object namespace holding the exact counters, sharded (src/metrics/object.ts). */
+  METRICS: DurableObjectNamespace<MetricsShard>;
+  /** Optional Workers Analytics Engine dataset: one data point per request and per batch. */
+  ANALYTICS?: AnalyticsEngineDataset;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
@@ -37,12 +46,17 @@ export interface Env extends Omit<
   AWS_REGION?: string;
   /** Cap on the delay between delivery retries, seconds (default 300). */
   DELIVERY_RETRY_MAX_SECONDS?: string;
+  /** Seconds of failing delivery, or of the oldest event waiting, before /health is 503. */
+  HEALTH_MAX_DELIVERY_DELAY_SECONDS?: string;
+
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
-  /** Secret: bearer token for /admin/*; unset, the admin API is disabled. */
+  /** Bearer token for /admin/*; unset, the admin API is disabled. */
   ADMIN_TOKEN?: string;
+  /** Bearer token for /metrics; unset, /metrics is open. */
+  METRICS_TOKEN?: string;
 }
 
 /** Reads a boolean var the way `wrangler dev --var NAME:true` and [vars] both set it. */

@@ -31,7 +31,16 @@ export interface DeliveryReport {
     code?: string;
     records: number;
   }>;
-  delivered: Array<{ stream: string; events: number; records: number; receivedAt: number[] }>;
+  delivered: Array<{
+    stream: string;
+    events: number;
+    records: number;
+    bytes: number;
+    /** When each landed message's events were received, for delivery latency. */
+    received: Array<{ at: number; events: number }>;
+  }>;
+  /** Events in records or calls that failed, by stream (retried or dead-lettered). */
+  failed: Array<{ stream: string; events: number }>;
   retriedEvents: number;
   deadLetteredEvents: number;
   /** Events whose dead-lettering failed and that were retried instead. */
@@ -100,21 +109,29 @@ export async function deliverBatch(
       return entry;
     }),
     delivered: [],
+    failed: [],
     retriedEvents: 0,
     deadLetteredEvents: 0,
     deadLetterSendFailures: 0,
   };
   plan.calls.forEach((call, i) => {
     const o = outcomes[i];
-    if (o?.kind !== 'records') return;
-    const landed = call.records.filter((_r, r) => o.records[r]?.ok === true);
+    const landed =
+      o?.kind === 'records' ? call.records.filter((_r, r) => o.records[r]?.ok === true) : [];
+    const sent = call.records.reduce((n, r) => n + r.events, 0);
+    const delivered = landed.reduce((n, r) => n + r.events, 0);
+    if (sent > delivered) report.failed.push({ stream: call.stream, events: sent - delivered });
     if (landed.length === 0) return;
     report.delivered.push({
       stream: call.stream,
-      events: landed.reduce((n, r) => n + r.events, 0),
+      events: delivered,
       records: landed.length,
-      receivedAt: landed.flatMap((r) =>
-        r.messages.map((m) => plan.decoded[m]?.header.receivedAt ?? 0),
+      bytes: landed.reduce((n, r) => n + r.bytes, 0),
+      received: landed.flatMap((r) =>
+        r.messages.map((m) => ({
+          at: plan.decoded[m]?.header.receivedAt ?? 0,
+          events: plan.decoded[m]?.header.events ?? 0,
+        })),
       ),
     });
   });

@@ -3,7 +3,8 @@
 // dead-letters/ to replayed/ only after all its events were re-queued.
 
 import type { Context } from 'hono';
-import type { Env } from '../env';
+import type { AppDeps, AppEnv } from './deps';
+import { recordReplayed } from '../metrics/record';
 import { ARCHIVE_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
 import { enqueueEvents } from '../queue/producer';
 import { parseArchive } from '../queue/replay';
@@ -12,7 +13,7 @@ import { isJsonObject } from '../segment/types';
 import { requireBearer } from './bearer';
 import { IngestHttpError } from './error-response';
 
-type Ctx = Context<{ Bindings: Env }>;
+type Ctx = Context<AppEnv>;
 
 // Ours: objects replayed per request, so one call stays well inside a Worker's limits
 // (each object is one DLQ batch of at most 100 messages); call again while `truncated`.
@@ -60,7 +61,7 @@ export async function listDeadLetters(c: Ctx): Promise<Response> {
   });
 }
 
-export async function replayDeadLetters(c: Ctx): Promise<Response> {
+export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
   await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
   let body: unknown = {};
   const raw = await c.req.text();
@@ -102,7 +103,9 @@ export async function replayDeadLetters(c: Ctx): Promise<Response> {
       customMetadata: { ...(stored.customMetadata ?? {}), replayedAt: new Date().toISOString() },
     });
     await c.env.ARCHIVE.delete(object.key);
-    events += archive.groups.reduce((n, g) => n + g.events.length, 0);
+    const replayedEvents = archive.groups.reduce((n, g) => n + g.events.length, 0);
+    recordReplayed(deps.metrics, replayedEvents);
+    events += replayedEvents;
     skipped += archive.skipped;
     replayed.push(object.key);
   }

@@ -3,7 +3,7 @@
 // without an Origin header (servers, SDKs, curl) are not affected.
 
 import type { MiddlewareHandler } from 'hono';
-import type { Env } from '../env';
+import type { AppEnv } from './deps';
 import { ingestError } from '../segment/errors';
 import { IngestHttpError } from './error-response';
 
@@ -46,7 +46,7 @@ export function originAllowed(spec: string | undefined, origin: string): boolean
   });
 }
 
-export function cors(): MiddlewareHandler<{ Bindings: Env }> {
+export function cors(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin === undefined) {

@@ -20,11 +20,17 @@ import { basicAuthWriteKey } from '../segment/write-keys';
 import type { IngestError } from '../segment/errors';
 import { authenticate } from './auth';
 import { decodeUtf8, parseJson, readBody } from './body';
-import type { AppDeps } from './deps';
+import type { AppDeps, AppEnv } from './deps';
+import {
+  recordAccepted,
+  recordQueueSendFailure,
+  recordRejected,
+  recordRequestBytes,
+} from '../metrics/record';
 import { errorResponse, IngestHttpError, unwrap } from './error-response';
 import { requestFacts } from './facts';
 
-type Ctx = Context<{ Bindings: Env }>;
+type Ctx = Context<AppEnv>;
 
 /** Authenticates from the Basic header when present, before any body is read. */
 async function headerSource(c: Ctx): Promise<string | undefined> {
@@ -39,20 +45,27 @@ async function rateLimit(env: Env, source: string): Promise<void> {
     throw new IngestHttpError(ingestError('rate_limited', 'too many requests for this source'));
 }
 
+/** Queues accepted events; records them (metrics and the request's analytics summary). */
 async function enqueue(
   c: Ctx,
+  deps: AppDeps,
   events: readonly JsonObject[],
   source: string,
   facts: RequestFacts,
+  bytes: number,
 ): Promise<void> {
   try {
     await enqueueEvents(c.env.EVENTS, events, source, facts.receivedAt);
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
+    recordQueueSendFailure(deps.metrics);
     throw new IngestHttpError(
       ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
     );
   }
+  recordAccepted(deps.metrics, events, source, deps.now());
+  const types = [...new Set(events.map((e) => String(e['type'])))].join(',');
+  c.set('ingest', { source, types, events: events.length, bytes });
 }
 
 /** One call (already parsed) from a POST body or a GET `data` parameter. */
@@ -62,6 +75,7 @@ async function acceptSingle(
   raw: unknown,
   type: EventType,
   source: string | undefined,
+  bytes: number,
 ): Promise<void> {
   const facts = requestFacts(c.req.raw, deps.now());
   const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw)));
@@ -73,19 +87,21 @@ async function acceptSingle(
       newId: deps.newId,
     }),
   );
-  await enqueue(c, [event], resolved, facts);
+  await enqueue(c, deps, [event], resolved, facts, bytes);
 }
 
 export async function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
   const source = await headerSource(c);
   const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
-  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source);
+  recordRequestBytes(deps.metrics, body.bytes);
+  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, body.bytes);
   return c.json({ success: true });
 }
 
 export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
   const headerKeySource = await headerSource(c);
   const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
+  recordRequestBytes(deps.metrics, body.bytes);
   const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
   const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey));
   await rateLimit(c.env, source);
@@ -95,8 +111,9 @@ export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
     anonymizeIp: flag(c.env.ANONYMIZE_IP),
     newId: deps.newId,
   });
+  for (const r of outcome.rejected) recordRejected(deps.metrics, r.code);
   if (outcome.accepted.length === 0) return batchRejected(outcome.rejected);
-  await enqueue(c, outcome.accepted, source, facts);
+  await enqueue(c, deps, outcome.accepted, source, facts, body.bytes);
   const answer: { success: true; accepted: number; rejected?: RejectedItem[] } = {
     success: true,
     accepted: outcome.accepted.length,
@@ -149,8 +166,9 @@ export function decodePixelData(data: string | undefined): Result<unknown, Inges
 /** GET /v1/{type}?data=…: the seed's GET form; answers JSON like the POST. */
 export async function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
   const source = await headerSource(c);
-  const raw = unwrap(decodePixelData(c.req.query('data')));
-  await acceptSingle(c, deps, raw, type, source);
+  const data = c.req.query('data');
+  const raw = unwrap(decodePixelData(data));
+  await acceptSingle(c, deps, raw, type, source, data?.length ?? 0);
   return c.json({ success: true });
 }
 
@@ -170,10 +188,13 @@ export async function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<
     'Cache-Control': 'no-cache, no-store, must-revalidate',
   };
   try {
-    const raw = unwrap(decodePixelData(c.req.query('data')));
-    await acceptSingle(c, deps, raw, type, undefined);
+    const data = c.req.query('data');
+    const raw = unwrap(decodePixelData(data));
+    await acceptSingle(c, deps, raw, type, undefined, data?.length ?? 0);
   } catch (e) {
     if (!(e instanceof IngestHttpError)) throw e;
+    // Answered with the GIF, not through onError: count the refusal here.
+    recordRejected(deps.metrics, e.error.reason);
     headers['X-Ndc-Segment-Error'] = e.error.reason;
   }
   return c.body(PIXEL_GIF, 200, headers);

@@ -2,7 +2,7 @@
 // `cdn`), naming this Worker as the only destination so no event goes to Segment's servers.
 
 import type { Context } from 'hono';
-import type { Env } from '../env';
+import type { AppEnv } from './deps';
 import { ingestError } from '../segment/errors';
 import { sourceForKey } from './auth';
 import { IngestHttpError } from './error-response';
@@ -34,7 +34,7 @@ export function settingsFor(writeKey: string, requestUrl: string): Record<string
   };
 }
 
-export async function getSettings(c: Context<{ Bindings: Env }>): Promise<Response> {
+export async function getSettings(c: Context<AppEnv>): Promise<Response> {
   const writeKey = c.req.param('writeKey') ?? '';
   if ((await sourceForKey(c.env, writeKey)) === undefined) {
     throw new IngestHttpError(ingestError('not_found', 'no project has this write key'));

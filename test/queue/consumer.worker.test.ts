@@ -67,8 +67,18 @@ describe('deliverBatch', () => {
     expect(result.retryMessages).toEqual([]);
     expect(report.calls).toEqual([{ stream, outcome: 'ok', records: 1 }]);
     expect(report.delivered).toEqual([
-      { stream, events: 3, records: 1, receivedAt: [RECEIVED, RECEIVED] },
+      {
+        stream,
+        events: 3,
+        records: 1,
+        bytes: expect.any(Number),
+        received: [
+          { at: RECEIVED, events: 2 },
+          { at: RECEIVED, events: 1 },
+        ],
+      },
     ]);
+    expect(report.failed).toEqual([]);
     expect((await streamStats(stream))?.calls).toBe(1);
   });
 
@@ -119,6 +129,7 @@ describe('deliverBatch', () => {
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((r) => r.msgId).sort()).toEqual(['m0', 'm1']);
     expect(report.retriedEvents).toBe(2);
+    expect(report.failed).toEqual([{ stream, events: 2 }]);
     expect(await landedEvents(stream)).toEqual([]);
   });
 

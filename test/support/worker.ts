@@ -5,14 +5,21 @@ import { env } from 'cloudflare:workers';
 import { createApp } from '../../src/app';
 import type { Env } from '../../src/env';
 import { decodeMessage, type DecodedMessage } from '../../src/queue/message';
+import { MetricsBuffer } from '../../src/metrics/buffer';
 import type { AppDeps } from '../../src/routes/deps';
 
 export const FIXED_NOW = Date.parse('2026-11-29T10:00:00.000Z');
 export const BASE_URL = 'https://collector.test';
 
-export function fixedDeps(now = FIXED_NOW): AppDeps {
+/** A fixed clock and id maker; metrics go to a buffer of the test's own, never flushed. */
+export function fixedDeps(now = FIXED_NOW, metrics = new MetricsBuffer()): AppDeps {
   let n = 0;
-  return { now: () => now, newId: () => `generated-${++n}` };
+  return {
+    now: () => now,
+    newId: () => `generated-${++n}`,
+    metrics,
+    afterRequest: () => undefined,
+  };
 }
 
 export interface RecordingQueue {

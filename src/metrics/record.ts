@@ -1,0 +1,95 @@
+// What each part of the collector records: domain events in, metric updates out. Pure: writes
+// only to the MetricsBuffer it is given.
+
+import type { DeliveryReport } from '../queue/consumer';
+import { PATH_TYPES, type JsonObject } from '../segment/types';
+import type { MetricsBuffer } from './buffer';
+
+const SINGLE_PATHS = new Set(Object.keys(PATH_TYPES).map((p) => `/v1/${p}`));
+const FIXED_ROUTES = new Set([
+  '/',
+  '/health',
+  '/metrics',
+  '/v1/batch',
+  '/v1/import',
+  '/v1/b',
+  '/admin/dead-letters',
+  '/admin/replay',
+]);
+const PIXEL = /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/;
+const SETTINGS = /^\/v1\/projects\/[^/]+\/settings$/;
+
+/** A bounded `route` label: the path for known routes, never a write key or free text. */
+export function routeLabel(path: string): string {
+  if (SINGLE_PATHS.has(path) || FIXED_ROUTES.has(path) || PIXEL.test(path)) return path;
+  if (SETTINGS.test(path)) return '/v1/projects/:writeKey/settings';
+  return 'unmatched';
+}
+
+const seconds = (ms: number): number => ms / 1000;
+
+export function recordRequest(m: MetricsBuffer, route: string, status: number): void {
+  m.inc('ndc_segment_requests_total', { route, status: String(status) });
+}
+
+export function recordRequestBytes(m: MetricsBuffer, bytes: number): void {
+  m.inc('ndc_segment_request_bytes_total', {}, bytes);
+}
+
+/** Events accepted by one ingest request and queued. */
+export function recordAccepted(
+  m: MetricsBuffer,
+  events: readonly JsonObject[],
+  source: string,
+  now: number,
+): void {
+  const byType = new Map<string, number>();
+  for (const e of events) {
+    const type = typeof e['type'] === 'string' ? e['type'] : 'unknown';
+    byType.set(type, (byType.get(type) ?? 0) + 1);
+  }
+  for (const [type, n] of byType) m.inc('ndc_segment_events_received_total', { type, source }, n);
+  m.observe('ndc_segment_batch_events', {}, events.length);
+  m.max('ndc_segment_last_enqueue_timestamp_seconds', {}, seconds(now));
+}
+
+/** Events or requests refused, by reason code. */
+export function recordRejected(m: MetricsBuffer, reason: string, count = 1): void {
+  m.inc('ndc_segment_events_rejected_total', { reason }, count);
+}
+
+export function recordQueueSendFailure(m: MetricsBuffer): void {
+  m.inc('ndc_segment_queue_send_failures_total', {});
+}
+
+export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: number): void {
+  for (const call of report.calls) {
+    m.inc('ndc_segment_firehose_calls_total', { stream: call.stream, outcome: call.outcome });
+  }
+  for (const d of report.delivered) {
+    m.inc('ndc_segment_events_delivered_total', { stream: d.stream }, d.events);
+    m.inc('ndc_segment_records_delivered_total', { stream: d.stream }, d.records);
+    m.inc('delivery_success_total', { stream: d.stream }, d.events);
+    for (const r of d.received) {
+      if (r.events > 0)
+        m.observe('ndc_segment_delivery_latency_seconds', {}, seconds(now - r.at), r.events);
+    }
+  }
+  for (const f of report.failed) m.inc('delivery_failure_total', { stream: f.stream }, f.events);
+  if (report.retriedEvents > 0) m.inc('ndc_segment_events_retried_total', {}, report.retriedEvents);
+  if (report.deadLetteredEvents > 0)
+    m.inc('ndc_segment_events_dead_lettered_total', {}, report.deadLetteredEvents);
+  if (report.delivered.length > 0)
+    m.max('ndc_segment_last_delivery_success_timestamp_seconds', {}, seconds(now));
+  if (report.failed.length > 0 || report.deadLetterSendFailures > 0) {
+    m.max('ndc_segment_last_delivery_failure_timestamp_seconds', {}, seconds(now));
+  }
+}
+
+export function recordArchived(m: MetricsBuffer, events: number): void {
+  if (events > 0) m.inc('ndc_segment_events_archived_total', {}, events);
+}
+
+export function recordReplayed(m: MetricsBuffer, events: number): void {
+  if (events > 0) m.inc('ndc_segment_events_replayed_total', {}, events);
+}

@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { MetricsBuffer } from '../../src/metrics/buffer';
+import { recordAccepted, recordDelivery, routeLabel } from '../../src/metrics/record';
+import type { DeliveryReport } from '../../src/queue/consumer';
+
+describe('routeLabel', () => {
+  it.each([
+    ['/v1/track', '/v1/track'],
+    ['/v1/t', '/v1/t'],
+    ['/v1/batch', '/v1/batch'],
+    ['/v1/pixel/page', '/v1/pixel/page'],
+    ['/v1/projects/SECRETKEY/settings', '/v1/projects/:writeKey/settings'],
+    ['/metrics', '/metrics'],
+    ['/wp-admin.php', 'unmatched'],
+    ['/v1/pixel/purchase', 'unmatched'],
+  ])('labels %s as %s, never echoing free text', (path, label) => {
+    expect(routeLabel(path)).toBe(label);
+  });
+});
+
+describe('recordAccepted', () => {
+  it('counts events by type and source, the batch size, and the enqueue time', () => {
+    const m = new MetricsBuffer();
+    recordAccepted(m, [{ type: 'track' }, { type: 'track' }, { type: 'page' }], 'web', 5_000);
+    const d = m.drain();
+    expect(d.counters['ndc_segment_events_received_total{source="web",type="track"}']).toBe(2);
+    expect(d.counters['ndc_segment_events_received_total{source="web",type="page"}']).toBe(1);
+    expect(d.histograms['ndc_segment_batch_events']?.count).toBe(1);
+    expect(d.histograms['ndc_segment_batch_events']?.sum).toBe(3);
+    expect(d.gauges['ndc_segment_last_enqueue_timestamp_seconds']).toBe(5);
+  });
+});
+
+describe('recordDelivery', () => {
+  const report: DeliveryReport = {
+    calls: [
+      { stream: 's', outcome: 'partial', records: 2 },
+      { stream: 's', outcome: 'retry', code: 'ServiceUnavailableException', records: 1 },
+    ],
+    delivered: [
+      {
+        stream: 's',
+        events: 30,
+        records: 1,
+        bytes: 900,
+        received: [
+          { at: 1_000, events: 10 },
+          { at: 9_000, events: 20 },
+        ],
+      },
+    ],
+    failed: [{ stream: 's', events: 12 }],
+    retriedEvents: 12,
+    deadLetteredEvents: 0,
+    deadLetterSendFailures: 0,
+  };
+
+  it('counts calls, events, records, legacy counters, retries and latency weighted by events', () => {
+    const m = new MetricsBuffer();
+    recordDelivery(m, report, 11_000);
+    const d = m.drain();
+    expect(d.counters['ndc_segment_firehose_calls_total{outcome="partial",stream="s"}']).toBe(1);
+    expect(d.counters['ndc_segment_firehose_calls_total{outcome="retry",stream="s"}']).toBe(1);
+    expect(d.counters['ndc_segment_events_delivered_total{stream="s"}']).toBe(30);
+    expect(d.counters['ndc_segment_records_delivered_total{stream="s"}']).toBe(1);
+    expect(d.counters['delivery_success_total{stream="s"}']).toBe(30);
+    expect(d.counters['delivery_failure_total{stream="s"}']).toBe(12);
+    expect(d.counters['ndc_segment_events_retried_total']).toBe(12);
+    const latency = d.histograms['ndc_segment_delivery_latency_seconds'];
+    expect(latency?.count).toBe(30);
+    // 10 events waited 10 s, 20 events waited 2 s.
+    expect(latency?.sum).toBeCloseTo(10 * 10 + 20 * 2);
+    expect(d.gauges['ndc_segment_last_delivery_success_timestamp_seconds']).toBe(11);
+    expect(d.gauges['ndc_segment_last_delivery_failure_timestamp_seconds']).toBe(11);
+  });
+
+  it('records no success time when nothing landed', () => {
+    const m = new MetricsBuffer();
+    recordDelivery(m, { ...report, delivered: [] }, 11_000);
+    expect(m.drain().gauges['ndc_segment_last_delivery_success_timestamp_seconds']).toBeUndefined();
+  });
+});
