@@ -1,6 +1,6 @@
 // Helpers for end-to-end tests: the real stack on loopback (scripts/stack.ts), and reading back
 // what the local Firehose endpoint wrote.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startStack, type Stack, type StackOptions } from '../../scripts/stack';
@@ -36,9 +36,29 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   });
 }
 
-/** Every event the endpoint wrote for the stack's stream, parsed, in file order. */
-export async function landed(stack: Stack): Promise<Array<Record<string, unknown>>> {
-  const files = stack.firehose.stats().streams[stack.stream]?.files ?? [];
+/** Every .ndjson file under a directory, depth first, sorted by path. */
+async function ndjsonFiles(dir: string): Promise<string[]> {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => a.name.localeCompare(b.name))) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) out.push(...(await ndjsonFiles(path)));
+    else if (e.name.endsWith('.ndjson')) out.push(path);
+  }
+  return out;
+}
+
+/**
+ * Every event the endpoint wrote for the stack's stream, parsed: read from the data directory,
+ * so files of an endpoint that was restarted mid-run count too.
+ */
+export async function landed(stack: TestStack): Promise<Array<Record<string, unknown>>> {
+  const files = await ndjsonFiles(join(stack.dataDir, stack.stream));
   const out: Array<Record<string, unknown>> = [];
   for (const file of files) {
     for (const line of (await readFile(file, 'utf8')).split('\n')) {
@@ -69,7 +89,7 @@ export function tally(events: Array<Record<string, unknown>>, expected: readonly
 
 /** Polls until every expected messageId has landed, or the timeout passes. */
 export async function waitForAll(
-  stack: Stack,
+  stack: TestStack,
   expected: readonly string[],
   timeoutMs: number,
 ): Promise<Tally> {
