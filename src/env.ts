@@ -16,6 +16,7 @@ type Narrowed =
   | 'FIREHOSE_ENDPOINT'
   | 'AWS_REGION'
   | 'DELIVERY_RETRY_MAX_SECONDS'
+  | 'FIREHOSE_TIMEOUT_SECONDS'
   | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
@@ -44,6 +45,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Override of https://firehose.${AWS_REGION}.amazonaws.com/ (local, VPC or FIPS endpoint). */
   FIREHOSE_ENDPOINT?: string;
   AWS_REGION?: string;
+  /** Seconds before a PutRecordBatch call is abandoned and its messages retried (default 20). */
+  FIREHOSE_TIMEOUT_SECONDS?: string;
   /** Cap on the delay between delivery retries, seconds (default 300). */
   DELIVERY_RETRY_MAX_SECONDS?: string;
   /** Seconds of failing delivery, or of the oldest event waiting, before /health is 503. */

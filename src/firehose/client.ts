@@ -15,6 +15,8 @@ export interface FirehoseSettings {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;
+  /** Abandon a call after this long (default FIREHOSE_CALL_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 /** Firehose's regional endpoint (AWS General Reference, "Amazon Data Firehose endpoints"). */
@@ -72,7 +74,7 @@ export async function putRecordBatch(
       method: 'POST',
       headers: signed.headers,
       body,
-      signal: AbortSignal.timeout(FIREHOSE_CALL_TIMEOUT_MS),
+      signal: AbortSignal.timeout(s.timeoutMs ?? FIREHOSE_CALL_TIMEOUT_MS),
     });
     return decodePutRecordBatchResponse(res.status, await res.text(), recordCount);
   } catch (e) {

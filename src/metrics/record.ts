@@ -2,7 +2,7 @@
 // only to the MetricsBuffer it is given.
 
 import type { DeliveryReport } from '../queue/consumer';
-import { PATH_TYPES, type JsonObject } from '../segment/types';
+import { PATH_TYPES } from '../segment/types';
 import type { MetricsBuffer } from './buffer';
 
 const SINGLE_PATHS = new Set(Object.keys(PATH_TYPES).map((p) => `/v1/${p}`));
@@ -36,20 +36,17 @@ export function recordRequestBytes(m: MetricsBuffer, bytes: number): void {
   m.inc('ndc_segment_request_bytes_total', {}, bytes);
 }
 
-/** Events accepted by one ingest request and queued. */
+/** Events accepted by one ingest request and queued, by their types. */
 export function recordAccepted(
   m: MetricsBuffer,
-  events: readonly JsonObject[],
+  types: readonly string[],
   source: string,
   now: number,
 ): void {
   const byType = new Map<string, number>();
-  for (const e of events) {
-    const type = typeof e['type'] === 'string' ? e['type'] : 'unknown';
-    byType.set(type, (byType.get(type) ?? 0) + 1);
-  }
+  for (const type of types) byType.set(type, (byType.get(type) ?? 0) + 1);
   for (const [type, n] of byType) m.inc('ndc_segment_events_received_total', { type, source }, n);
-  m.observe('ndc_segment_batch_events', {}, events.length);
+  m.observe('ndc_segment_batch_events', {}, types.length);
   m.max('ndc_segment_last_enqueue_timestamp_seconds', {}, seconds(now));
 }
 

@@ -59,6 +59,9 @@ export function firehoseSettings(env: Env): FirehoseSettings | string {
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
   };
   if (env.AWS_SESSION_TOKEN) settings.sessionToken = env.AWS_SESSION_TOKEN;
+  const timeout = Number(env.FIREHOSE_TIMEOUT_SECONDS);
+  if (env.FIREHOSE_TIMEOUT_SECONDS && Number.isFinite(timeout) && timeout > 0)
+    settings.timeoutMs = timeout * 1000;
   return settings;
 }
 

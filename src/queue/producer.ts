@@ -1,7 +1,6 @@
-// Producer adapter: serialises enriched events, packs them into messages (pack.ts) and sends
-// them with sendBatch. Resolves only when every send resolved; throws when any was refused.
+// Producer adapter: packs serialised events into messages (pack.ts) and sends them with
+// sendBatch. Resolves only when every send resolved; throws when any was refused.
 
-import type { JsonObject } from '../segment/types';
 import { groupForSendBatch, packMessages } from './pack';
 
 export interface EnqueueResult {
@@ -11,11 +10,10 @@ export interface EnqueueResult {
 
 export async function enqueueEvents(
   queue: Queue<string>,
-  events: readonly JsonObject[],
+  lines: readonly string[],
   source: string,
   receivedAt: number,
 ): Promise<EnqueueResult> {
-  const lines = events.map((event) => JSON.stringify(event));
   const messages = packMessages(lines, source, receivedAt);
   const calls = groupForSendBatch(messages);
   await Promise.all(

@@ -88,7 +88,8 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
     const archive = parseArchive(text);
     try {
       for (const group of archive.groups) {
-        await enqueueEvents(c.env.EVENTS, group.events, group.source, group.receivedAt);
+        const lines = group.events.map((e) => JSON.stringify(e));
+        await enqueueEvents(c.env.EVENTS, lines, group.source, group.receivedAt);
       }
     } catch (e) {
       console.error('replay enqueue failed', e instanceof Error ? e.message : String(e));

@@ -48,21 +48,61 @@ function tooLarge(maxBytes: number): IngestError {
   return ingestError('payload_too_large', `the body exceeds ${maxBytes} bytes`);
 }
 
-/** Reads at most `maxBytes` from a stream; cancels it and reports too large beyond that. */
+// Ours: a client that has not delivered its whole body (at most 500 KiB) after 10 s is a slow
+// or stalled sender; it gets a 408 instead of holding the request open.
+export const BODY_READ_TIMEOUT_MS = 10_000;
+
+const TIMED_OUT = Symbol('timed out');
+
+// Ours: how much of an over-limit raw body is read and dropped before answering 413, so the
+// connection stays usable; past this the sender is hostile and the stream is cancelled.
+export const DRAIN_MAX_BYTES = 1024 * 1024;
+
+/**
+ * Reads at most `maxBytes` from a stream within BODY_READ_TIMEOUT_MS; cancels it and reports
+ * too large beyond that, or a timeout when the sender stalls.
+ */
 async function readCapped(
   stream: ReadableStream<Uint8Array>,
   maxBytes: number,
   onError: IngestError,
+  drain: boolean,
 ): Promise<Result<Uint8Array, IngestError>> {
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), BODY_READ_TIMEOUT_MS);
+  });
   try {
     for (;;) {
-      const { done, value } = await reader.read();
+      const next = await Promise.race([reader.read(), deadline]);
+      if (next === TIMED_OUT) {
+        await reader.cancel().catch(() => undefined);
+        return err(
+          ingestError(
+            'request_timeout',
+            `the body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s`,
+          ),
+        );
+      }
+      const { done, value } = next;
       if (done) break;
       total += value.byteLength;
       if (total > maxBytes) {
+        if (drain) {
+          // Read (and drop) the rest of a raw body before answering, up to a bound: an answer
+          // given mid-upload leaves the unread bytes on a kept-alive connection, where a proxy
+          // (wrangler dev's, seen here) mistakes them for the next request.
+          let drained = 0;
+          for (;;) {
+            const rest = await Promise.race([reader.read(), deadline]);
+            if (rest === TIMED_OUT || rest.done) break;
+            drained += rest.value.byteLength;
+            if (drained > DRAIN_MAX_BYTES) break;
+          }
+        }
         await reader.cancel().catch(() => undefined);
         return err(tooLarge(maxBytes));
       }
@@ -71,6 +111,8 @@ async function readCapped(
   } catch {
     await reader.cancel().catch(() => undefined);
     return err(onError);
+  } finally {
+    if (timer !== null) clearTimeout(timer);
   }
   if (chunks.length === 1 && chunks[0] !== undefined) return ok(chunks[0]);
   const out = new Uint8Array(total);
@@ -113,16 +155,15 @@ export async function readBody(
       inflated,
       maxBytes,
       ingestError('invalid_gzip', 'the body is not valid gzip'),
+      // Never drain inflated output: that is the bomb.
+      false,
     );
-  } else if (declared !== null) {
-    // Content-Length is present and within the limit: the runtime will not deliver more.
-    const buffer = new Uint8Array(await request.arrayBuffer());
-    raw = buffer.byteLength > maxBytes ? err(tooLarge(maxBytes)) : ok(buffer);
   } else {
     raw = await readCapped(
       request.body as ReadableStream<Uint8Array>,
       maxBytes,
       ingestError('invalid_body', 'the body could not be read'),
+      true,
     );
   }
   if (!raw.ok) return raw;

@@ -35,6 +35,8 @@ export function statusFor(reason: IngestReason): number {
       return 403;
     case 'not_found':
       return 404;
+    case 'request_timeout':
+      return 408;
     case 'method_not_allowed':
       return 405;
     case 'event_too_large':

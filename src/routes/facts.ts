@@ -2,6 +2,7 @@
 // Adapter: reads headers and `request.cf`, returns the plain RequestFacts the core takes.
 
 import type { RequestFacts } from '../segment/enrich';
+import { USER_AGENT_MAX_CHARS } from '../segment/limits';
 import type { GeoLocation } from '../segment/types';
 
 type Cf = Partial<
@@ -47,7 +48,8 @@ export function requestFacts(request: Request, receivedAt: number): RequestFacts
   const ip = request.headers.get('cf-connecting-ip');
   if (ip !== null && ip !== '') facts.ip = ip;
   const userAgent = request.headers.get('user-agent');
-  if (userAgent !== null && userAgent !== '') facts.userAgent = userAgent;
+  if (userAgent !== null && userAgent !== '')
+    facts.userAgent = userAgent.slice(0, USER_AGENT_MAX_CHARS);
   const location = locationFromCf(request.cf as Cf | undefined);
   if (location !== undefined) facts.location = location;
   return facts;

@@ -12,10 +12,11 @@ import {
   ingestBatch,
   ingestSingle,
   parseBatchEnvelope,
+  type QueuedEvent,
   type RejectedItem,
 } from '../segment/ingest';
 import { BATCH_MAX_BYTES, EVENT_MAX_BYTES, PIXEL_DATA_MAX_CHARS } from '../segment/limits';
-import { err, type EventType, type JsonObject, type Result } from '../segment/types';
+import { err, type EventType, type Result } from '../segment/types';
 import { basicAuthWriteKey } from '../segment/write-keys';
 import type { IngestError } from '../segment/errors';
 import { authenticate } from './auth';
@@ -49,13 +50,18 @@ async function rateLimit(env: Env, source: string): Promise<void> {
 async function enqueue(
   c: Ctx,
   deps: AppDeps,
-  events: readonly JsonObject[],
+  events: readonly QueuedEvent[],
   source: string,
   facts: RequestFacts,
   bytes: number,
 ): Promise<void> {
   try {
-    await enqueueEvents(c.env.EVENTS, events, source, facts.receivedAt);
+    await enqueueEvents(
+      c.env.EVENTS,
+      events.map((e) => e.line),
+      source,
+      facts.receivedAt,
+    );
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);
@@ -63,8 +69,13 @@ async function enqueue(
       ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
     );
   }
-  recordAccepted(deps.metrics, events, source, deps.now());
-  const types = [...new Set(events.map((e) => String(e['type'])))].join(',');
+  recordAccepted(
+    deps.metrics,
+    events.map((e) => e.type),
+    source,
+    deps.now(),
+  );
+  const types = [...new Set(events.map((e) => e.type))].join(',');
   c.set('ingest', { source, types, events: events.length, bytes });
 }
 

@@ -13,6 +13,7 @@ export type IngestReason =
   | 'unknown_type'
   | 'event_too_large'
   | 'payload_too_large'
+  | 'request_timeout'
   | 'too_many_events'
   | 'missing_data'
   | 'unsupported_media_type'

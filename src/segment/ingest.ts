@@ -3,7 +3,12 @@
 
 import { enrichEvent, type BatchDefaults, type EnrichOptions, type RequestFacts } from './enrich';
 import { ingestError, type IngestError, type IngestReason } from './errors';
-import { BATCH_MAX_EVENTS, EVENT_MAX_BYTES } from './limits';
+import {
+  BATCH_DEFAULTS_MAX_BYTES,
+  BATCH_MAX_EVENTS,
+  EVENT_MAX_BYTES,
+  QUEUED_EVENT_MAX_BYTES,
+} from './limits';
 import { parseIsoTimestamp } from './timestamp';
 import { err, isJsonObject, ok, type EventType, type JsonObject, type Result } from './types';
 import { utf8Length } from './utf8';
@@ -16,9 +21,40 @@ export interface RejectedItem {
   field?: string;
 }
 
+/** An event ready for the queue: its NDJSON line (no newline) and its type, for metrics. */
+export interface QueuedEvent {
+  line: string;
+  type: EventType;
+}
+
 export interface BatchOutcome {
-  accepted: JsonObject[];
+  accepted: QueuedEvent[];
   rejected: RejectedItem[];
+}
+
+/**
+ * The enriched event as one JSON line, refused when it is larger than an event may be once
+ * enriched (QUEUED_EVENT_MAX_BYTES), or when serialising it fails (pathologically deep nesting).
+ */
+export function serializeEvent(
+  event: JsonObject,
+  type: EventType,
+): Result<QueuedEvent, IngestError> {
+  let line: string;
+  try {
+    line = JSON.stringify(event);
+  } catch {
+    return err(ingestError('invalid_body', 'the event cannot be serialised (nesting too deep)'));
+  }
+  if (utf8Length(line) > QUEUED_EVENT_MAX_BYTES) {
+    return err(
+      ingestError(
+        'event_too_large',
+        `an event with its enrichment is at most ${QUEUED_EVENT_MAX_BYTES} bytes`,
+      ),
+    );
+  }
+  return ok({ line, type });
 }
 
 /** The parsed `{batch, context?, integrations?, sentAt?, writeKey?}` envelope. */
@@ -39,10 +75,10 @@ export function ingestSingle(
   pathType: EventType,
   facts: RequestFacts,
   opts: EnrichOptions,
-): Result<JsonObject, IngestError> {
+): Result<QueuedEvent, IngestError> {
   const valid = validateEvent(raw, pathType);
   if (!valid.ok) return valid;
-  return ok(enrichEvent(valid.value, facts, opts));
+  return serializeEvent(enrichEvent(valid.value, facts, opts), valid.value.type);
 }
 
 export function parseBatchEnvelope(raw: unknown): Result<BatchEnvelope, IngestError> {
@@ -65,6 +101,18 @@ export function parseBatchEnvelope(raw: unknown): Result<BatchEnvelope, IngestEr
     if (!isJsonObject(value))
       return err(ingestError('invalid_field', `${key} must be an object`, `.${key}`));
     envelope[key] = value;
+  }
+  const defaultsBytes = utf8Length(
+    JSON.stringify([envelope.context ?? null, envelope.integrations ?? null]),
+  );
+  if (defaultsBytes > BATCH_DEFAULTS_MAX_BYTES) {
+    return err(
+      ingestError(
+        'payload_too_large',
+        `a batch's top-level context and integrations are at most ${BATCH_DEFAULTS_MAX_BYTES} bytes together`,
+        '.context',
+      ),
+    );
   }
   const sentAt = raw['sentAt'];
   if (sentAt !== undefined && sentAt !== null) {
@@ -91,8 +139,16 @@ export function ingestBatch(
   facts: RequestFacts,
   opts: EnrichOptions,
 ): BatchOutcome {
-  const accepted: JsonObject[] = [];
+  const accepted: QueuedEvent[] = [];
   const rejected: RejectedItem[] = [];
+  const reject = (index: number, error: IngestError): void => {
+    const { reason, message, field } = error;
+    rejected.push(
+      field === undefined
+        ? { index, code: reason, message }
+        : { index, code: reason, message, field },
+    );
+  };
   const measure = bodyBytes > EVENT_MAX_BYTES;
   envelope.items.forEach((item, index) => {
     if (measure && utf8Length(JSON.stringify(item) ?? '') > EVENT_MAX_BYTES) {
@@ -105,15 +161,15 @@ export function ingestBatch(
     }
     const valid = validateEvent(item, undefined);
     if (!valid.ok) {
-      const { reason, message, field } = valid.error;
-      rejected.push(
-        field === undefined
-          ? { index, code: reason, message }
-          : { index, code: reason, message, field },
-      );
+      reject(index, valid.error);
       return;
     }
-    accepted.push(enrichEvent(valid.value, facts, opts, envelope));
+    const queued = serializeEvent(
+      enrichEvent(valid.value, facts, opts, envelope),
+      valid.value.type,
+    );
+    if (queued.ok) accepted.push(queued.value);
+    else reject(index, queued.error);
   });
   return { accepted, rejected };
 }

@@ -22,6 +22,21 @@ export const MESSAGE_ID_MAX_CHARS = 256;
 // hostile payload cannot exhaust the stack in our recursive merge.
 export const MERGE_MAX_DEPTH = 32;
 
+// Ours: enrichment adds receivedAt, messageId, source, timestamps, context.ip, context.location
+// and context.userAgent (capped below) to an event of up to EVENT_MAX_BYTES, and batch-level
+// context is merged into each item: the event as queued may exceed the input limit by this much.
+export const ENRICHMENT_ALLOWANCE_BYTES = 16 * 1024;
+export const QUEUED_EVENT_MAX_BYTES = EVENT_MAX_BYTES + ENRICHMENT_ALLOWANCE_BYTES;
+
+// Ours: a batch's top-level context and integrations are copied into every item, so their size
+// multiplies by up to 2,500; 4 KiB (together) keeps a 500 KiB batch from expanding past ~10 MiB
+// in a 128 MB isolate. Segment's SDKs send batch-level context rarely and small.
+export const BATCH_DEFAULTS_MAX_BYTES = 4 * 1024;
+
+// Ours: context.userAgent copied from the User-Agent header is cut to this length; browser
+// user agents are 100-300 characters, and the header is copied into every item of a batch.
+export const USER_AGENT_MAX_CHARS = 1024;
+
 // Ours: an Authorization header longer than this is refused before decoding. Write keys
 // are short tokens (Segment's are 32 characters).
 export const AUTHORIZATION_MAX_CHARS = 1024;

@@ -21,7 +21,7 @@ describe('routeLabel', () => {
 describe('recordAccepted', () => {
   it('counts events by type and source, the batch size, and the enqueue time', () => {
     const m = new MetricsBuffer();
-    recordAccepted(m, [{ type: 'track' }, { type: 'track' }, { type: 'page' }], 'web', 5_000);
+    recordAccepted(m, ['track', 'track', 'page'], 'web', 5_000);
     const d = m.drain();
     expect(d.counters['ndc_segment_events_received_total{source="web",type="track"}']).toBe(2);
     expect(d.counters['ndc_segment_events_received_total{source="web",type="page"}']).toBe(1);

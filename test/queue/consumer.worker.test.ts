@@ -133,6 +133,17 @@ describe('deliverBatch', () => {
     expect(await landedEvents(stream)).toEqual([]);
   });
 
+  it('abandons a stalled call after FIREHOSE_TIMEOUT_SECONDS and retries it', async () => {
+    const stream = uniqueStream('stall');
+    await setStreamFaults(stream, { stall: 1, stallMs: 5_000 });
+    const { result, report } = await run([message('web', ['a'])], {
+      FIREHOSE_STREAM: stream,
+      FIREHOSE_TIMEOUT_SECONDS: '1',
+    });
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(report.calls[0]?.code).toBe('Timeout');
+  });
+
   it('retries on a network error (nothing listening)', async () => {
     const { result, report } = await run([message('web', ['a'])], {
       FIREHOSE_ENDPOINT: 'http://127.0.0.1:9/',

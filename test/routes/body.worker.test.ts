@@ -1,6 +1,7 @@
 // Bodies: media types, gzip (and gzip bombs), UTF-8, JSON, and the size limits at and just
 // over each edge, with and without Content-Length.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { BODY_READ_TIMEOUT_MS } from '../../src/routes/body';
 import { BATCH_MAX_BYTES, BATCH_MAX_EVENTS, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { VALID_CALLS, callOfSize } from '../fixtures/calls';
 import { basic, gzip, harness, jsonPost } from '../support/worker';
@@ -257,5 +258,26 @@ describe('size limits', () => {
         },
       ],
     });
+  });
+});
+
+describe('slow bodies', () => {
+  it('answers 408 when the body stalls, instead of hanging', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = harness();
+      const stalled = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode('{"type":"track",'));
+          // Never closed: the sender stalls mid-body.
+        },
+      });
+      const pending = h.fetch('/v1/track', { method: 'POST', headers: AUTH, body: stalled });
+      await vi.advanceTimersByTimeAsync(BODY_READ_TIMEOUT_MS + 1);
+      const res = await pending;
+      expect(await code(res)).toEqual([408, 'request_timeout']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

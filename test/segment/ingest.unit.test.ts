@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { ingestBatch, ingestSingle, parseBatchEnvelope } from '../../src/segment/ingest';
-import { BATCH_MAX_EVENTS, EVENT_MAX_BYTES } from '../../src/segment/limits';
+import {
+  ingestBatch,
+  ingestSingle,
+  parseBatchEnvelope,
+  serializeEvent,
+} from '../../src/segment/ingest';
+import {
+  BATCH_DEFAULTS_MAX_BYTES,
+  BATCH_MAX_EVENTS,
+  EVENT_MAX_BYTES,
+  QUEUED_EVENT_MAX_BYTES,
+} from '../../src/segment/limits';
 import { VALID_CALLS, callOfSize } from '../fixtures/calls';
 
 const facts = { receivedAt: Date.parse('2026-11-29T10:00:00Z') };
@@ -9,7 +19,8 @@ const opts = { source: 'web', anonymizeIp: false, newId: () => 'id' };
 describe('ingestSingle', () => {
   it('returns the enriched call', () => {
     const r = ingestSingle(VALID_CALLS.identify, 'identify', facts, opts);
-    expect(r.ok && r.value['type']).toBe('identify');
+    expect(r.ok && r.value.type).toBe('identify');
+    expect(r.ok && (JSON.parse(r.value.line) as { type: string }).type).toBe('identify');
   });
   it('returns the validation error', () => {
     const r = ingestSingle({ type: 'track' }, 'track', facts, opts);
@@ -69,7 +80,7 @@ describe('ingestBatch', () => {
     });
     if (!env.ok) throw new Error('envelope');
     const out = ingestBatch(env.value, 100, facts, opts);
-    expect(out.accepted.map((e) => e['type'])).toEqual(['track', 'page']);
+    expect(out.accepted.map((e) => e.type)).toEqual(['track', 'page']);
     expect(out.rejected).toEqual([
       {
         index: 1,
@@ -91,5 +102,49 @@ describe('ingestBatch', () => {
     expect(out.rejected).toEqual([
       { index: 1, code: 'event_too_large', message: expect.any(String) },
     ]);
+  });
+});
+
+describe('serializeEvent', () => {
+  it('serialises an event to one line', () => {
+    const r = serializeEvent({ type: 'track', event: 'é' }, 'track');
+    expect(r).toEqual({ ok: true, value: { line: '{"type":"track","event":"é"}', type: 'track' } });
+  });
+
+  it('refuses an event larger than the queued-event limit once enriched', () => {
+    const base = { type: 'track', pad: '' };
+    const exact = {
+      ...base,
+      pad: 'x'.repeat(QUEUED_EVENT_MAX_BYTES - JSON.stringify(base).length),
+    };
+    expect(serializeEvent(exact, 'track').ok).toBe(true);
+    const over = serializeEvent({ ...exact, pad: `${exact.pad}x` }, 'track');
+    expect(!over.ok && over.error.reason).toBe('event_too_large');
+  });
+});
+
+describe('batch-level context amplification', () => {
+  it('refuses top-level context and integrations over 4 KiB together', () => {
+    const big = { blob: 'c'.repeat(BATCH_DEFAULTS_MAX_BYTES) };
+    const r = parseBatchEnvelope({ batch: [VALID_CALLS.track], context: big });
+    expect(!r.ok && [r.error.reason, r.error.field]).toEqual(['payload_too_large', '.context']);
+    const small = parseBatchEnvelope({
+      batch: [VALID_CALLS.track],
+      context: { a: 'c'.repeat(1000) },
+      integrations: { b: 1 },
+    });
+    expect(small.ok).toBe(true);
+  });
+
+  it('keeps a 32 KiB item under the limit even with the largest batch context and user agent', () => {
+    const env = parseBatchEnvelope({
+      batch: [callOfSize(VALID_CALLS.track, EVENT_MAX_BYTES), VALID_CALLS.page],
+      context: { pad: 'c'.repeat(3500) },
+    });
+    if (!env.ok) throw new Error('envelope');
+    const facts2 = { ...facts, userAgent: 'u'.repeat(1024) };
+    const out = ingestBatch(env.value, EVENT_MAX_BYTES + 5000, facts2, opts);
+    expect(out.accepted.map((e) => e.type)).toEqual(['track', 'page']);
+    expect(out.accepted.every((e) => e.line.length <= QUEUED_EVENT_MAX_BYTES)).toBe(true);
   });
 });
