@@ -57,6 +57,12 @@ async function ndjsonFiles(dir: string): Promise<string[]> {
  * Every event the endpoint wrote for the stack's stream, parsed: read from the data directory,
  * so files of an endpoint that was restarted mid-run count too.
  */
+export async function landedText(stack: TestStack): Promise<string> {
+  const files = await ndjsonFiles(join(stack.dataDir, stack.stream));
+  const texts = await Promise.all(files.map((f) => readFile(f, 'utf8')));
+  return texts.join('');
+}
+
 export async function landed(stack: TestStack): Promise<Array<Record<string, unknown>>> {
   const files = await ndjsonFiles(join(stack.dataDir, stack.stream));
   const out: Array<Record<string, unknown>> = [];
