@@ -51,7 +51,7 @@ const hostileJson = fc.jsonValue({ maxDepth: 4 }).chain((v) =>
         `{${JSON.stringify(key)}:${JSON.stringify(value)},${text.slice(1)}`,
       ) as unknown;
     }
-    return base as unknown;
+    return base;
   }),
 );
 
