@@ -1,0 +1,265 @@
+// The CPU cases: names shared by the bench worker (bench/cpu/worker.ts), which runs them in
+// a loop inside workerd, and the runner (bench/cpu.ts), which times the loops from outside.
+// Pure data.
+
+export type CaseGroup = 'handler' | 'floor' | 'consumer' | 'stage';
+
+export interface CaseInfo {
+  name: string;
+  group: CaseGroup;
+  /** What one iteration does. */
+  label: string;
+  /** Events one iteration handles; consumer cases read it from the fixtures. */
+  events: number | 'fixture:singles' | 'fixture:mix';
+  /** Main cases are repeated more and carry the targets; stages explain them. */
+  main: boolean;
+}
+
+export const CPU_CASES: readonly CaseInfo[] = [
+  {
+    name: 'handler.track',
+    group: 'handler',
+    label: 'POST /v1/track (track.json) through createApp().fetch, no-op queue',
+    events: 1,
+    main: true,
+  },
+  {
+    name: 'handler.batch100',
+    group: 'handler',
+    label: 'POST /v1/batch (100 × track.json) through createApp().fetch, no-op queue',
+    events: 100,
+    main: true,
+  },
+  {
+    name: 'floor.track',
+    group: 'floor',
+    label: 'the same track Request through the bare Hono floor app',
+    events: 1,
+    main: true,
+  },
+  {
+    name: 'floor.batch100',
+    group: 'floor',
+    label: 'the same batch Request through the bare Hono floor app',
+    events: 100,
+    main: true,
+  },
+  {
+    name: 'consumer.singles100',
+    group: 'consumer',
+    label: '100 one-event messages: decode, packRecords, groupCalls, encode, sign, decode 200',
+    events: 'fixture:singles',
+    main: true,
+  },
+  {
+    name: 'consumer.mix100',
+    group: 'consumer',
+    label:
+      '100 messages of the 70/30 mix: decode, packRecords, groupCalls, encode, sign, decode 200',
+    events: 'fixture:mix',
+    main: true,
+  },
+  {
+    name: 'stage.app.root',
+    group: 'stage',
+    label: 'GET / through createApp().fetch: CORS middleware, router, c.json',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.request.track',
+    group: 'stage',
+    label: 'new Request(track.json) only',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.readBody.track',
+    group: 'stage',
+    label: 'new Request + readBody (src/routes/body.ts): read within the cap + strict UTF-8',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.arrayBuffer.track',
+    group: 'stage',
+    label: 'for comparison: new Request + request.arrayBuffer()',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.auth.sha256',
+    group: 'stage',
+    label: 'crypto.subtle.digest SHA-256 of the write key (what authenticate awaits)',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.parse.track',
+    group: 'stage',
+    label: 'JSON.parse(track.json)',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.ingestSingle',
+    group: 'stage',
+    label: 'ingestSingle: validate + enrich + serialise one parsed call',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.stringify.track',
+    group: 'stage',
+    label: 'JSON.stringify of one enriched event',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.packMessages.track',
+    group: 'stage',
+    label: 'packMessages + groupForSendBatch for one line',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.readBody.batch100',
+    group: 'stage',
+    label: 'new Request + readBody of the 100-event body',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.arrayBuffer.batch100',
+    group: 'stage',
+    label: 'for comparison: new Request + request.arrayBuffer() of the 100-event body',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.utf8decode.batch100',
+    group: 'stage',
+    label: "TextDecoder('utf-8', {fatal: true}) of the 100-event body's bytes",
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.parse.batch100',
+    group: 'stage',
+    label: 'JSON.parse of the 100-event body',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.ingestBatch100',
+    group: 'stage',
+    label: 'parseBatchEnvelope + ingestBatch: validate + enrich + serialise 100 items',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.validate.batch100',
+    group: 'stage',
+    label: 'validateEvent × 100 items',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.enrich.batch100',
+    group: 'stage',
+    label: 'enrichEvent × 100 validated items (with batch defaults)',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.randomUUID.batch100',
+    group: 'stage',
+    label: 'crypto.randomUUID × 100 (the messageId enrich adds)',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.stringify.batch100',
+    group: 'stage',
+    label: 'JSON.stringify of 100 enriched events',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.serializeEvent.batch100',
+    group: 'stage',
+    label: 'serializeEvent × 100: JSON.stringify + utf8Length size check',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.stringify.reparsed100',
+    group: 'stage',
+    label: 'for comparison: JSON.stringify of the same 100 events re-parsed (never `delete`d)',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.packMessages.batch100',
+    group: 'stage',
+    label: 'packMessages + groupForSendBatch for 100 lines',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.consumer.plan',
+    group: 'stage',
+    label: 'mix batch: decodeMessage + streamFor + packRecords + groupCalls',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.consumer.utf8Length',
+    group: 'stage',
+    label: "mix batch: utf8Length (src/segment/utf8.ts) of every message's NDJSON",
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.consumer.textEncoder',
+    group: 'stage',
+    label: 'for comparison: TextEncoder.encodeInto the same NDJSON, byte counts only',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.consumer.encode',
+    group: 'stage',
+    label: 'mix batch: encodePutRecordBatch (base64 of every record)',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.consumer.sign',
+    group: 'stage',
+    label: 'mix batch: AwsClient.sign (SHA-256 of the body + SigV4 HMACs)',
+    events: 'fixture:mix',
+    main: false,
+  },
+];
+
+/** What the runner hands the bench worker (as the BENCH_FIXTURES text binding). */
+export interface CpuFixtures {
+  trackBody: string;
+  batchBody: string;
+  writeKey: string;
+  /** Queue message bodies as the producer writes them. */
+  singlesMessages: string[];
+  mixMessages: string[];
+  stream: string;
+  region: string;
+  endpoint: string;
+}
+
+export interface RunReply {
+  name: string;
+  n: number;
+  failures: number;
+  /** Only on failure: what went wrong first. */
+  firstFailure?: string;
+}

@@ -1,0 +1,381 @@
+// Bench-only Worker that runs one CPU case N times in a loop inside workerd and answers when
+// done; bench/cpu.ts times the request from outside. workerd freezes Date.now() and
+// performance.now() while JavaScript runs (they move only across I/O), so the loop cannot time
+// itself. The real app comes in through `makeApp` (the generated entry wires createApp() from
+// src/app.ts: tsconfig.node.json, which checks bench/, cannot type its Workers bindings).
+//
+// POST /run {"name": "...", "n": 1000} → {"name", "n", "failures"}. Any /v1/* request goes to
+// the app with the no-op queue, so the load test can drive ours without Miniflare's queue.
+
+import { AwsClient } from 'aws4fetch';
+import { decodePutRecordBatchResponse, encodePutRecordBatch } from '../../src/firehose/codec';
+import { FIREHOSE_CONTENT_TYPE, FIREHOSE_TARGET_PUT_RECORD_BATCH } from '../../src/firehose/limits';
+import {
+  groupCalls,
+  packRecords,
+  streamFor,
+  type FirehoseCall,
+  type PackInput,
+} from '../../src/firehose/pack';
+import { decodeMessage } from '../../src/queue/message';
+import { groupForSendBatch, packMessages } from '../../src/queue/pack';
+import { readBody } from '../../src/routes/body';
+import { enrichEvent, type RequestFacts } from '../../src/segment/enrich';
+import {
+  ingestBatch,
+  ingestSingle,
+  parseBatchEnvelope,
+  serializeEvent,
+} from '../../src/segment/ingest';
+import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
+import { isJsonObject, type JsonObject } from '../../src/segment/types';
+import { utf8Length } from '../../src/segment/utf8';
+import { validateEvent, type ValidEvent } from '../../src/segment/validate';
+import { floorApp } from '../floor/app';
+import type { CpuFixtures, RunReply } from './cases';
+
+/** The part of a Hono app the bench drives. */
+export interface FetchApp {
+  fetch(request: Request, env?: unknown, ctx?: unknown): Response | Promise<Response>;
+}
+
+type BenchEnv = Record<string, unknown> & {
+  BENCH_FIXTURES?: string;
+  /** Comma-separated queue producer bindings (from wrangler.toml) to replace with no-ops. */
+  BENCH_QUEUE_BINDINGS?: string;
+  /** Comma-separated Analytics Engine bindings to replace with no-ops in the CPU loops. */
+  BENCH_ANALYTICS_BINDINGS?: string;
+};
+
+type Case = () => boolean | Promise<boolean>;
+
+// A fixed request.cf, as Cloudflare's edge would attach (workerd accepts `cf` in RequestInit).
+const CF = {
+  country: 'AU',
+  region: 'Victoria',
+  city: 'Melbourne',
+  timezone: 'Australia/Melbourne',
+  postalCode: '3000',
+  latitude: '-37.81360',
+  longitude: '144.96310',
+};
+
+// Stands in for the queue producers: the send is I/O, not CPU, and is not part of what we time.
+const noopQueue = {
+  send: async (): Promise<void> => undefined,
+  sendBatch: async (): Promise<void> => undefined,
+};
+
+// Stands in for Analytics Engine inside the loops: one loop is one invocation, and the runtime
+// keeps every data point an invocation writes until it ends (100,000 iterations of the handler
+// in one request exhaust the isolate). Each real request is its own invocation.
+const noopDataset = { writeDataPoint: (): void => undefined };
+
+function names(list: string | undefined): string[] {
+  return (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+/** The env the app sees: queue producers replaced; Analytics Engine too inside the loops. */
+function benchEnv(env: BenchEnv, loop: boolean): BenchEnv {
+  const out: BenchEnv = { ...env };
+  for (const name of names(env.BENCH_QUEUE_BINDINGS)) out[name] = noopQueue;
+  if (loop) for (const name of names(env.BENCH_ANALYTICS_BINDINGS)) out[name] = noopDataset;
+  return out;
+}
+
+const encoder = new TextEncoder();
+
+function request(path: string, body: string): Request {
+  const init = {
+    method: 'POST',
+    body,
+    headers: {
+      'content-type': 'application/json',
+      'content-length': String(utf8Length(body)),
+      'user-agent': 'analytics-go (version: 3.0.0)',
+      'cf-connecting-ip': '203.0.113.42',
+    },
+    cf: CF,
+  };
+  return new Request(`http://127.0.0.1${path}`, init);
+}
+
+function parseFixtures(env: BenchEnv): CpuFixtures {
+  if (typeof env.BENCH_FIXTURES !== 'string') throw new Error('BENCH_FIXTURES is not bound');
+  return JSON.parse(env.BENCH_FIXTURES) as CpuFixtures;
+}
+
+function planCalls(bodies: readonly string[], streams: readonly string[]): FirehoseCall[] {
+  const byStream = new Map<string, PackInput[]>();
+  bodies.forEach((body, index) => {
+    const m = decodeMessage(body);
+    if (m === undefined) throw new Error('fixture message does not decode');
+    const stream = streamFor(m.header.source, streams);
+    let inputs = byStream.get(stream);
+    if (inputs === undefined) {
+      inputs = [];
+      byStream.set(stream, inputs);
+    }
+    inputs.push({ index, ndjson: m.ndjson, bytes: utf8Length(m.ndjson), events: m.header.events });
+  });
+  const calls: FirehoseCall[] = [];
+  for (const [stream, inputs] of byStream) {
+    calls.push(...groupCalls(stream, packRecords(inputs).records));
+  }
+  return calls;
+}
+
+const okResponses = new Map<number, string>();
+
+/** A PutRecordBatch 200 for `n` records, as Firehose answers. */
+function okResponse(n: number): string {
+  let text = okResponses.get(n);
+  if (text === undefined) {
+    text = JSON.stringify({
+      FailedPutCount: 0,
+      Encrypted: false,
+      RequestResponses: Array.from({ length: n }, (_, i) => ({ RecordId: `r${i}` })),
+    });
+    okResponses.set(n, text);
+  }
+  return text;
+}
+
+/** The ExecutionContext of the request running the loop, handed to the app's fetch. */
+interface Invocation {
+  ctx: unknown;
+}
+
+function buildCases(
+  fx: CpuFixtures,
+  app: FetchApp,
+  appEnv: BenchEnv,
+  invocation: Invocation,
+): Map<string, Case> {
+  const floor = floorApp();
+  const aws = new AwsClient({
+    accessKeyId: 'AKIDBENCHEXAMPLE',
+    secretAccessKey: 'bench-secret-access-key',
+    service: 'firehose',
+    region: fx.region,
+    retries: 0,
+  });
+  const streams = [fx.stream];
+  const headers = {
+    'Content-Type': FIREHOSE_CONTENT_TYPE,
+    'X-Amz-Target': FIREHOSE_TARGET_PUT_RECORD_BATCH,
+  };
+
+  const consume = async (bodies: readonly string[]): Promise<boolean> => {
+    let ok = true;
+    for (const call of planCalls(bodies, streams)) {
+      const body = encodePutRecordBatch(call.stream, call.records);
+      const signed = await aws.sign(fx.endpoint, { method: 'POST', headers, body });
+      const outcome = decodePutRecordBatchResponse(
+        200,
+        okResponse(call.records.length),
+        call.records.length,
+      );
+      ok &&= outcome.kind === 'records' && signed.headers.has('authorization');
+    }
+    return ok;
+  };
+
+  const facts: RequestFacts = {
+    receivedAt: Date.now(),
+    ip: '203.0.113.42',
+    userAgent: 'analytics-go (version: 3.0.0)',
+    location: {
+      country: CF.country,
+      region: CF.region,
+      city: CF.city,
+      timezone: CF.timezone,
+      postalCode: CF.postalCode,
+      latitude: Number(CF.latitude),
+      longitude: Number(CF.longitude),
+    },
+  };
+  const enrich = { source: 'ndc-demo', anonymizeIp: false, newId: () => crypto.randomUUID() };
+  const parsedTrack: unknown = JSON.parse(fx.trackBody);
+  const validTrack = validateEvent(parsedTrack, 'track');
+  if (!validTrack.ok) throw new Error(`track.json refused: ${validTrack.error.reason}`);
+  const enrichedTrack: JsonObject = enrichEvent(validTrack.value, facts, enrich);
+  const trackLine = JSON.stringify(enrichedTrack);
+  const parsedBatch: unknown = JSON.parse(fx.batchBody);
+  const envelope = parseBatchEnvelope(parsedBatch);
+  if (!envelope.ok) throw new Error(`batch body refused: ${envelope.error.reason}`);
+  const batchDefaults = envelope.value;
+  const batchBytes = utf8Length(fx.batchBody);
+  const validItems: ValidEvent[] = batchDefaults.items.map((item) => {
+    const v = validateEvent(item, undefined);
+    if (!v.ok) throw new Error(`batch item refused: ${v.error.reason}`);
+    return v.value;
+  });
+  const enrichedBatch = validItems.map((v) => enrichEvent(v, facts, enrich, batchDefaults));
+  const batchLines = enrichedBatch.map((e) => JSON.stringify(e));
+  const reparsedBatch = batchLines.map((line) => JSON.parse(line) as unknown);
+  const mixCalls = planCalls(fx.mixMessages, streams);
+  const mixBodies = mixCalls.map((c) => encodePutRecordBatch(c.stream, c.records));
+  const keyBytes = () => encoder.encode(fx.writeKey);
+  const batchEncoded = encoder.encode(fx.batchBody);
+  const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+  const mixNdjson = fx.mixMessages.map((body) => body.slice(body.indexOf('\n') + 1));
+  const scratch = new Uint8Array(3 * Math.max(...mixNdjson.map((t) => t.length)));
+
+  const status200 = async (r: Response | Promise<Response>): Promise<boolean> => {
+    const res = await r;
+    // Drain the body so every iteration pays for the whole answer.
+    await res.arrayBuffer();
+    return res.status === 200;
+  };
+
+  return new Map<string, Case>([
+    [
+      'handler.track',
+      () => status200(app.fetch(request('/v1/track', fx.trackBody), appEnv, invocation.ctx)),
+    ],
+    [
+      'handler.batch100',
+      () => status200(app.fetch(request('/v1/batch', fx.batchBody), appEnv, invocation.ctx)),
+    ],
+    ['floor.track', () => status200(floor.fetch(request('/v1/track', fx.trackBody)))],
+    ['floor.batch100', () => status200(floor.fetch(request('/v1/batch', fx.batchBody)))],
+    ['consumer.singles100', () => consume(fx.singlesMessages)],
+    ['consumer.mix100', () => consume(fx.mixMessages)],
+    [
+      'stage.app.root',
+      () => status200(app.fetch(new Request('http://127.0.0.1/'), appEnv, invocation.ctx)),
+    ],
+    ['stage.request.track', () => request('/v1/track', fx.trackBody).method === 'POST'],
+    [
+      'stage.readBody.track',
+      async () => (await readBody(request('/v1/track', fx.trackBody), EVENT_MAX_BYTES)).ok,
+    ],
+    [
+      'stage.arrayBuffer.track',
+      async () => (await request('/v1/track', fx.trackBody).arrayBuffer()).byteLength > 0,
+    ],
+    [
+      'stage.auth.sha256',
+      async () => (await crypto.subtle.digest('SHA-256', keyBytes())).byteLength === 32,
+    ],
+    ['stage.parse.track', () => isJsonObject(JSON.parse(fx.trackBody))],
+    ['stage.ingestSingle', () => ingestSingle(parsedTrack, 'track', facts, enrich).ok],
+    ['stage.stringify.track', () => JSON.stringify(enrichedTrack).length > 0],
+    [
+      'stage.packMessages.track',
+      () => groupForSendBatch(packMessages([trackLine], 'ndc-demo', facts.receivedAt)).length === 1,
+    ],
+    [
+      'stage.readBody.batch100',
+      async () => (await readBody(request('/v1/batch', fx.batchBody), BATCH_MAX_BYTES)).ok,
+    ],
+    [
+      'stage.arrayBuffer.batch100',
+      async () => (await request('/v1/batch', fx.batchBody).arrayBuffer()).byteLength > 0,
+    ],
+    ['stage.utf8decode.batch100', () => strictUtf8.decode(batchEncoded).length > 0],
+    ['stage.parse.batch100', () => isJsonObject(JSON.parse(fx.batchBody))],
+    [
+      'stage.ingestBatch100',
+      () => {
+        const env = parseBatchEnvelope(parsedBatch);
+        return env.ok && ingestBatch(env.value, batchBytes, facts, enrich).rejected.length === 0;
+      },
+    ],
+    [
+      'stage.validate.batch100',
+      () => batchDefaults.items.every((item) => validateEvent(item, undefined).ok),
+    ],
+    [
+      'stage.enrich.batch100',
+      () => validItems.every((v) => enrichEvent(v, facts, enrich, batchDefaults) !== undefined),
+    ],
+    ['stage.randomUUID.batch100', () => validItems.every(() => crypto.randomUUID().length === 36)],
+    [
+      'stage.stringify.batch100',
+      () => enrichedBatch.map((e) => JSON.stringify(e)).length === enrichedBatch.length,
+    ],
+    [
+      'stage.serializeEvent.batch100',
+      () => enrichedBatch.every((e) => serializeEvent(e, 'track').ok),
+    ],
+    [
+      'stage.stringify.reparsed100',
+      () => reparsedBatch.map((e) => JSON.stringify(e)).length === reparsedBatch.length,
+    ],
+    [
+      'stage.packMessages.batch100',
+      () => groupForSendBatch(packMessages(batchLines, 'ndc-demo', facts.receivedAt)).length > 0,
+    ],
+    ['stage.consumer.plan', () => planCalls(fx.mixMessages, streams).length > 0],
+    ['stage.consumer.utf8Length', () => mixNdjson.reduce((sum, t) => sum + utf8Length(t), 0) > 0],
+    [
+      'stage.consumer.textEncoder',
+      () => mixNdjson.reduce((sum, t) => sum + encoder.encodeInto(t, scratch).written, 0) > 0,
+    ],
+    [
+      'stage.consumer.encode',
+      () => mixCalls.every((c) => encodePutRecordBatch(c.stream, c.records).length > 0),
+    ],
+    [
+      'stage.consumer.sign',
+      async () => {
+        for (const body of mixBodies) {
+          await aws.sign(fx.endpoint, { method: 'POST', headers, body });
+        }
+        return true;
+      },
+    ],
+  ]);
+}
+
+async function runCase(fn: Case, n: number): Promise<Omit<RunReply, 'name' | 'n'>> {
+  let failures = 0;
+  let firstFailure: string | undefined;
+  for (let i = 0; i < n; i++) {
+    try {
+      const result = fn();
+      // Synchronous cases stay synchronous: an await per iteration would be timed too.
+      const ok = typeof result === 'boolean' ? result : await result;
+      if (!ok) {
+        failures += 1;
+        firstFailure ??= 'the case returned false';
+      }
+    } catch (e) {
+      failures += 1;
+      firstFailure ??= e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    }
+  }
+  return firstFailure === undefined ? { failures } : { failures, firstFailure };
+}
+
+export function cpuBenchWorker(makeApp: () => FetchApp): {
+  fetch: (request: Request, env: BenchEnv, ctx: unknown) => Promise<Response>;
+} {
+  let app: FetchApp | undefined;
+  let serveEnv: BenchEnv | undefined;
+  let cases: Map<string, Case> | undefined;
+  const invocation: Invocation = { ctx: undefined };
+  return {
+    async fetch(req, env, ctx) {
+      const url = new URL(req.url);
+      serveEnv ??= benchEnv(env, false);
+      app ??= makeApp();
+      if (url.pathname.startsWith('/v1/')) return app.fetch(req, serveEnv, ctx);
+      if (req.method !== 'POST' || url.pathname !== '/run') {
+        return new Response('POST /run {"name","n"}', { status: 404 });
+      }
+      const { name, n } = (await req.json()) as { name: string; n: number };
+      invocation.ctx = ctx;
+      cases ??= buildCases(parseFixtures(env), app, benchEnv(env, true), invocation);
+      const fn = cases.get(name);
+      if (fn === undefined) return Response.json({ error: `no case ${name}` }, { status: 404 });
+      const reply: RunReply = { name, n, ...(await runCase(fn, n)) };
+      return Response.json(reply, { status: reply.failures === 0 ? 200 : 500 });
+    },
+  };
+}

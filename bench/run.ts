@@ -1,0 +1,745 @@
+// `npm run bench [-- --quick]`: ingest throughput against a bare-Hono floor on workerd, CPU per
+// event inside workerd, the delivery and cost models, and a delivery check end to end. Prints
+// Markdown tables and writes bench/results.json. Exits non-zero only when a measurement is
+// invalid (a non-2xx under load, a failing CPU case); a missed target is printed, not fatal.
+
+import { writeFileSync } from 'node:fs';
+import { buildAll, type Bundles } from './build';
+import { capacity, costPerMillion, type CostCase } from './cost';
+import { runCpu, type CaseResult, type CpuPlan } from './cpu';
+import type { CpuFixtures } from './cpu/cases';
+import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
+import { startFirehoseStub } from './firehose-stub';
+import { preflight, runLoad, type LoadPlan, type LoadResults, type Route } from './load';
+import { machine } from './machine';
+import { runPipeline, type PipelineResult } from './pipeline';
+import * as prices from './prices';
+import { int, num, pct, sig, table, usd, verdict } from './report';
+import {
+  startCpuWorker,
+  startOurs,
+  startPlain,
+  benchCpuMs,
+  machineBusyMs,
+  wranglerWorker,
+  type Runtime,
+  type WranglerWorker,
+} from './runtime';
+import {
+  batchBody,
+  DEFAULT_MIX,
+  generateMix,
+  SEED_WRITE_KEY,
+  TRACK_JSON_TEXT,
+  trackEnrichedBytes,
+  type ModelRequest,
+} from './traffic';
+
+interface Plan {
+  load: LoadPlan;
+  cpu: CpuPlan;
+  mixRequests: number;
+  pipeline: { track: number; batch: number };
+}
+
+const PLANS: Record<'full' | 'quick', Plan> = {
+  full: {
+    load: { connections: [10, 50], rounds: 3, seconds: 4, warmupSeconds: 2 },
+    cpu: { targetMs: 320, repsMain: 5, repsStage: 3 },
+    mixRequests: 6000,
+    pipeline: { track: 2000, batch: 100 },
+  },
+  quick: {
+    load: { connections: [10, 50], rounds: 2, seconds: 1.5, warmupSeconds: 1 },
+    cpu: { targetMs: 120, repsMain: 3, repsStage: 2 },
+    mixRequests: 2000,
+    pipeline: { track: 500, batch: 30 },
+  },
+};
+
+// The brief's targets.
+const TARGETS = {
+  trackFloorRatio: 0.9,
+  batch100FloorRatio: 0.5,
+  handlerTrackMs: 0.1,
+  handlerBatch100Ms: 1.5,
+  consumerEventsPerSecondPerCore: 200_000,
+};
+
+const CPU_METHOD =
+  'a bench-only Worker (bench/cpu/worker.ts, bundled by wrangler with the real src/ modules, ' +
+  'run by Miniflare in a fresh workerd) loops a case N times inside one request. workerd ' +
+  'freezes Date.now()/performance.now() while JavaScript runs, so the loop cannot time itself; ' +
+  "the runner reads the workerd process's CPU time (utime+stime from /proc, 10 ms ticks) " +
+  'around the requests and subtracts that of requests with N = 0: that is the headline, and ' +
+  'other processes on the machine do not inflate it. The wall time of the same requests less ' +
+  'that of N = 0 is the cross-check (the loop is single-threaded, so on an idle machine they ' +
+  'agree). Each request loops ~40 ms (workerd keeps objects bound to a request until it ' +
+  'ends, and longer loops slow down); a rep is 8 (full) or 3 (quick) requests; figures are ' +
+  'medians over reps; spread = (max − min) / median. Handler cases call createApp().fetch as ' +
+  "src/index.ts does, with wrangler.toml's queue producers replaced by no-op queues (a send " +
+  'is I/O) and, inside the loops only, Analytics Engine by a no-op dataset (one request would ' +
+  'otherwise hold every data point its loop writes).';
+
+const RETRY_RATES = [0, 0.05];
+const NO_QUEUE = 'ours, no-op queue';
+const SCALE_RATES = [10_000, 100_000, 1_000_000];
+const RESULTS_PATH = new URL('./results.json', import.meta.url);
+
+const mode = process.argv.includes('--quick') ? 'quick' : 'full';
+const plan = PLANS[mode];
+const started = performance.now();
+const out: string[] = [];
+const print = (text = ''): void => {
+  out.push(text);
+  console.log(text);
+};
+const progress = (line: string): void => console.error(line);
+
+function cpuCase(results: readonly CaseResult[], name: string): CaseResult | undefined {
+  return results.find((r) => r.name === name);
+}
+
+/** Handler CPU per event over the mix: singles cost a track call, batch events a 1/100th. */
+function mixHandlerMsPerEvent(mix: readonly ModelRequest[], cpu: readonly CaseResult[]) {
+  const track = cpuCase(cpu, 'handler.track')?.msPerIteration;
+  const batch = cpuCase(cpu, 'handler.batch100')?.msPerIteration;
+  if (track === undefined || batch === undefined) return undefined;
+  let ms = 0;
+  let events = 0;
+  for (const r of mix) {
+    events += r.lines.length;
+    ms += r.kind === 'single' ? track : (batch / 100) * r.lines.length;
+  }
+  return ms / events;
+}
+
+function consumerFixtures(mix: readonly ModelRequest[], endpoint: string): CpuFixtures {
+  const singles = mix.filter((r) => r.kind === 'single').flatMap((r) => r.messages);
+  const all = mix.flatMap((r) => r.messages);
+  return {
+    trackBody: TRACK_JSON_TEXT,
+    batchBody: batchBody(100),
+    writeKey: SEED_WRITE_KEY,
+    singlesMessages: singles.slice(0, 100).map((m) => m.body),
+    mixMessages: all.slice(0, 100).map((m) => m.body),
+    stream: 'ndc-segment',
+    region: 'us-east-1',
+    endpoint,
+  };
+}
+
+function printIngest(
+  load: LoadResults,
+  trackRatio: number,
+  batchRatio: number,
+  noQueue: { track: number; batch: number },
+): void {
+  print('## Ingest throughput (workerd via Miniflare, autocannon on 127.0.0.1)');
+  print();
+  print(
+    table(
+      [
+        'route',
+        'conns',
+        'worker',
+        'req/s',
+        'events/s',
+        'p50 ms',
+        'p99 ms',
+        'non-2xx',
+        'req/s by round',
+      ],
+      load.cells.map((c) => [
+        c.route === 'track' ? '/v1/track' : '/v1/batch ×100',
+        String(c.connections),
+        c.variant,
+        int(c.rps),
+        int(c.eventsPerSecond),
+        num(c.p50Ms, 0),
+        num(c.p99Ms, 0),
+        String(c.non2xx + c.errors),
+        c.roundsRps.map((r) => int(r)).join(' / '),
+      ]),
+    ),
+  );
+  print();
+  print(
+    table(
+      ['ratio to floor', 'route', 'conns', 'ratio', 'by round'],
+      load.ratios.map((r) => [
+        r.variant,
+        r.route === 'track' ? 'track' : 'batch100',
+        String(r.connections),
+        num(r.ratio, 3),
+        r.perRound.map((x) => num(x, 3)).join(' / '),
+      ]),
+    ),
+  );
+  print();
+  print(
+    `track_floor_ratio    = ${num(trackRatio, 3)}  (target ≥ ${TARGETS.trackFloorRatio})  ${verdict(trackRatio >= TARGETS.trackFloorRatio)}`,
+  );
+  print(
+    `batch100_floor_ratio = ${num(batchRatio, 3)}  (target ≥ ${TARGETS.batch100FloorRatio})  ${verdict(batchRatio >= TARGETS.batch100FloorRatio)}`,
+  );
+  print(
+    `without Miniflare's local queue (${NO_QUEUE}): track ${num(noQueue.track, 3)}, ` +
+      `batch100 ${num(noQueue.batch, 3)}`,
+  );
+  print();
+  print(
+    'Ratio = median req/s of ours ÷ median req/s of the floor; the headline is the lower of the ' +
+      '10- and 50-connection ratios. Order: ' +
+      load.order,
+  );
+  print();
+}
+
+function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): void {
+  const track = cpuCase(cpu, 'handler.track');
+  const batch = cpuCase(cpu, 'handler.batch100');
+  const mix = cpuCase(cpu, 'consumer.mix100');
+  const singles = cpuCase(cpu, 'consumer.singles100');
+  const perCore = (c: CaseResult | undefined) => (c === undefined ? NaN : 1e6 / c.usPerEvent);
+  print('## CPU per event (inside workerd)');
+  print();
+  const rows = cpu
+    .filter((c) => c.group !== 'stage')
+    .map((c) => {
+      let target = '';
+      if (c.name === 'handler.track') {
+        target = `≤ ${TARGETS.handlerTrackMs} ms ${verdict(c.msPerIteration <= TARGETS.handlerTrackMs)}`;
+      } else if (c.name === 'handler.batch100') {
+        target = `≤ ${TARGETS.handlerBatch100Ms} ms ${verdict(c.msPerIteration <= TARGETS.handlerBatch100Ms)}`;
+      } else if (c.group === 'consumer') {
+        target = `≥ 200k ev/s ${verdict(perCore(c) >= TARGETS.consumerEventsPerSecondPerCore)}`;
+      }
+      return [
+        c.name,
+        String(c.events),
+        num(c.msPerIteration, 4),
+        num(c.usPerEvent, 2),
+        int(perCore(c)),
+        num(c.wallMsPerIteration, 4),
+        `${num(c.spreadPct, 0)}%`,
+        target,
+      ];
+    });
+  print(
+    table(
+      [
+        'case',
+        'events',
+        'ms/iter',
+        'µs/event',
+        'events/s/core',
+        'wall ms/iter',
+        'spread',
+        'target',
+      ],
+      rows,
+    ),
+  );
+  print();
+  if (track !== undefined && batch !== undefined) {
+    const floorTrack = cpuCase(cpu, 'floor.track')?.msPerIteration ?? NaN;
+    const floorBatch = cpuCase(cpu, 'floor.batch100')?.msPerIteration ?? NaN;
+    print(
+      `Ours above the floor: track ${num((track.msPerIteration - floorTrack) * 1000, 1)} µs, ` +
+        `batch of 100 ${num((batch.msPerIteration - floorBatch) * 1000, 1)} µs ` +
+        `(${num(((batch.msPerIteration - floorBatch) * 1000) / 100, 2)} µs per event).`,
+    );
+  }
+  if (mix !== undefined && singles !== undefined) {
+    print(
+      `Consumer: ${int(perCore(mix))} events/s per core on the mix (${mix.events} events in 100 messages), ` +
+        `${int(perCore(singles))} on 100 one-event messages.`,
+    );
+  }
+  if (handlerMix !== undefined) {
+    print(`Handler CPU per event over the 70/30 mix: ${num(handlerMix * 1000, 2)} µs.`);
+  }
+  print();
+  print('Stages (what the handler and consumer spend their time on):');
+  print();
+  print(
+    table(
+      ['stage', 'what', 'events', 'µs/iter', 'µs/event', 'wall µs/iter'],
+      cpu
+        .filter((c) => c.group === 'stage')
+        .map((c) => [
+          c.name.replace(/^stage\./, ''),
+          c.label,
+          String(c.events),
+          num(c.msPerIteration * 1000, 2),
+          num(c.usPerEvent, 3),
+          num(c.wallMsPerIteration * 1000, 2),
+        ]),
+    ),
+  );
+  print();
+  print(`Method: ${CPU_METHOD}`);
+  print();
+}
+
+function deliveryRows(ds: readonly DeliveryFigures[]): string[][] {
+  const row = (name: string, f: (d: DeliveryFigures) => string) => [name, ...ds.map(f)];
+  return [
+    row('requests / event', (d) => sig(d.perEvent.requests)),
+    row('queue messages / event', (d) => sig(d.perEvent.messages)),
+    row('events / queue message', (d) => num(d.eventsPerMessage, 1)),
+    row('consumer invocations / event', (d) => sig(d.perEvent.consumerInvocations)),
+    row('events / Firehose record', (d) => num(d.eventsPerRecord, 1)),
+    row('Firehose records / event', (d) => sig(d.perEvent.records)),
+    row('PutRecordBatch calls / event', (d) => sig(d.perEvent.calls)),
+    row('raw bytes / event', (d) => num(d.bytesPerEvent, 0)),
+    row('billed bytes / event', (d) => num(d.perEvent.billedBytes, 0)),
+    row('billed ÷ raw bytes', (d) => num(d.billedOverRaw, 3)),
+    ...RETRY_RATES.map((r) =>
+      row(`queue ops / event, ${pct(r)} retries`, (d) => sig(d.queueOpsPerEvent[retryKey(r)])),
+    ),
+  ];
+}
+
+function printDelivery(ds: readonly DeliveryFigures[], mix: readonly ModelRequest[]): void {
+  const events = mix.reduce((s, r) => s + r.lines.length, 0);
+  const singles = mix.filter((r) => r.kind === 'single').length;
+  print('## Delivery efficiency (model over the real packers)');
+  print();
+  print(
+    `${int(mix.length)} requests: ${pct(singles / mix.length)} single calls, the rest batches of ` +
+      `${DEFAULT_MIX.batchMinEvents}–${DEFAULT_MIX.batchMaxEvents} events; ${int(events)} events of ` +
+      `${DEFAULT_MIX.eventMinBytes}–${DEFAULT_MIX.eventMaxBytes} bytes enriched (track.json enriched ` +
+      `is ${trackEnrichedBytes()} bytes).`,
+  );
+  print();
+  print(table(['per event', ...ds.map((d) => d.label)], deliveryRows(ds)));
+  print();
+  print(
+    'Producer: src/queue/pack.ts packMessages + groupForSendBatch per request. Consumer: ' +
+      'messages taken in order in batches, decodeMessage + packRecords + groupCalls ' +
+      '(src/firehose/pack.ts). Queue operations: write + read + delete per 64,000-byte unit ' +
+      '(message + 100 bytes of metadata); each retry adds a read (expected deliveries 1/(1−r)). ' +
+      'Billed bytes: each record rounded up to 5,120 bytes.',
+  );
+  print();
+}
+
+function printCost(cases: readonly CostCase[]): void {
+  print(`## Cost per million events (list prices read ${prices.PRICES_READ_ON}, bench/prices.ts)`);
+  print();
+  const rows = cases.map((c) => [
+    c.label,
+    pct(c.retryRate),
+    usd(c.usdPerMillionEvents.workersRequests),
+    usd(c.usdPerMillionEvents.workersCpu),
+    usd(c.usdPerMillionEvents.queues),
+    usd(c.usdPerMillionEvents.firehose),
+    usd(c.usdPerMillionEvents.total),
+  ]);
+  print(
+    table(
+      ['traffic', 'retries', 'Workers requests', 'Workers CPU', 'Queues', 'Firehose', 'total'],
+      rows,
+    ),
+  );
+  print();
+  print(
+    `Prices: Workers $${prices.WORKERS_USD_PER_MILLION_REQUESTS}/M requests and ` +
+      `$${prices.WORKERS_USD_PER_MILLION_CPU_MS}/M CPU-ms; Queues ` +
+      `$${prices.QUEUES_USD_PER_MILLION_OPERATIONS}/M operations; Firehose ` +
+      `$${prices.FIREHOSE_USD_PER_GB}/GB (us-east-1, first 500 TB). Included allowances ignored. ` +
+      'Workers requests = ingest requests + one per consumer invocation (upper bound); CPU = ' +
+      'measured handler CPU over the mix + measured consumer CPU (seed-style: its one-event ' +
+      'messages); with retries, messages are re-read and their records re-sent and re-billed ' +
+      '(upper bound).',
+  );
+  print();
+}
+
+function printScaling(caps: ReturnType<typeof capacity>[]): void {
+  print('## Scaling at platform quotas');
+  print();
+  print(
+    table(
+      ['traffic', 'events/s per queue', 'events/s per stream', 'stream bound by'],
+      caps.map((c) => [
+        c.label,
+        int(c.eventsPerSecondPerQueue),
+        int(c.eventsPerSecondPerStream),
+        c.streamBoundBy,
+      ]),
+    ),
+  );
+  print();
+  print(
+    table(
+      ['events/s', ...caps.flatMap((c) => [`queues (${c.label})`, `streams (${c.label})`])],
+      SCALE_RATES.map((rate) => [
+        int(rate),
+        ...caps.flatMap((c) => {
+          const n = c.needed.find((x) => x.eventsPerSecond === rate);
+          return [int(n?.queues ?? NaN), int(n?.streams ?? NaN)];
+        }),
+      ]),
+    ),
+  );
+  print();
+  print(
+    `Quotas: ${int(prices.QUEUE_MAX_MESSAGES_PER_SECOND)} messages/s per queue (Queues limits); ` +
+      `per delivery stream ${int(prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND / 1024 / 1024)} MiB/s, ` +
+      `${int(prices.FIREHOSE_STREAM_MAX_CALLS_PER_SECOND)} calls/s, ` +
+      `${int(prices.FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND)} records/s (Direct PUT, us-east-1, ` +
+      'us-west-2, eu-west-1; Firehose quota page). The MiB/s quota is applied to bytes sent; the ' +
+      'streams column assumes sources spread evenly (streamFor hashes sources to streams).',
+  );
+  print();
+}
+
+function printPipeline(p: PipelineResult | undefined, error: string | undefined): void {
+  print('## Delivery check (ours with its queue consumers, loopback Firehose stub)');
+  print();
+  if (p === undefined) {
+    print(`Not run: ${error ?? 'unknown error'}`);
+    print();
+    return;
+  }
+  print(
+    table(
+      [
+        'accepted events',
+        'delivered events',
+        'PutRecordBatch calls',
+        'records',
+        'events/record',
+        'events/call',
+        'drain s',
+        'complete',
+      ],
+      [
+        [
+          int(p.acceptedEvents),
+          int(p.deliveredEvents),
+          int(p.calls),
+          int(p.records),
+          num(p.eventsPerRecord, 1),
+          num(p.eventsPerCall, 1),
+          num(p.drainSeconds, 1),
+          p.complete ? 'yes' : 'NO',
+        ],
+      ],
+    ),
+  );
+  print();
+  print(
+    `Requests: ${Object.entries(p.requests)
+      .map(([k, v]) => `${int(v)} ${k}`)
+      .join(', ')}. The consumer's batching depends on how Miniflare fills consumer batches ` +
+      '(max_batch_size / max_batch_timeout from wrangler.toml), so events per record here are a ' +
+      'sanity check on the packers, not a forecast.',
+  );
+  print();
+}
+
+/** What other processes on the machine used while a phase ran, in cores (of the machine's). */
+function backgroundMeter(): () => number {
+  const wall = performance.now();
+  const busy = machineBusyMs();
+  const ours = benchCpuMs();
+  return () =>
+    Math.max(0, machineBusyMs() - busy - (benchCpuMs() - ours)) / (performance.now() - wall);
+}
+
+function backgroundNote(cores: number): string {
+  const note = `Other processes on this machine used ${num(cores, 2)} cores on average during this phase`;
+  return cores > 0.25
+    ? `${note}: WARNING, the figures above are likely pessimistic (the machine was not idle).`
+    : `${note}.`;
+}
+
+interface Measured {
+  load: LoadResults;
+  loadBackgroundCores: number;
+  cpuBackgroundCores: number;
+  cpu: CaseResult[];
+  pipeline: PipelineResult | undefined;
+  pipelineError: string | undefined;
+}
+
+/** The phases that need workerd, with every process stopped whatever happens. */
+async function measure(
+  bundles: Bundles,
+  worker: WranglerWorker,
+  mix: readonly ModelRequest[],
+  routes: readonly Route[],
+): Promise<Measured> {
+  const runtimes: Runtime[] = [];
+  const stub = await startFirehoseStub();
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled(runtimes.splice(0).map((r) => r.dispose()));
+  };
+  try {
+    progress('starting workerd (Miniflare): floor and ours …');
+    const floor = await startPlain('floor', bundles.floor, worker);
+    runtimes.push(floor);
+    const oursRt = await startOurs(bundles.ours, worker, {
+      consumers: false,
+      firehoseEndpoint: stub.endpoint,
+    });
+    runtimes.push(oursRt);
+    // The CPU bench worker also serves /v1/* through the app with a no-op queue: under load it
+    // shows what Miniflare's local queue costs ours.
+    const fixtures = consumerFixtures(mix, stub.endpoint);
+    const startCpu = () =>
+      startCpuWorker(bundles.cpu, worker, stub.endpoint, JSON.stringify(fixtures));
+    const served = await startCpu();
+    runtimes.push(served);
+    const noQueue: Runtime = { ...served, name: NO_QUEUE };
+    for (const route of routes) {
+      await preflight(floor, route, false);
+      await preflight(oursRt, route, true);
+      await preflight(noQueue, route, true);
+    }
+
+    progress('ingest throughput …');
+    const loadMeter = backgroundMeter();
+    const load = await runLoad([floor, oursRt, noQueue], routes, plan.load, progress);
+    const loadBackgroundCores = loadMeter();
+    await stopAll();
+
+    // A fresh isolate, so the load test's heap does not weigh on the CPU figures.
+    progress('CPU per event …');
+    const cpuRt = await startCpu();
+    runtimes.push(cpuRt);
+    const cpuMeter = backgroundMeter();
+    const cpu = await runCpu(cpuRt, fixtures, plan.cpu, progress);
+    const cpuBackgroundCores = cpuMeter();
+    await stopAll();
+
+    progress('delivery check with the queue consumers attached …');
+    try {
+      const full = await startOurs(
+        bundles.ours,
+        worker,
+        { consumers: true, firehoseEndpoint: stub.endpoint },
+        'ours+consumers',
+      );
+      runtimes.push(full);
+      const [track, batch] = routes;
+      if (track === undefined || batch === undefined) throw new Error('no routes to check');
+      const pipeline = await runPipeline(
+        full,
+        stub,
+        [
+          { route: track, requests: plan.pipeline.track, connections: 10 },
+          { route: batch, requests: plan.pipeline.batch, connections: 5 },
+        ],
+        30,
+      );
+      return {
+        load,
+        loadBackgroundCores,
+        cpuBackgroundCores,
+        cpu,
+        pipeline,
+        pipelineError: undefined,
+      };
+    } catch (e) {
+      return {
+        load,
+        loadBackgroundCores,
+        cpuBackgroundCores,
+        cpu,
+        pipeline: undefined,
+        pipelineError: e instanceof Error ? e.message : String(e),
+      };
+    }
+  } finally {
+    await stopAll();
+    await stub.close();
+  }
+}
+
+async function main(): Promise<number> {
+  let exitCode = 0;
+  const m = machine();
+  print(`# ndc-segment bench (${mode})`);
+  print();
+  print(
+    `${m.cpu_model}, ${m.cores} cores, Node ${m.node}, workerd ${m.workerd}, miniflare ` +
+      `${m.miniflare}, wrangler ${m.wrangler}, autocannon ${m.autocannon}; ${m.date}`,
+  );
+  print();
+
+  progress('bundling ours, the floor and the CPU bench worker with wrangler …');
+  const worker = wranglerWorker();
+  const bundles = await buildAll(worker.compatibilityDate, worker.compatibilityFlags);
+
+  progress('modelling the request mix with the real packers …');
+  const mix = generateMix(plan.mixRequests);
+  const ours = modelOurs(mix, RETRY_RATES);
+  const ours10 = modelOurs(mix, RETRY_RATES, 10);
+  const seed = modelSeed(mix, RETRY_RATES);
+
+  const routes: Route[] = [
+    { name: 'track', path: '/v1/track', body: TRACK_JSON_TEXT, events: 1 },
+    { name: 'batch100', path: '/v1/batch', body: batchBody(100), events: 100 },
+  ];
+
+  const { load, loadBackgroundCores, cpuBackgroundCores, cpu, pipeline, pipelineError } =
+    await measure(bundles, worker, mix, routes);
+
+  const ratioOf = (route: Route['name'], variant = 'ours') =>
+    Math.min(
+      ...(load?.ratios ?? [])
+        .filter((r) => r.route === route && r.variant === variant)
+        .map((r) => r.ratio),
+    );
+  const trackRatio = ratioOf('track');
+  const batchRatio = ratioOf('batch100');
+  const noQueueRatios = {
+    track: ratioOf('track', NO_QUEUE),
+    batch: ratioOf('batch100', NO_QUEUE),
+  };
+  printIngest(load, trackRatio, batchRatio, noQueueRatios);
+  print(backgroundNote(loadBackgroundCores));
+  print();
+  const invalid = (load?.cells ?? []).filter((c) => c.non2xx + c.errors > 0);
+  if (invalid.length > 0) {
+    exitCode = 1;
+    print(
+      `ERROR: non-2xx answers or errors under load in ${invalid
+        .map(
+          (c) =>
+            `${c.variant} ${c.route} c=${c.connections} (${c.non2xx} non-2xx, ${c.errors} errors)`,
+        )
+        .join('; ')}: the throughput figures above are not valid.`,
+    );
+    print();
+  }
+
+  const handlerMix = mixHandlerMsPerEvent(mix, cpu);
+  printCpu(cpu, handlerMix);
+  print(backgroundNote(cpuBackgroundCores));
+  print();
+
+  const deliveries = [ours, ours10, seed];
+  printDelivery(deliveries, mix);
+
+  const consumerMix = cpuCase(cpu, 'consumer.mix100');
+  const consumerSingles = cpuCase(cpu, 'consumer.singles100');
+  const cpuOurs =
+    handlerMix === undefined || consumerMix === undefined
+      ? undefined
+      : handlerMix + consumerMix.usPerEvent / 1000;
+  const cpuSeed =
+    handlerMix === undefined || consumerSingles === undefined
+      ? undefined
+      : handlerMix + consumerSingles.usPerEvent / 1000;
+  const costs = RETRY_RATES.flatMap((r) => [
+    costPerMillion(ours, r, cpuOurs),
+    costPerMillion(seed, r, cpuSeed),
+  ]);
+  printCost(costs);
+
+  const caps = [capacity(ours, SCALE_RATES), capacity(seed, SCALE_RATES)];
+  printScaling(caps);
+  printPipeline(pipeline, pipelineError);
+
+  const seconds = (performance.now() - started) / 1000;
+  print(`Total bench time: ${num(seconds, 1)} s (${mode}).`);
+
+  const trackMs = cpuCase(cpu, 'handler.track')?.msPerIteration;
+  const batchMs = cpuCase(cpu, 'handler.batch100')?.msPerIteration;
+  const perCore = (c: CaseResult | undefined) => (c === undefined ? undefined : 1e6 / c.usPerEvent);
+  const results = {
+    mode,
+    duration_s: Math.round(seconds * 10) / 10,
+    machine: m,
+    ingest: {
+      track_floor_ratio: trackRatio,
+      batch100_floor_ratio: batchRatio,
+      no_queue_track_floor_ratio: noQueueRatios.track,
+      no_queue_batch100_floor_ratio: noQueueRatios.batch,
+      ratio_rule:
+        'median req/s of ours ÷ median req/s of the bare-Hono floor, same run; the lower of the 10- and 50-connection ratios',
+      targets: {
+        track_floor_ratio: TARGETS.trackFloorRatio,
+        batch100_floor_ratio: TARGETS.batch100FloorRatio,
+      },
+      pass: {
+        track_floor_ratio: trackRatio >= TARGETS.trackFloorRatio,
+        batch100_floor_ratio: batchRatio >= TARGETS.batch100FloorRatio,
+      },
+      valid: invalid.length === 0,
+      background_cores: loadBackgroundCores,
+      method:
+        'Both Workers bundled with wrangler deploy --dry-run and run on workerd by new Miniflare() (cf: false); ours with wrangler.toml bindings via unstable_getMiniflareWorkerOptions, queue consumers detached (Miniflare’s local broker refuses sends past 10,000 pending timers); autocannon, HTTP/1.1, pipelining 1, 127.0.0.1.',
+      order: load?.order,
+      plan: plan.load,
+      cells: load?.cells,
+      ratios: load?.ratios,
+      runs: load?.runs,
+    },
+    cpu: {
+      method: CPU_METHOD,
+      background_cores: cpuBackgroundCores,
+      handler_track_ms: trackMs,
+      handler_batch100_ms: batchMs,
+      handler_mix_us_per_event: handlerMix === undefined ? undefined : handlerMix * 1000,
+      consumer_mix_events_per_second_per_core: perCore(consumerMix),
+      consumer_singles_events_per_second_per_core: perCore(consumerSingles),
+      targets: {
+        handler_track_ms: TARGETS.handlerTrackMs,
+        handler_batch100_ms: TARGETS.handlerBatch100Ms,
+        consumer_events_per_second_per_core: TARGETS.consumerEventsPerSecondPerCore,
+      },
+      pass: {
+        handler_track_ms: trackMs !== undefined && trackMs <= TARGETS.handlerTrackMs,
+        handler_batch100_ms: batchMs !== undefined && batchMs <= TARGETS.handlerBatch100Ms,
+        consumer_mix: (perCore(consumerMix) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
+        consumer_singles: (perCore(consumerSingles) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
+      },
+      plan: plan.cpu,
+      cases: cpu,
+    },
+    delivery: {
+      mix: { ...DEFAULT_MIX, requests: mix.length, seed: 1 },
+      track_enriched_bytes: trackEnrichedBytes(),
+      retry_rates: RETRY_RATES,
+      ours,
+      ours_consumer_batches_of_10: ours10,
+      seed_style: seed,
+      check: pipeline ?? { error: pipelineError },
+    },
+    cost: {
+      prices_read_on: prices.PRICES_READ_ON,
+      prices: {
+        workers_usd_per_million_requests: prices.WORKERS_USD_PER_MILLION_REQUESTS,
+        workers_usd_per_million_cpu_ms: prices.WORKERS_USD_PER_MILLION_CPU_MS,
+        queues_usd_per_million_operations: prices.QUEUES_USD_PER_MILLION_OPERATIONS,
+        firehose_usd_per_gb: prices.FIREHOSE_USD_PER_GB,
+      },
+      usd_per_million_events: costs,
+      scaling: caps,
+      quotas: {
+        queue_messages_per_second: prices.QUEUE_MAX_MESSAGES_PER_SECOND,
+        stream_bytes_per_second: prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,
+        stream_calls_per_second: prices.FIREHOSE_STREAM_MAX_CALLS_PER_SECOND,
+        stream_records_per_second: prices.FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND,
+      },
+    },
+  };
+  writeFileSync(RESULTS_PATH, `${JSON.stringify(results, null, 2)}\n`);
+  progress(`wrote ${RESULTS_PATH.pathname}`);
+  return exitCode;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+    process.exit(1);
+  },
+);

@@ -1,0 +1,161 @@
+// Synthetic, deterministic traffic for the delivery model and the consumer fixtures: the seed's
+// track.json, sized to a target after enrichment, run through the real pure core
+// (src/segment/ingest.ts) and the real producer packer (src/queue/pack.ts). Pure but for
+// reading track.json once.
+
+import { readFileSync } from 'node:fs';
+import { groupForSendBatch, packMessages, type PackedMessage } from '../src/queue/pack';
+import type { RequestFacts } from '../src/segment/enrich';
+import { ingestBatch, ingestSingle, parseBatchEnvelope } from '../src/segment/ingest';
+import { isJsonObject, type JsonObject } from '../src/segment/types';
+import { utf8Length } from '../src/segment/utf8';
+
+export const TRACK_JSON_PATH = new URL('../track.json', import.meta.url);
+
+/** track.json exactly as the repo holds it: the single-call request body. */
+export const TRACK_JSON_TEXT = readFileSync(TRACK_JSON_PATH, 'utf8');
+
+// track.json carries this key; the bench Worker accepts it as source ndc-demo.
+export const SEED_WRITE_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
+export const SEED_SOURCE = 'ndc-demo';
+export const BENCH_WRITE_KEYS = `${SEED_WRITE_KEY}=${SEED_SOURCE}`;
+
+export function trackEvent(): JsonObject {
+  const parsed: unknown = JSON.parse(TRACK_JSON_TEXT);
+  if (!isJsonObject(parsed)) throw new Error('track.json is not a JSON object');
+  return parsed;
+}
+
+/** `{"batch":[n × track.json], "writeKey": ...}`, the /v1/batch body the load test posts. */
+export function batchBody(events: number): string {
+  return JSON.stringify({
+    batch: Array.from({ length: events }, () => trackEvent()),
+    writeKey: SEED_WRITE_KEY,
+  });
+}
+
+/** What a browser behind Cloudflare's edge adds: an address, a user agent, the cf location. */
+export const BENCH_FACTS: Omit<RequestFacts, 'receivedAt'> = {
+  ip: '203.0.113.42',
+  // track.json comes from analytics-go; its requests carry this user agent.
+  userAgent: 'analytics-go (version: 3.0.0)',
+  location: {
+    country: 'AU',
+    region: 'Victoria',
+    city: 'Melbourne',
+    timezone: 'Australia/Melbourne',
+    postalCode: '3000',
+    latitude: -37.8136,
+    longitude: 144.9631,
+  },
+};
+
+export const BENCH_RECEIVED_AT = Date.UTC(2026, 10, 29, 9, 0, 0);
+
+/** mulberry32: a small seeded PRNG, so every run models the same traffic. */
+export function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface MixSpec {
+  /** Share of requests that are single calls; the rest are batches. */
+  singleShare: number;
+  batchMinEvents: number;
+  batchMaxEvents: number;
+  /** Enriched event size range (UTF-8 bytes of its NDJSON line). */
+  eventMinBytes: number;
+  eventMaxBytes: number;
+}
+
+export const DEFAULT_MIX: MixSpec = {
+  singleShare: 0.7,
+  batchMinEvents: 10,
+  batchMaxEvents: 100,
+  // track.json enriched with BENCH_FACTS is ~560 bytes: events span that to ~100 bytes more.
+  eventMinBytes: 570,
+  eventMaxBytes: 670,
+};
+
+export interface ModelRequest {
+  kind: 'single' | 'batch';
+  /** Enriched events as queued (NDJSON lines without "\n"). */
+  lines: string[];
+  /** Queue messages the producer packs them into. */
+  messages: PackedMessage[];
+  /** sendBatch calls the producer makes. */
+  sendBatchCalls: number;
+}
+
+let idCounter = 0;
+const newId = (): string => {
+  idCounter += 1;
+  // A UUID-shaped id, so sizes match crypto.randomUUID().
+  return `00000000-0000-4000-8000-${idCounter.toString(16).padStart(12, '0')}`;
+};
+
+const ENRICH = { source: SEED_SOURCE, anonymizeIp: false, newId };
+const FACTS: RequestFacts = { ...BENCH_FACTS, receivedAt: BENCH_RECEIVED_AT };
+
+function enrichedLine(raw: JsonObject): string {
+  const out = ingestSingle(raw, 'track', FACTS, ENRICH);
+  if (!out.ok) throw new Error(`track.json fails validation: ${out.error.reason}`);
+  return out.value.line;
+}
+
+let paddedBaseBytes: number | undefined;
+
+/** track.json with a `properties.note` padded so the enriched line is `targetBytes` long. */
+export function sizedEvent(targetBytes: number): JsonObject {
+  const base = trackEvent();
+  const props = isJsonObject(base['properties']) ? base['properties'] : {};
+  // The note is ASCII and ids are fixed-width, so the enriched size grows 1:1 with it.
+  paddedBaseBytes ??= utf8Length(enrichedLine({ ...base, properties: { ...props, note: '' } }));
+  const pad = Math.max(0, targetBytes - paddedBaseBytes);
+  return { ...base, properties: { ...props, note: 'x'.repeat(pad) } };
+}
+
+/** Enriched size of track.json itself, unpadded. */
+export function trackEnrichedBytes(): number {
+  return utf8Length(enrichedLine(trackEvent()));
+}
+
+function toRequest(kind: ModelRequest['kind'], lines: string[]): ModelRequest {
+  const messages = packMessages(lines, SEED_SOURCE, BENCH_RECEIVED_AT);
+  return { kind, lines, messages, sendBatchCalls: groupForSendBatch(messages).length };
+}
+
+/** `count` requests of the mix, each enriched and packed as the Worker would. */
+export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1): ModelRequest[] {
+  const random = rng(seed);
+  const size = (): number =>
+    Math.round(spec.eventMinBytes + random() * (spec.eventMaxBytes - spec.eventMinBytes));
+  const out: ModelRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    if (random() < spec.singleShare) {
+      out.push(toRequest('single', [enrichedLine(sizedEvent(size()))]));
+      continue;
+    }
+    const n =
+      spec.batchMinEvents + Math.floor(random() * (spec.batchMaxEvents - spec.batchMinEvents + 1));
+    const envelope = parseBatchEnvelope({
+      batch: Array.from({ length: n }, () => sizedEvent(size())),
+    });
+    if (!envelope.ok) throw new Error(`batch envelope refused: ${envelope.error.reason}`);
+    const outcome = ingestBatch(envelope.value, 0, FACTS, ENRICH);
+    if (outcome.rejected.length > 0) throw new Error('a generated batch item was rejected');
+    out.push(
+      toRequest(
+        'batch',
+        outcome.accepted.map((e) => e.line),
+      ),
+    );
+  }
+  return out;
+}
