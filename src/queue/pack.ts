@@ -26,6 +26,8 @@ export function packMessages(
   source: string,
   receivedAt: number,
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
+  /** UTF-8 sizes of `lines` when the caller already measured them. */
+  lineBytes?: readonly number[],
 ): PackedMessage[] {
   // The header's size varies only with the event count's digits; reserve for the largest.
   const headerReserve = utf8Length(encodeHeader({ source, receivedAt, events: lines.length }));
@@ -34,18 +36,22 @@ export function packMessages(
   let chunkBytes = 0;
   const flush = (): void => {
     if (chunk.length === 0) return;
-    const body =
-      encodeHeader({ source, receivedAt, events: chunk.length }) + chunk.join('\n') + '\n';
-    out.push({ body, bytes: utf8Length(body), events: chunk.length });
+    const header = encodeHeader({ source, receivedAt, events: chunk.length });
+    // chunkBytes counts each line plus its newline: exactly the body after the header.
+    out.push({
+      body: header + chunk.join('\n') + '\n',
+      bytes: utf8Length(header) + chunkBytes,
+      events: chunk.length,
+    });
     chunk = [];
     chunkBytes = 0;
   };
-  for (const line of lines) {
-    const lineBytes = utf8Length(line) + 1;
-    if (chunk.length > 0 && headerReserve + chunkBytes + lineBytes > targetBytes) flush();
+  lines.forEach((line, i) => {
+    const size = (lineBytes?.[i] ?? utf8Length(line)) + 1;
+    if (chunk.length > 0 && headerReserve + chunkBytes + size > targetBytes) flush();
     chunk.push(line);
-    chunkBytes += lineBytes;
-  }
+    chunkBytes += size;
+  });
   flush();
   return out;
 }

@@ -13,8 +13,10 @@ export async function enqueueEvents(
   lines: readonly string[],
   source: string,
   receivedAt: number,
+  /** UTF-8 sizes of `lines`, when already measured. */
+  lineBytes?: readonly number[],
 ): Promise<EnqueueResult> {
-  const messages = packMessages(lines, source, receivedAt);
+  const messages = packMessages(lines, source, receivedAt, undefined, lineBytes);
   const calls = groupForSendBatch(messages);
   await Promise.all(
     calls.map((call) =>

@@ -27,9 +27,28 @@ function keyTable(spec: string): Promise<KeyTable> {
   return table;
 }
 
+// Keys that passed the constant-time check, so a busy source costs one Map lookup instead of a
+// SHA-256 per request. Only verified keys are kept (an unknown key is always hashed and
+// compared against every entry), bounded so a flood of distinct valid keys cannot grow it.
+const VERIFIED_MAX_ENTRIES = 1024;
+let verified = new Map<string, string>();
+let verifiedFor: string | undefined;
+
 /** The source name for a write key, or undefined when the key is not configured. */
 export async function sourceForKey(env: Env, key: string): Promise<string | undefined> {
-  return findSource(await keyTable(env.WRITE_KEYS ?? ''), key, sha256, timingSafeEqual);
+  const spec = env.WRITE_KEYS ?? '';
+  if (verifiedFor !== spec) {
+    verified = new Map();
+    verifiedFor = spec;
+  }
+  const known = verified.get(key);
+  if (known !== undefined) return known;
+  const source = await findSource(await keyTable(spec), key, sha256, timingSafeEqual);
+  if (source !== undefined) {
+    if (verified.size >= VERIFIED_MAX_ENTRIES) verified.clear();
+    verified.set(key, source);
+  }
+  return source;
 }
 
 /** The source name for a presented key; throws 401 when it is missing or unknown. */

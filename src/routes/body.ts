@@ -80,12 +80,7 @@ async function readCapped(
       const next = await Promise.race([reader.read(), deadline]);
       if (next === TIMED_OUT) {
         await reader.cancel().catch(() => undefined);
-        return err(
-          ingestError(
-            'request_timeout',
-            `the body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s`,
-          ),
-        );
+        return err(timedOut());
       }
       const { done, value } = next;
       if (done) break;
@@ -124,6 +119,33 @@ async function readCapped(
   return ok(out);
 }
 
+/** A body with a declared length, within BODY_READ_TIMEOUT_MS. */
+async function readDeclared(
+  request: Request,
+  maxBytes: number,
+): Promise<Result<Uint8Array, IngestError>> {
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), BODY_READ_TIMEOUT_MS);
+  });
+  try {
+    const body = await Promise.race([request.arrayBuffer(), deadline]);
+    if (body === TIMED_OUT) return err(timedOut());
+    return body.byteLength > maxBytes ? err(tooLarge(maxBytes)) : ok(new Uint8Array(body));
+  } catch {
+    return err(ingestError('invalid_body', 'the body could not be read'));
+  } finally {
+    if (timer !== null) clearTimeout(timer);
+  }
+}
+
+function timedOut(): IngestError {
+  return ingestError(
+    'request_timeout',
+    `the body did not arrive within ${BODY_READ_TIMEOUT_MS / 1000} s`,
+  );
+}
+
 export function decodeUtf8(bytes: Uint8Array, what = 'the body'): Result<string, IngestError> {
   try {
     return ok(utf8.decode(bytes));
@@ -158,6 +180,10 @@ export async function readBody(
       // Never drain inflated output: that is the bomb.
       false,
     );
+  } else if (declared !== null) {
+    // Content-Length is within the limit and the runtime delivers no more than it declares:
+    // the native arrayBuffer() is the fast path (the JS reader loop costs ~2× here).
+    raw = await readDeclared(request, maxBytes);
   } else {
     raw = await readCapped(
       request.body as ReadableStream<Uint8Array>,

@@ -3,6 +3,7 @@
 
 import type { RequestFacts } from '../segment/enrich';
 import { USER_AGENT_MAX_CHARS } from '../segment/limits';
+import { formatIsoTimestamp } from '../segment/timestamp';
 import type { GeoLocation } from '../segment/types';
 
 type Cf = Partial<
@@ -43,7 +44,7 @@ export function locationFromCf(cf: Cf | undefined): GeoLocation | undefined {
 }
 
 export function requestFacts(request: Request, receivedAt: number): RequestFacts {
-  const facts: RequestFacts = { receivedAt };
+  const facts: RequestFacts = { receivedAt, receivedAtIso: formatIsoTimestamp(receivedAt) };
   // Set by Cloudflare's edge (and by wrangler dev / Miniflare locally) to the client address.
   const ip = request.headers.get('cf-connecting-ip');
   if (ip !== null && ip !== '') facts.ip = ip;

@@ -61,6 +61,7 @@ async function enqueue(
       events.map((e) => e.line),
       source,
       facts.receivedAt,
+      events.map((e) => e.bytes),
     );
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));

@@ -24,6 +24,8 @@ export interface RejectedItem {
 /** An event ready for the queue: its NDJSON line (no newline) and its type, for metrics. */
 export interface QueuedEvent {
   line: string;
+  /** UTF-8 size of `line`. */
+  bytes: number;
   type: EventType;
 }
 
@@ -46,7 +48,8 @@ export function serializeEvent(
   } catch {
     return err(ingestError('invalid_body', 'the event cannot be serialised (nesting too deep)'));
   }
-  if (utf8Length(line) > QUEUED_EVENT_MAX_BYTES) {
+  const bytes = utf8Length(line);
+  if (bytes > QUEUED_EVENT_MAX_BYTES) {
     return err(
       ingestError(
         'event_too_large',
@@ -54,7 +57,7 @@ export function serializeEvent(
       ),
     );
   }
-  return ok({ line, type });
+  return ok({ line, bytes, type });
 }
 
 /** The parsed `{batch, context?, integrations?, sentAt?, writeKey?}` envelope. */

@@ -1,25 +1,14 @@
-// UTF-8 byte length of a JS string without encoding it. Pure.
+// UTF-8 byte length of a JS string without keeping an encoding of it. Pure.
+// TextEncoder.encodeInto (native) into a reused scratch buffer is ~40× faster than a JS loop
+// over char codes for event-sized strings (bench/README.md, "Hot spots").
 
-/** Bytes the string takes as UTF-8 (lone surrogates count 3, as TextEncoder writes U+FFFD). */
+const encoder = new TextEncoder();
+let scratch = new Uint8Array(64 * 1024);
+
+/** Bytes the string takes as UTF-8 (a lone surrogate counts 3, as TextEncoder writes U+FFFD). */
 export function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) {
-      bytes += 1;
-    } else if (code >= 0xd800 && code <= 0xdbff && i + 1 < text.length) {
-      const next = text.charCodeAt(i + 1);
-      if (next >= 0xdc00 && next <= 0xdfff) {
-        // A surrogate pair: 2 UTF-16 units, 4 UTF-8 bytes.
-        bytes += 2;
-        i++;
-      } else {
-        bytes += 2;
-      }
-    } else {
-      bytes += 2;
-    }
-  }
-  return bytes;
+  // Every UTF-16 unit becomes at most 3 bytes.
+  const worst = text.length * 3;
+  if (worst > scratch.length) scratch = new Uint8Array(Math.max(worst, scratch.length * 2));
+  return encoder.encodeInto(text, scratch).written;
 }

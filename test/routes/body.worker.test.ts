@@ -262,6 +262,25 @@ describe('size limits', () => {
 });
 
 describe('slow bodies', () => {
+  it('answers 408 when a body with a declared Content-Length stalls', async () => {
+    vi.useFakeTimers();
+    try {
+      const h = harness();
+      const { readable, writable } = new FixedLengthStream(100);
+      const writer = writable.getWriter();
+      void writer.write(new TextEncoder().encode('{"type":"track",'));
+      const pending = h.fetch('/v1/track', {
+        method: 'POST',
+        headers: { ...AUTH, 'Content-Length': '100' },
+        body: readable,
+      });
+      await vi.advanceTimersByTimeAsync(BODY_READ_TIMEOUT_MS + 1);
+      expect(await code(await pending)).toEqual([408, 'request_timeout']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('answers 408 when the body stalls, instead of hanging', async () => {
     vi.useFakeTimers();
     try {

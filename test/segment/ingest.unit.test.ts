@@ -108,7 +108,11 @@ describe('ingestBatch', () => {
 describe('serializeEvent', () => {
   it('serialises an event to one line', () => {
     const r = serializeEvent({ type: 'track', event: 'é' }, 'track');
-    expect(r).toEqual({ ok: true, value: { line: '{"type":"track","event":"é"}', type: 'track' } });
+    // 28 characters, one of them two bytes in UTF-8.
+    expect(r).toEqual({
+      ok: true,
+      value: { line: '{"type":"track","event":"é"}', bytes: 29, type: 'track' },
+    });
   });
 
   it('refuses an event larger than the queued-event limit once enriched', () => {
