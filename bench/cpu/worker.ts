@@ -10,14 +10,8 @@
 import { AwsClient } from 'aws4fetch';
 import { decodePutRecordBatchResponse, encodePutRecordBatch } from '../../src/firehose/codec';
 import { FIREHOSE_CONTENT_TYPE, FIREHOSE_TARGET_PUT_RECORD_BATCH } from '../../src/firehose/limits';
-import {
-  groupCalls,
-  packRecords,
-  streamFor,
-  type FirehoseCall,
-  type PackInput,
-} from '../../src/firehose/pack';
-import { decodeMessage } from '../../src/queue/message';
+import type { FirehoseCall } from '../../src/firehose/pack';
+import { planDelivery } from '../../src/queue/delivery';
 import { groupForSendBatch, packMessages } from '../../src/queue/pack';
 import { readBody } from '../../src/routes/body';
 import { enrichEvent, type RequestFacts } from '../../src/segment/enrich';
@@ -109,23 +103,9 @@ function parseFixtures(env: BenchEnv): CpuFixtures {
 }
 
 function planCalls(bodies: readonly string[], streams: readonly string[]): FirehoseCall[] {
-  const byStream = new Map<string, PackInput[]>();
-  bodies.forEach((body, index) => {
-    const m = decodeMessage(body);
-    if (m === undefined) throw new Error('fixture message does not decode');
-    const stream = streamFor(m.header.source, streams);
-    let inputs = byStream.get(stream);
-    if (inputs === undefined) {
-      inputs = [];
-      byStream.set(stream, inputs);
-    }
-    inputs.push({ index, ndjson: m.ndjson, bytes: utf8Length(m.ndjson), events: m.header.events });
-  });
-  const calls: FirehoseCall[] = [];
-  for (const [stream, inputs] of byStream) {
-    calls.push(...groupCalls(stream, packRecords(inputs).records));
-  }
-  return calls;
+  const plan = planDelivery(bodies, streams);
+  if (plan.unsendable.length > 0) throw new Error('a fixture message does not decode');
+  return plan.calls;
 }
 
 const okResponses = new Map<number, string>();

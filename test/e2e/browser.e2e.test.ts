@@ -16,11 +16,10 @@ import {
   isJson,
   isoMillis,
   startPageServer,
-  until,
   type Json,
   type PageServer,
 } from './sdk-support';
-import { landed, SEED_KEY, startTestStack, waitForAll, type TestStack } from './support';
+import { landed, SEED_KEY, startTestStack, until, waitForAll, type TestStack } from './support';
 
 // Debian's package (`apt-get install -y chromium`); flags verified in /work/shared/TOOLCHAIN.md.
 const CHROMIUM = '/usr/bin/chromium';

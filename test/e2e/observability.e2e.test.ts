@@ -3,7 +3,14 @@
 // sink and green again after recovery.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postInBatches, postSingles, startTestStack, waitForAll, type TestStack } from './support';
+import {
+  postInBatches,
+  postSingles,
+  startTestStack,
+  until,
+  waitForAll,
+  type TestStack,
+} from './support';
 
 /** Sum of every sample of a metric family in Prometheus text, optionally filtered by a label. */
 function sum(text: string, name: string, label?: string): number {
@@ -15,16 +22,6 @@ function sum(text: string, name: string, label?: string): number {
         (label === undefined || l.includes(label)),
     )
     .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
-
-async function until<T>(check: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 describe('observability', () => {
@@ -59,10 +56,14 @@ describe('observability', () => {
     expect((await waitForAll(stack, ids, 60_000)).missing).toEqual([]);
 
     // The consumer's counters arrive within a flush interval of its last batch.
-    const text = await until(async () => {
-      const t = await metrics();
-      return sum(t, 'ndc_segment_events_delivered_total') === ids.length ? t : undefined;
-    }, 30_000);
+    const text = await until(
+      'every delivery counted',
+      async () => {
+        const t = await metrics();
+        return sum(t, 'ndc_segment_events_delivered_total') === ids.length ? t : undefined;
+      },
+      30_000,
+    );
     console.log(
       `observability e2e: posted=${ids.length} received=${sum(text, 'ndc_segment_events_received_total')} delivered=${sum(text, 'ndc_segment_events_delivered_total')}`,
     );
@@ -100,11 +101,15 @@ describe('observability', () => {
       ids.map((messageId) => ({ type: 'track', event: 'x', userId: 'u', messageId })),
       2,
     );
-    const red = await until(async () => {
-      const res = await fetch(`${stack.workerUrl}/health`);
-      const body = (await res.json()) as { status: string };
-      return res.status === 503 ? body : undefined;
-    }, 60_000);
+    const red = await until(
+      '/health to turn red',
+      async () => {
+        const res = await fetch(`${stack.workerUrl}/health`);
+        const body = (await res.json()) as { status: string };
+        return res.status === 503 ? body : undefined;
+      },
+      60_000,
+    );
     expect(red.status).toBe('fail');
 
     await fetch(`${stack.firehose.url}/_local/faults`, {
@@ -112,6 +117,7 @@ describe('observability', () => {
       body: JSON.stringify({ throttle: 0 }),
     });
     await until(
+      '/health to turn green',
       async () => ((await fetch(`${stack.workerUrl}/health`)).status === 200 ? true : undefined),
       60_000,
     );

@@ -67,22 +67,6 @@ export function expectEnriched(landed: Json, facts: SentFacts, source: string): 
   expect(isoMillis(landed['timestamp'])).toBe(receivedAt - skew);
 }
 
-/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
-export async function until<T>(
-  what: string,
-  check: () => T | undefined | Promise<T | undefined>,
-  timeoutMs: number,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline)
-      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 export interface StaticFile {
   contentType: string;
   body: string | Buffer;

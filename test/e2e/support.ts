@@ -112,29 +112,34 @@ export function basic(key: string): string {
 }
 
 /** POSTs `events` to /v1/batch in batches of `size`, retrying 5xx answers like the SDKs do. */
+/** POSTs one body to `path`, retrying 5xx answers with backoff as the SDKs do; 4xx throws. */
+async function postAccepted(stack: Stack, path: string, body: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const res = await fetch(`${stack.workerUrl}${path}`, {
+      method: 'POST',
+      headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
+      body,
+    });
+    const text = await res.text();
+    if (res.status === 200) return;
+    if (res.status < 500 || attempt > 10)
+      throw new Error(`${path} answered ${res.status}: ${text}`);
+    await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
+  }
+}
+
+/** POSTs `events` to /v1/batch in batches of `size`. */
 export async function postInBatches(
   stack: Stack,
   events: ReadonlyArray<Record<string, unknown>>,
   size: number,
 ): Promise<void> {
   for (let i = 0; i < events.length; i += size) {
-    const body = JSON.stringify({ batch: events.slice(i, i + size) });
-    for (let attempt = 0; ; attempt++) {
-      const res = await fetch(`${stack.workerUrl}/v1/batch`, {
-        method: 'POST',
-        headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
-        body,
-      });
-      const text = await res.text();
-      if (res.status === 200) break;
-      if (res.status < 500 || attempt > 10)
-        throw new Error(`batch answered ${res.status}: ${text}`);
-      await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-    }
+    await postAccepted(stack, '/v1/batch', JSON.stringify({ batch: events.slice(i, i + size) }));
   }
 }
 
-/** POSTs each event as its own /v1/track call, `concurrency` at a time, retrying 5xx. */
+/** POSTs each event as its own /v1/track call, `concurrency` at a time. */
 export async function postSingles(
   stack: Stack,
   events: ReadonlyArray<Record<string, unknown>>,
@@ -143,21 +148,24 @@ export async function postSingles(
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < events.length) {
-      const event = events[next++];
-      const body = JSON.stringify(event);
-      for (let attempt = 0; ; attempt++) {
-        const res = await fetch(`${stack.workerUrl}/v1/track`, {
-          method: 'POST',
-          headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
-          body,
-        });
-        const text = await res.text();
-        if (res.status === 200) break;
-        if (res.status < 500 || attempt > 10)
-          throw new Error(`track answered ${res.status}: ${text}`);
-        await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-      }
+      await postAccepted(stack, '/v1/track', JSON.stringify(events[next++]));
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+}
+
+/** Polls `check` until it returns a value, or fails after `timeoutMs`. */
+export async function until<T>(
+  what: string,
+  check: () => T | undefined | Promise<T | undefined>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }
