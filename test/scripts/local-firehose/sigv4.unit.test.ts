@@ -21,6 +21,7 @@ function suiteRequest(method: string, signature: string): SigV4Request {
     path: '/',
     query: '',
     headers: {
+      // The suite's vectors are signed for this host: a header value here, never contacted.
       host: 'example.amazonaws.com',
       'x-amz-date': SUITE_DATE,
       authorization:
