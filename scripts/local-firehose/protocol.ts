@@ -207,6 +207,7 @@ export type WireErrorType =
   | 'IncompleteSignatureException'
   | 'InvalidSignatureException'
   | 'UnrecognizedClientException'
+  | 'ExpiredTokenException'
   | 'RequestEntityTooLargeException'
   | 'NotFoundException'
   | 'MethodNotAllowedException';
@@ -215,7 +216,9 @@ export type WireErrorType =
  * HTTP status per error type. AWS Common Errors: MissingAuthenticationToken and
  * InvalidClientTokenId are 403, IncompleteSignature 400, InternalFailure 500,
  * ServiceUnavailable 503. Signature mismatches and unknown access keys are 403 here too (JSON
- * services differ between 400 and 403); either way they are not worth retrying.
+ * services differ between 400 and 403); either way they are not worth retrying. An expired
+ * session token is 400 ExpiredTokenException on the JSON 1.1 services (Kinesis answers it
+ * with status 400, as logged in vectordotdev/vector#18491).
  */
 export function wireStatus(type: WireErrorType): number {
   switch (type) {
@@ -223,6 +226,7 @@ export function wireStatus(type: WireErrorType): number {
     case 'ResourceNotFoundException':
     case 'UnknownOperationException':
     case 'IncompleteSignatureException':
+    case 'ExpiredTokenException':
       return 400;
     case 'MissingAuthenticationTokenException':
     case 'InvalidSignatureException':

@@ -166,6 +166,7 @@ describe('wireStatus', () => {
     ['MissingAuthenticationTokenException', 403],
     ['InvalidSignatureException', 403],
     ['UnrecognizedClientException', 403],
+    ['ExpiredTokenException', 400],
     ['InternalFailure', 500],
     ['ServiceUnavailableException', 503],
   ] as const)('%s → %i', (type, status) => {
