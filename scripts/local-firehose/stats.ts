@@ -1,13 +1,19 @@
 // Counters of the local Firehose endpoint, served at GET /_local/stats: calls by outcome,
-// records accepted and failed, bytes and files written, overall and per stream. Pure.
+// records accepted and failed, bytes and files written, overall and per stream, and per stream
+// the calls answered late. Pure.
 
 export const OUTCOMES = [
   'ok',
   'partial',
   'all_failed',
+  // Handled (records written, per-record failures applied), then answered after lateAnswerMs.
+  'late',
   'throttled',
   'error_500',
   'stalled',
+  'expired_token',
+  // Refused whole by the maxCallBytes fault (the API's own limits count as 'invalid').
+  'too_large',
   'sink_error',
   'auth_failed',
   'invalid',
@@ -25,6 +31,9 @@ export interface StreamStats {
   bytesWritten: number;
   // Absolute paths of the files this server instance wrote for the stream.
   files: string[];
+  // Calls answered late, and the records they wrote (already in recordsAccepted).
+  lateCalls: number;
+  lateRecords: number;
 }
 
 export interface Stats {
@@ -76,10 +85,16 @@ export function recordCall(stats: Stats, call: CallRecord): void {
     recordsFailed: 0,
     bytesWritten: 0,
     files: [],
+    lateCalls: 0,
+    lateRecords: 0,
   });
   stream.calls += 1;
   stream.recordsAccepted += call.accepted;
   stream.recordsFailed += call.failed;
   stream.bytesWritten += call.bytesWritten;
   if (call.newFile !== undefined) stream.files.push(call.newFile);
+  if (call.outcome === 'late') {
+    stream.lateCalls += 1;
+    stream.lateRecords += call.accepted;
+  }
 }
