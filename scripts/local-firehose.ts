@@ -4,7 +4,12 @@
 // SIGINT/SIGTERM.
 
 import { parseArgs } from 'node:util';
-import { DEFAULT_STALL_MS, MAX_FAULT_DELAY_MS } from './local-firehose/faults';
+import {
+  DEFAULT_LATE_ANSWER_MS,
+  DEFAULT_STALL_MS,
+  MAX_CALL_BYTES_CAP,
+  MAX_FAULT_DELAY_MS,
+} from './local-firehose/faults';
 import type { Faults } from './local-firehose/faults';
 import {
   DEFAULT_ACCESS_KEY_ID,
@@ -35,6 +40,11 @@ const USAGE = `Usage: npx tsx scripts/local-firehose.ts [flags]
   --latency-ms <n>           delay every API response by n ms
   --stall <0..1>             share of calls held for --stall-ms, then answered 500
   --stall-ms <n>             (default ${DEFAULT_STALL_MS})
+  --late-answer <0..1>       share of calls written, then answered after --late-answer-ms
+  --late-answer-ms <n>       (default ${DEFAULT_LATE_ANSWER_MS})
+  --expired-token <0..1>     share of calls answered 400 ExpiredTokenException
+  --max-call-bytes <n>       refuse a call whose decoded data exceeds n bytes with 400
+                             InvalidArgumentException (default 0: off; at most ${MAX_CALL_BYTES_CAP})
   --seed <n>                 fault PRNG seed (default random, printed at start)
   --quiet                    no per-call log lines
   --help
@@ -80,6 +90,10 @@ function parseFlags(argv: string[]) {
       'latency-ms': { type: 'string', default: '0' },
       stall: { type: 'string' },
       'stall-ms': { type: 'string', default: String(DEFAULT_STALL_MS) },
+      'late-answer': { type: 'string' },
+      'late-answer-ms': { type: 'string', default: String(DEFAULT_LATE_ANSWER_MS) },
+      'expired-token': { type: 'string' },
+      'max-call-bytes': { type: 'string', default: '0' },
       seed: { type: 'string' },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
@@ -93,6 +107,10 @@ function parseFlags(argv: string[]) {
     latencyMs: integer('latency-ms', values['latency-ms'], 0, MAX_FAULT_DELAY_MS),
     stall: fraction('stall', values.stall),
     stallMs: integer('stall-ms', values['stall-ms'], 0, MAX_FAULT_DELAY_MS),
+    lateAnswer: fraction('late-answer', values['late-answer']),
+    lateAnswerMs: integer('late-answer-ms', values['late-answer-ms'], 0, MAX_FAULT_DELAY_MS),
+    expiredToken: fraction('expired-token', values['expired-token']),
+    maxCallBytes: integer('max-call-bytes', values['max-call-bytes'], 0, MAX_CALL_BYTES_CAP),
   };
   const streams = values.streams
     ?.split(',')
@@ -122,8 +140,11 @@ function parseFlags(argv: string[]) {
 }
 
 function describeFaults(faults: Faults): string {
-  const on = Object.entries(faults).filter(([key, value]) => key !== 'stallMs' && value !== 0);
+  // A hold time means something only beside its share, so it is shown only with it.
+  const holds = ['stallMs', 'lateAnswerMs'];
+  const on = Object.entries(faults).filter(([key, value]) => !holds.includes(key) && value !== 0);
   if (faults.stall > 0) on.push(['stallMs', faults.stallMs]);
+  if (faults.lateAnswer > 0) on.push(['lateAnswerMs', faults.lateAnswerMs]);
   return on.length === 0 ? 'none' : on.map(([key, value]) => `${key}=${value}`).join(' ');
 }
 

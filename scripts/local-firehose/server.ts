@@ -1,7 +1,7 @@
 // The local Firehose endpoint: a node:http server that speaks Firehose's JSON 1.1 API
 // (PutRecordBatch, PutRecord), verifies SigV4, injects configured faults and appends accepted
 // records to files laid out like Firehose's S3 delivery. Adapter: I/O only; parsing, signing,
-// faults, paths and counters live in the sibling modules.
+// faults, paths, counters and the late-answer ledger live in the sibling modules.
 
 import { readFileSync } from 'node:fs';
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
@@ -19,6 +19,8 @@ import {
   parseFaultPatch,
 } from './faults';
 import type { Faults, Random } from './faults';
+import { emptyLateStream, markLate } from './late';
+import type { LateLedger, LateStream } from './late';
 import {
   AMZ_JSON_CONTENT_TYPE,
   LOCAL_MAX_HTTP_BODY_BYTES,
@@ -54,6 +56,13 @@ const ADMIN_MAX_BODY_BYTES = 64 * 1024;
 // Wording of the real service for the injected whole-call faults.
 const MESSAGE_SLOW_DOWN = 'Slow down.';
 const MESSAGE_INTERNAL = 'We encountered an internal error. Please try again.';
+const MESSAGE_EXPIRED_TOKEN = 'The security token included in the request is expired';
+
+// The maxCallBytes refusal, after the API reference's "4 MB for the entire request". Both
+// sizes are named, so a test (or a person reading the collector's logs) sees what tripped.
+function callTooLargeMessage(bytes: number, limit: number): string {
+  return `Records size ${bytes} bytes exceeds the limit of ${limit} bytes for the request`;
+}
 
 export interface LocalFirehoseOptions {
   dataDir: string;
@@ -93,6 +102,8 @@ export interface LocalFirehose {
   stats(): LocalFirehoseStats;
   faults(): Faults;
   setFaults(patch: Partial<Faults>): void;
+  // What GET /_local/late?stream= serves: the calls answered late for one stream.
+  late(stream: string): LateStream;
 }
 
 interface Reply {
@@ -110,6 +121,8 @@ interface ApiReply extends Reply {
   bytesWritten: number;
   newFile?: string;
   errorType?: WireErrorType;
+  // A late answer: how long to hold it once the records are written and counted.
+  holdMs?: number;
 }
 
 function wireError(type: WireErrorType, message: string): Reply & { errorType: WireErrorType } {
@@ -200,6 +213,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
   // one server can each fail their own stream without touching the others.
   const streamFaults = new Map<string, Faults>();
   const stats = emptyStats();
+  const late: LateLedger = new Map();
   const closing = new AbortController();
 
   async function callApi(
@@ -248,7 +262,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       const message = describeRequestError(parsed.error);
       return apiError('invalid', 'InvalidArgumentException', message, { operation });
     }
-    const { stream, records } = parsed.value;
+    const { stream, records, dataBytes } = parsed.value;
     const base = { operation, stream, records: records.length };
     if (knownStreams !== undefined && !knownStreams.has(stream)) {
       return apiError(
@@ -260,8 +274,17 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     }
 
     const effective = streamFaults.get(stream) ?? active;
-    const callFault = decideCallFault(effective, random);
+    const callFault = decideCallFault(effective, random, { dataBytes });
     switch (callFault.kind) {
+      case 'expiredToken':
+        return apiError('expired_token', 'ExpiredTokenException', MESSAGE_EXPIRED_TOKEN, base);
+      case 'tooLarge':
+        return apiError(
+          'too_large',
+          'InvalidArgumentException',
+          callTooLargeMessage(callFault.bytes, callFault.limit),
+          base,
+        );
       case 'stall':
         await wait(callFault.ms, signal);
         return apiError('stalled', 'InternalFailure', MESSAGE_INTERNAL, base);
@@ -276,9 +299,11 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
           `Firehose stream ${stream} under account 000000000000 not found.`,
           base,
         );
+      case 'late':
       case 'none':
         break;
     }
+    const holdMs = callFault.kind === 'late' ? callFault.ms : undefined;
 
     const failures = decideRecordFailures(effective, records.length, random);
     const accepted = records.filter((_, i) => failures[i] !== true);
@@ -291,9 +316,13 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       log(`sink error stream=${stream}: ${err instanceof Error ? err.message : String(err)}`);
       return apiError('sink_error', 'InternalFailure', MESSAGE_INTERNAL, base);
     }
-    const outcome: Outcome = failed === 0 ? 'ok' : accepted.length === 0 ? 'all_failed' : 'partial';
+    // Marked as soon as written, so a client that leaves during the hold changes nothing.
+    if (holdMs !== undefined) markLate(late, stream, accepted);
+    const handled: Outcome = failed === 0 ? 'ok' : accepted.length === 0 ? 'all_failed' : 'partial';
+    const outcome: Outcome = holdMs === undefined ? handled : 'late';
     const result = {
       ...base,
+      ...(holdMs === undefined ? {} : { holdMs }),
       outcome,
       failed,
       bytesWritten: written.bytes,
@@ -336,10 +365,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
           `Request body of ${read.bytes} bytes exceeds the local cap of ` +
             `${LOCAL_MAX_HTTP_BODY_BYTES} bytes.`,
         );
-    const latency =
-      (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;
-    await wait(latency.latencyMs, signal);
-
+    // Counted before any wait: what is in the files shows in the stats while an answer is held.
     recordCall(stats, {
       outcome: reply.outcome,
       ...(reply.stream === undefined ? {} : { stream: reply.stream }),
@@ -348,6 +374,10 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       bytesWritten: reply.bytesWritten,
       ...(reply.newFile === undefined ? {} : { newFile: reply.newFile }),
     });
+    const latency =
+      (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;
+    await wait((reply.holdMs ?? 0) + latency.latencyMs, signal);
+
     const ms = Math.round(performance.now() - started);
     log(
       `${reply.operation ?? 'call'} stream=${reply.stream ?? '-'} records=${reply.records} ` +
@@ -426,6 +456,14 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
         res.end(text);
         return;
       }
+      case '/_local/late': {
+        if (!allow('GET')) return;
+        const stream = new URL(req.url ?? '/', 'http://local').searchParams.get('stream');
+        if (stream === null || stream === '') {
+          return json(400, { message: 'Name the stream: /_local/late?stream=<name>.' });
+        }
+        return json(200, lateFor(stream));
+      }
       default:
         return json(404, { message: `No admin route ${path}.` });
     }
@@ -459,6 +497,10 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     seed = next;
     random = mulberry32(seed);
     log(`seed ${seed}`);
+  }
+
+  function lateFor(stream: string): LateStream {
+    return structuredClone(late.get(stream) ?? emptyLateStream());
   }
 
   function snapshot(): LocalFirehoseStats {
@@ -501,6 +543,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     stats: snapshot,
     faults: () => ({ ...faults }),
     setFaults,
+    late: lateFor,
     close: () =>
       new Promise<void>((resolveClose) => {
         closing.abort();

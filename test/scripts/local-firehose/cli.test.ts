@@ -143,6 +143,74 @@ describe('scripts/local-firehose.ts', () => {
     expect(health.status).toBe(200);
   });
 
+  it('applies --max-call-bytes, --late-answer and --late-answer-ms', async () => {
+    const dataDir = await tempDir();
+    const cli = await startCli([
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--max-call-bytes',
+      '100',
+      '--late-answer',
+      '1',
+      '--late-answer-ms',
+      '250',
+    ]);
+    expect(cli.stdout()).toContain('faults=lateAnswer=1 maxCallBytes=100 lateAnswerMs=250');
+    const client = new AwsClient({
+      accessKeyId: 'local',
+      secretAccessKey: 'local-secret',
+      region: 'us-east-1',
+      service: 'firehose',
+      retries: 0,
+    });
+    const tooBig = await putRecordBatch(client, cli.url, [Buffer.alloc(101, 0x61)]);
+    expect(tooBig.json).toEqual({
+      __type: 'InvalidArgumentException',
+      message: 'Records size 101 bytes exceeds the limit of 100 bytes for the request',
+    });
+    const started = performance.now();
+    const late = await putRecordBatch(client, cli.url, [ndjsonRecord(4)]);
+    expect(late.status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(240);
+    const marked = await fetch(`${cli.url}/_local/late?stream=ndc-events`);
+    expect(await marked.json()).toMatchObject({ calls: 1, messageIds: ['m-4'] });
+  });
+
+  it('answers ExpiredTokenException under --expired-token 1', async () => {
+    const dataDir = await tempDir();
+    const cli = await startCli(['--port', '0', '--data-dir', dataDir, '--expired-token', '1']);
+    expect(cli.stdout()).toContain('faults=expiredToken=1');
+    const client = new AwsClient({
+      accessKeyId: 'local',
+      secretAccessKey: 'local-secret',
+      region: 'us-east-1',
+      service: 'firehose',
+      retries: 0,
+    });
+    const answer = await putRecordBatch(client, cli.url, [ndjsonRecord(1)]);
+    expect(answer.status).toBe(400);
+    expect(answer.json['__type']).toBe('ExpiredTokenException');
+  });
+
+  it.each([
+    ['--expired-token', '2', /--expired-token must be a number from 0 to 1/],
+    ['--late-answer-ms', '1.5', /--late-answer-ms must be an integer from 0 to 3600000/],
+    ['--max-call-bytes', '4194305', /--max-call-bytes must be an integer from 0 to 4194304/],
+  ])('exits 2 with usage on %s %s', async (flag, value, message) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', CLI, flag, value], {
+      env: withoutAwsEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(err).toMatch(message);
+    expect(err).toMatch(/Usage:/);
+  });
+
   it('exits 2 with usage on a bad flag value', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', CLI, '--fail-records', '1.5'], {
       env: withoutAwsEnv(),

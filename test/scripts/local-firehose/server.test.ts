@@ -461,3 +461,279 @@ describe('admin endpoints', () => {
     expect((await adminPost(firehose.url, '/_local/stats', {})).status).toBe(405);
   });
 });
+
+describe('late answers', () => {
+  it('writes, counts and lists a late call before its answer arrives', async () => {
+    const holdMs = 2_000;
+    const { firehose, dataDir, client } = await harness.start({
+      faults: { lateAnswer: 1, lateAnswerMs: holdMs },
+    });
+    const sent = records(3);
+    const started = performance.now();
+    let answered = false;
+    const pending = putRecordBatch(client, firehose.url, sent).then((answer) => {
+      answered = true;
+      return answer;
+    });
+
+    await expect
+      .poll(async () => fingerprint(await readAllFiles(dataDir)), { timeout: holdMs / 2 })
+      .toEqual(fingerprint(Buffer.concat(sent)));
+    const late = await adminGet(firehose.url, `/_local/late?stream=${STREAM}`);
+    const stats = firehose.stats();
+    expect(answered).toBe(false);
+    expect(late.status).toBe(200);
+    expect(late.json).toEqual({
+      calls: 1,
+      records: 3,
+      events: 3,
+      messageIds: ['m-0', 'm-1', 'm-2'],
+    });
+    expect(stats.recordsAccepted).toBe(3);
+    expect(stats.callsByOutcome.late).toBe(1);
+    expect(stats.streams[STREAM]).toMatchObject({ lateCalls: 1, lateRecords: 3 });
+
+    const answer = await pending;
+    expect(performance.now() - started).toBeGreaterThanOrEqual(holdMs - 10);
+    expect(answer.status).toBe(200);
+    const out = batchOutput(answer.json);
+    expect(out.FailedPutCount).toBe(0);
+    expect(out.RequestResponses.every((e) => e.RecordId !== undefined)).toBe(true);
+    expect(firehose.late(STREAM)).toEqual(late.json);
+  });
+
+  it('keeps the records written and marked when the client gives up before the answer', async () => {
+    const { firehose, dataDir, client } = await harness.start({
+      faults: { lateAnswer: 1, lateAnswerMs: 30_000 },
+    });
+    const sent = records(2);
+    const gaveUp = await client
+      .fetch(firehose.url, {
+        method: 'POST',
+        headers: apiHeaders(),
+        body: batchBody(STREAM, sent),
+        signal: AbortSignal.timeout(300),
+      })
+      .then(
+        () => 'answered',
+        (err: unknown) => (err instanceof Error ? err.name : String(err)),
+      );
+    expect(gaveUp).toBe('TimeoutError');
+    // Give the server time to see the connection close; nothing may change when it does.
+    await new Promise((r) => setTimeout(r, 100));
+
+    expect(fingerprint(await readAllFiles(dataDir))).toEqual(fingerprint(Buffer.concat(sent)));
+    expect((await adminGet(firehose.url, `/_local/late?stream=${STREAM}`)).json).toEqual({
+      calls: 1,
+      records: 2,
+      events: 2,
+      messageIds: ['m-0', 'm-1'],
+    });
+    expect(firehose.stats()).toMatchObject({
+      calls: 1,
+      recordsAccepted: 2,
+      callsByOutcome: { late: 1, ok: 0, internal_error: 0 },
+    });
+  });
+
+  it('marks only the records a late call wrote when some of them fail', async () => {
+    const { firehose, dataDir, client } = await harness.start({
+      faults: { lateAnswer: 1, lateAnswerMs: 0, failRecords: 0.5 },
+      seed: 1234,
+    });
+    const sent = records(20);
+    const out = batchOutput((await putRecordBatch(client, firehose.url, sent)).json);
+    const kept = sent.filter((_, i) => out.RequestResponses[i]?.ErrorCode === undefined);
+    expect(out.FailedPutCount).toBeGreaterThan(0);
+    expect(kept.length).toBeGreaterThan(0);
+    expect(fingerprint(await readAllFiles(dataDir))).toEqual(fingerprint(Buffer.concat(kept)));
+    const ids = kept.map((r) => (JSON.parse(r.toString()) as { messageId: string }).messageId);
+    expect(firehose.late(STREAM)).toEqual({
+      calls: 1,
+      records: kept.length,
+      events: kept.length,
+      messageIds: ids,
+    });
+  });
+
+  it('answers GET /_local/late with zeros for a stream without late calls', async () => {
+    const { firehose, client } = await harness.start();
+    await putRecordBatch(client, firehose.url, records(2));
+    const answer = await adminGet(firehose.url, `/_local/late?stream=${STREAM}`);
+    expect(answer.status).toBe(200);
+    expect(answer.json).toEqual({ calls: 0, records: 0, events: 0, messageIds: [] });
+  });
+
+  it('refuses GET /_local/late without a stream and other methods', async () => {
+    const { firehose } = await harness.start();
+    expect((await adminGet(firehose.url, '/_local/late')).status).toBe(400);
+    expect((await adminGet(firehose.url, '/_local/late?stream=')).status).toBe(400);
+    const post = await adminPost(firehose.url, `/_local/late?stream=${STREAM}`, {});
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET');
+  });
+});
+
+describe('expired tokens', () => {
+  it('answers 400 ExpiredTokenException at expiredToken 1 and writes nothing', async () => {
+    const { firehose, dataDir, client } = await harness.start({ faults: { expiredToken: 1 } });
+    const answer = await putRecordBatch(client, firehose.url, records(2));
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({
+      __type: 'ExpiredTokenException',
+      message: 'The security token included in the request is expired',
+    });
+    expect(answer.headers.get('x-amzn-errortype')).toBe('ExpiredTokenException');
+    expect(await listFiles(dataDir)).toEqual([]);
+    expect(firehose.stats()).toMatchObject({
+      recordsAccepted: 0,
+      callsByOutcome: { expired_token: 1 },
+    });
+  });
+
+  it('wins over a late answer on the same call', async () => {
+    const { firehose, dataDir, client } = await harness.start({
+      faults: { expiredToken: 1, lateAnswer: 1, lateAnswerMs: 30_000 },
+    });
+    const answer = await putRecordBatch(client, firehose.url, records(1));
+    expect(answer.json['__type']).toBe('ExpiredTokenException');
+    expect(await listFiles(dataDir)).toEqual([]);
+    expect(firehose.late(STREAM).calls).toBe(0);
+  });
+});
+
+describe('maxCallBytes', () => {
+  it('refuses a call whose decoded data exceeds the cap, naming both sizes', async () => {
+    const { firehose, dataDir, client } = await harness.start({
+      faults: { maxCallBytes: 4_000_000 },
+    });
+    // 4 MiB of data: within the API's own limit, above the decimal 4 MB reading.
+    const sent = [
+      ...Array.from({ length: 4 }, () => Buffer.alloc(1_024_000, 0x61)),
+      Buffer.alloc(4 * 1024 * 1024 - 4 * 1_024_000, 0x62),
+    ];
+    const answer = await putRecordBatch(client, firehose.url, sent);
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({
+      __type: 'InvalidArgumentException',
+      message: 'Records size 4194304 bytes exceeds the limit of 4000000 bytes for the request',
+    });
+    expect(await listFiles(dataDir)).toEqual([]);
+    expect(firehose.stats()).toMatchObject({
+      recordsAccepted: 0,
+      callsByOutcome: { too_large: 1 },
+    });
+  });
+
+  // 1,000 bytes of data are 1,336 characters of base64: the cap counts the decoded bytes.
+  it.each<[string, number, number]>([
+    ['accepts a call at the cap whole', 1_000, 200],
+    ['refuses a call one byte over the cap whole', 1_001, 400],
+  ])('%s', async (_name, total, status) => {
+    const { firehose, dataDir, client } = await harness.start({ faults: { maxCallBytes: 1_000 } });
+    const sent = [
+      Buffer.alloc(400, 0x61),
+      Buffer.alloc(400, 0x62),
+      Buffer.alloc(total - 800, 0x63),
+    ];
+    const answer = await putRecordBatch(client, firehose.url, sent);
+    expect(answer.status).toBe(status);
+    if (status === 200) {
+      expect(batchOutput(answer.json).FailedPutCount).toBe(0);
+      expect(fingerprint(await readAllFiles(dataDir))).toEqual(fingerprint(Buffer.concat(sent)));
+    } else {
+      expect(answer.json['__type']).toBe('InvalidArgumentException');
+      expect(answer.json['message']).toBe(
+        'Records size 1001 bytes exceeds the limit of 1000 bytes for the request',
+      );
+      expect(await listFiles(dataDir)).toEqual([]);
+    }
+  });
+
+  it('is off at 0 and turns on and off through POST /_local/faults', async () => {
+    const { firehose, client } = await harness.start();
+    const sent = [Buffer.alloc(100, 0x61)];
+    expect((await putRecordBatch(client, firehose.url, sent)).status).toBe(200);
+    const on = await adminPost(firehose.url, '/_local/faults', { maxCallBytes: 99 });
+    expect(on.json).toMatchObject({ maxCallBytes: 99 });
+    expect((await putRecordBatch(client, firehose.url, sent)).status).toBe(400);
+    await adminPost(firehose.url, '/_local/faults', { maxCallBytes: 0 });
+    expect((await putRecordBatch(client, firehose.url, sent)).status).toBe(200);
+  });
+
+  it('rejects a cap above the API limit and keeps the old one', async () => {
+    const { firehose } = await harness.start({ faults: { maxCallBytes: 10 } });
+    const answer = await adminPost(firehose.url, '/_local/faults', { maxCallBytes: 4_194_305 });
+    expect(answer.status).toBe(400);
+    expect(String(answer.json['message'])).toMatch(/maxCallBytes must be an integer/);
+    expect(firehose.faults().maxCallBytes).toBe(10);
+  });
+});
+
+describe('new faults scoped to a stream', () => {
+  it('fail only their stream and leave the server-wide faults at 0', async () => {
+    const { firehose, client } = await harness.start();
+    const scope = async (body: Record<string, unknown>): Promise<void> => {
+      expect((await adminPost(firehose.url, '/_local/faults', body)).status).toBe(200);
+    };
+    await scope({ stream: 'expired', expiredToken: 1 });
+    await scope({ stream: 'capped', maxCallBytes: 10 });
+    await scope({ stream: 'slow', lateAnswer: 1, lateAnswerMs: 300 });
+    const sent = [ndjsonRecord(1)];
+
+    const expired = await putRecordBatch(client, firehose.url, sent, 'expired');
+    expect(expired.json['__type']).toBe('ExpiredTokenException');
+    const capped = await putRecordBatch(client, firehose.url, sent, 'capped');
+    expect(capped.json['__type']).toBe('InvalidArgumentException');
+    const started = performance.now();
+    expect((await putRecordBatch(client, firehose.url, sent, 'slow')).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    expect((await putRecordBatch(client, firehose.url, sent, 'healthy')).status).toBe(200);
+
+    expect(firehose.late('slow')).toMatchObject({ calls: 1, messageIds: ['m-1'] });
+    expect(firehose.late('healthy')).toMatchObject({ calls: 0, messageIds: [] });
+    expect(firehose.stats().streams['healthy']).toMatchObject({ recordsAccepted: 1, lateCalls: 0 });
+    expect(firehose.faults()).toMatchObject({ expiredToken: 0, maxCallBytes: 0, lateAnswer: 0 });
+  });
+});
+
+describe('seeded runs with the new faults at 0', () => {
+  // Recorded over HTTP before lateAnswer, expiredToken and maxCallBytes existed: seed 8,
+  // throttle 0.25, error500 0.1, notFound 0.1, failRecords 0.3, ten calls of five records
+  // (x = a failed record, . = a written one).
+  const BEFORE =
+    '...x. error500 throttle throttle notFound .x... ..xx. notFound .x..x throttle'.split(' ');
+
+  it('fail the same calls and records as before', async () => {
+    const { firehose, client } = await harness.start({
+      seed: 8,
+      faults: {
+        throttle: 0.25,
+        error500: 0.1,
+        notFound: 0.1,
+        failRecords: 0.3,
+        lateAnswer: 0,
+        expiredToken: 0,
+        maxCallBytes: 4_000_000,
+      },
+    });
+    const seen: string[] = [];
+    for (let i = 0; i < BEFORE.length; i++) {
+      const answer = await putRecordBatch(client, firehose.url, records(5));
+      if (answer.status === 200) {
+        const out = batchOutput(answer.json);
+        seen.push(
+          out.RequestResponses.map((e) => (e.ErrorCode === undefined ? '.' : 'x')).join(''),
+        );
+      } else {
+        const kinds: Record<string, string> = {
+          InternalFailure: 'error500',
+          ServiceUnavailableException: 'throttle',
+          ResourceNotFoundException: 'notFound',
+        };
+        seen.push(kinds[String(answer.json['__type'])] ?? String(answer.json['__type']));
+      }
+    }
+    expect(seen).toEqual(BEFORE);
+  });
+});
