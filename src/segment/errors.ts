@@ -34,6 +34,8 @@ export interface IngestError {
   message: string;
   /** JSON path of the offending field, e.g. `.event` or `.context.ip`. */
   field?: string;
+  /** When the client may try again, for refusals that pass (rate limits, queue outages). */
+  retryAfterSeconds?: number;
 }
 
 export function ingestError(reason: IngestReason, message: string, field?: string): IngestError {

@@ -8,6 +8,7 @@ import {
   BATCH_MAX_EVENTS,
   EVENT_MAX_BYTES,
   QUEUED_EVENT_MAX_BYTES,
+  QUEUED_REQUEST_MAX_BYTES,
 } from './limits';
 import { parseIsoTimestamp } from './timestamp';
 import { err, isJsonObject, ok, type EventType, type JsonObject, type Result } from './types';
@@ -21,17 +22,34 @@ export interface RejectedItem {
   field?: string;
 }
 
-/** An event ready for the queue: its NDJSON line (no newline) and its type, for metrics. */
+/** An event ready for the queue: its NDJSON line (no newline), its type and its messageId. */
 export interface QueuedEvent {
   line: string;
   /** UTF-8 size of `line`. */
   bytes: number;
   type: EventType;
+  /** The event's messageId (the client's, or the one enrichment gave it): the dedupe key. */
+  messageId: string;
 }
 
 export interface BatchOutcome {
   accepted: QueuedEvent[];
   rejected: RejectedItem[];
+  /** UTF-8 bytes of the accepted lines together. */
+  queuedBytes: number;
+}
+
+const UNSERIALISABLE = 'the event cannot be serialised (nesting too deep)';
+
+/** JSON.stringify that reports a failure (a stack overflow on deep nesting) instead of throwing. */
+function stringify(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    // V8 serialises recursively: a structure nested deeper than the runtime's stack throws a
+    // RangeError. Where the stack is smaller than workerd's locally, fewer levels suffice.
+    return undefined;
+  }
 }
 
 /**
@@ -42,12 +60,8 @@ export function serializeEvent(
   event: JsonObject,
   type: EventType,
 ): Result<QueuedEvent, IngestError> {
-  let line: string;
-  try {
-    line = JSON.stringify(event);
-  } catch {
-    return err(ingestError('invalid_body', 'the event cannot be serialised (nesting too deep)'));
-  }
+  const line = stringify(event);
+  if (line === undefined) return err(ingestError('invalid_body', UNSERIALISABLE));
   const bytes = utf8Length(line);
   if (bytes > QUEUED_EVENT_MAX_BYTES) {
     return err(
@@ -57,7 +71,7 @@ export function serializeEvent(
       ),
     );
   }
-  return ok({ line, bytes, type });
+  return ok({ line, bytes, type, messageId: String(event['messageId']) });
 }
 
 /** The parsed `{batch, context?, integrations?, sentAt?, writeKey?}` envelope. */
@@ -105,10 +119,17 @@ export function parseBatchEnvelope(raw: unknown): Result<BatchEnvelope, IngestEr
       return err(ingestError('invalid_field', `${key} must be an object`, `.${key}`));
     envelope[key] = value;
   }
-  const defaultsBytes = utf8Length(
-    JSON.stringify([envelope.context ?? null, envelope.integrations ?? null]),
-  );
-  if (defaultsBytes > BATCH_DEFAULTS_MAX_BYTES) {
+  const defaults = stringify([envelope.context ?? null, envelope.integrations ?? null]);
+  if (defaults === undefined) {
+    return err(
+      ingestError(
+        'invalid_field',
+        `the batch's context or integrations: ${UNSERIALISABLE}`,
+        '.context',
+      ),
+    );
+  }
+  if (utf8Length(defaults) > BATCH_DEFAULTS_MAX_BYTES) {
     return err(
       ingestError(
         'payload_too_large',
@@ -133,17 +154,20 @@ export function parseBatchEnvelope(raw: unknown): Result<BatchEnvelope, IngestEr
 
 /**
  * Each item validated and enriched on its own: good items are kept, bad ones reported by
- * index. `bodyBytes` is the whole body's size; when it is within the per-event limit no item
- * can exceed it, so items are only measured when it is not.
+ * index, and one item that cannot even be measured is rejected alone. `bodyBytes` is the whole
+ * body's size; when it is within the per-event limit no item can exceed it, so items are only
+ * measured when it is not. The whole batch is refused when its accepted items would put more
+ * than QUEUED_REQUEST_MAX_BYTES on the queue.
  */
 export function ingestBatch(
   envelope: BatchEnvelope,
   bodyBytes: number,
   facts: RequestFacts,
   opts: EnrichOptions,
-): BatchOutcome {
+): Result<BatchOutcome, IngestError> {
   const accepted: QueuedEvent[] = [];
   const rejected: RejectedItem[] = [];
+  let queuedBytes = 0;
   const reject = (index: number, error: IngestError): void => {
     const { reason, message, field } = error;
     rejected.push(
@@ -153,26 +177,48 @@ export function ingestBatch(
     );
   };
   const measure = bodyBytes > EVENT_MAX_BYTES;
-  envelope.items.forEach((item, index) => {
-    if (measure && utf8Length(JSON.stringify(item) ?? '') > EVENT_MAX_BYTES) {
-      rejected.push({
-        index,
-        code: 'event_too_large',
-        message: `an event is at most ${EVENT_MAX_BYTES} bytes`,
-      });
-      return;
+  const items = envelope.items;
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    if (measure) {
+      const text = stringify(item);
+      if (text === undefined) {
+        reject(index, ingestError('invalid_body', UNSERIALISABLE));
+        continue;
+      }
+      if (utf8Length(text) > EVENT_MAX_BYTES) {
+        reject(
+          index,
+          ingestError('event_too_large', `an event is at most ${EVENT_MAX_BYTES} bytes`),
+        );
+        continue;
+      }
     }
     const valid = validateEvent(item, undefined);
     if (!valid.ok) {
       reject(index, valid.error);
-      return;
+      continue;
     }
     const queued = serializeEvent(
       enrichEvent(valid.value, facts, opts, envelope),
       valid.value.type,
     );
-    if (queued.ok) accepted.push(queued.value);
-    else reject(index, queued.error);
-  });
-  return { accepted, rejected };
+    if (!queued.ok) {
+      reject(index, queued.error);
+      continue;
+    }
+    queuedBytes += queued.value.bytes;
+    if (queuedBytes > QUEUED_REQUEST_MAX_BYTES) {
+      return err(
+        ingestError(
+          'payload_too_large',
+          `the batch as enriched (with the batch's context and the request's facts copied into ` +
+            `every event) exceeds ${QUEUED_REQUEST_MAX_BYTES} bytes; send it in smaller batches`,
+          '.batch',
+        ),
+      );
+    }
+    accepted.push(queued.value);
+  }
+  return ok({ accepted, rejected, queuedBytes });
 }

@@ -33,6 +33,12 @@ export const QUEUED_EVENT_MAX_BYTES = EVENT_MAX_BYTES + ENRICHMENT_ALLOWANCE_BYT
 // in a 128 MB isolate. Segment's SDKs send batch-level context rarely and small.
 export const BATCH_DEFAULTS_MAX_BYTES = 4 * 1024;
 
+// Ours: what one request may put on the queue once enriched. A batch's context (4 KiB) and the
+// User-Agent (1 KiB) are copied into each of up to 2,500 items, so a 416-byte gzip body could
+// queue 13.5 MB. Four times the body limit still admits the largest legitimate batch: 2,500
+// minimal events (~60 bytes each) with ~600 bytes of enrichment each come to ~1.65 MB.
+export const QUEUED_REQUEST_MAX_BYTES = 2_000_000;
+
 // Ours: context.userAgent copied from the User-Agent header is cut to this length; browser
 // user agents are 100-300 characters, and the header is copied into every item of a batch.
 export const USER_AGENT_MAX_CHARS = 1024;

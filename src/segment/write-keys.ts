@@ -26,21 +26,29 @@ function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** `key` or `key=sourceName` items, comma-separated; blanks ignored. */
+// A source name: letters, digits, `.`, `_` and `-`. It never holds `=`, so in `key=source` the
+// name is what follows the last `=`, and a key may itself contain `=` (base64 padding).
+export const SOURCE_NAME = /^[A-Za-z0-9._-]+$/;
+
+/**
+ * `key` or `key=sourceName` items, comma-separated; blanks ignored. An item splits at its last
+ * `=` only when what follows is a source name: `abc==` is the key `abc==`, `abc==web` the key
+ * `abc=` of source `web`. A key containing `=` followed by name characters (`a=b`) must be given
+ * with its source name (`a=b=web`).
+ */
 export function parseWriteKeySpec(spec: string): Array<{ key: string; source?: string }> {
   const out: Array<{ key: string; source?: string }> = [];
   for (const item of spec.split(',')) {
     const trimmed = item.trim();
     if (trimmed === '') continue;
-    const eq = trimmed.indexOf('=');
-    if (eq === -1) {
+    const eq = trimmed.lastIndexOf('=');
+    const source = eq === -1 ? '' : trimmed.slice(eq + 1).trim();
+    if (eq === -1 || !SOURCE_NAME.test(source)) {
       out.push({ key: trimmed });
       continue;
     }
     const key = trimmed.slice(0, eq).trim();
-    const source = trimmed.slice(eq + 1).trim();
-    if (key === '') continue;
-    out.push(source === '' ? { key } : { key, source });
+    if (key !== '') out.push({ key, source });
   }
   return out;
 }

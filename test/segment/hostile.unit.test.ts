@@ -137,7 +137,9 @@ describe('enrichment and batches on arbitrary input', () => {
         (items) => {
           const env = parseBatchEnvelope({ batch: items.length > 0 ? items : [1] });
           if (!env.ok) return;
-          const out = ingestBatch(env.value, 1000, facts, opts);
+          const result = ingestBatch(env.value, 1000, facts, opts);
+          if (!result.ok) throw new Error(result.error.message);
+          const out = result.value;
           expect(out.accepted.length + out.rejected.length).toBe(env.value.items.length);
           const validCount = env.value.items.filter((i) => validateEvent(i, undefined).ok).length;
           expect(out.accepted).toHaveLength(validCount);

@@ -13,10 +13,19 @@ const equal = (a: Uint8Array, b: Uint8Array): boolean =>
 
 describe('parseWriteKeySpec', () => {
   it('reads keys with and without source names, ignoring blanks and spaces', () => {
-    expect(parseWriteKeySpec(' k1=web , k2,, =orphan, k3= ')).toEqual([
+    expect(parseWriteKeySpec(' k1=web , k2,, =orphan ')).toEqual([
       { key: 'k1', source: 'web' },
       { key: 'k2' },
-      { key: 'k3' },
+    ]);
+  });
+
+  it('keeps base64 padding in a key: the source name follows the last =', () => {
+    expect(parseWriteKeySpec('YWJjZA==,YWJjZA==web,YWI=,YWI==ios.app_1,a=b=web')).toEqual([
+      { key: 'YWJjZA==' },
+      { key: 'YWJjZA=', source: 'web' },
+      { key: 'YWI=' },
+      { key: 'YWI=', source: 'ios.app_1' },
+      { key: 'a=b', source: 'web' },
     ]);
   });
 });
