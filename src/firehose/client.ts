@@ -79,10 +79,12 @@ export async function putRecordBatch(
     return decodePutRecordBatchResponse(res.status, await res.text(), recordCount);
   } catch (e) {
     const timeout = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
+    // Either may strike after Firehose took the records: the call is ambiguous, not failed.
     return {
       kind: 'retry',
       code: timeout ? 'Timeout' : 'NetworkError',
       message: e instanceof Error ? e.message.slice(0, 200) : String(e),
+      cause: 'ambiguous',
     };
   }
 }

@@ -55,15 +55,48 @@ describe('decodePutRecordBatchResponse', () => {
     });
   });
 
+  // Each of these 200s leaves at least one record unaccounted for: none may be read as success.
   it.each([
-    ['a 200 with too few results', 200, '{"RequestResponses":[]}', 'retry', 'MalformedResponse'],
-    ['a 200 that is not JSON', 200, '<html>', 'retry', 'MalformedResponse'],
+    ['too few results', { FailedPutCount: 0, RequestResponses: [] }, 1],
+    [
+      'an entry with neither RecordId nor ErrorCode',
+      { FailedPutCount: 0, RequestResponses: [{}] },
+      1,
+    ],
+    ['an empty RecordId', { FailedPutCount: 0, RequestResponses: [{ RecordId: '' }] }, 1],
+    [
+      'a FailedPutCount above the failed entries',
+      { FailedPutCount: 1, RequestResponses: [{ RecordId: 'a' }, { RecordId: 'b' }] },
+      2,
+    ],
+    [
+      'a FailedPutCount below the failed entries',
+      {
+        FailedPutCount: 0,
+        RequestResponses: [{ RecordId: 'a' }, { ErrorCode: 'InternalFailure' }],
+      },
+      2,
+    ],
+    ['no FailedPutCount', { RequestResponses: [{ RecordId: 'a' }] }, 1],
+    ['entries that are not objects', { FailedPutCount: 0, RequestResponses: ['a'] }, 1],
+  ])('retries, as ambiguous, a 200 with %s', (_n, body, records) => {
+    expect(decodePutRecordBatchResponse(200, JSON.stringify(body), records)).toEqual({
+      kind: 'retry',
+      code: 'MalformedResponse',
+      message: expect.any(String),
+      cause: 'ambiguous',
+    });
+  });
+
+  it.each([
+    ['a 200 that is not JSON', 200, '<html>', 'retry', 'MalformedResponse', 'ambiguous'],
     [
       'throttling as 400',
       400,
       '{"__type":"ServiceUnavailableException","message":"Slow down."}',
       'retry',
       'ServiceUnavailableException',
+      'transient',
     ],
     [
       'throttling as 503',
@@ -71,33 +104,72 @@ describe('decodePutRecordBatchResponse', () => {
       '{"__type":"ServiceUnavailableException"}',
       'retry',
       'ServiceUnavailableException',
+      'transient',
     ],
-    ['a 500 without body', 500, '', 'retry', 'HTTP500'],
-    ['a 429', 429, '', 'retry', 'HTTP429'],
+    ['a 500 without body', 500, '', 'retry', 'HTTP500', 'transient'],
+    ['a 429', 429, '', 'retry', 'HTTP429', 'transient'],
+    [
+      'an expired session token',
+      400,
+      '{"__type":"ExpiredTokenException","message":"The security token included in the request is expired"}',
+      'retry',
+      'ExpiredTokenException',
+      'auth',
+    ],
+    [
+      'a denied permission',
+      400,
+      '{"__type":"AccessDeniedException","message":"not authorized to perform firehose:PutRecordBatch"}',
+      'retry',
+      'AccessDeniedException',
+      'auth',
+    ],
+    [
+      'an unknown access key',
+      400,
+      '{"__type":"UnrecognizedClientException"}',
+      'retry',
+      'UnrecognizedClientException',
+      'auth',
+    ],
+    ['a bare 403', 403, '', 'retry', 'HTTP403', 'auth'],
+    [
+      'a bad signature',
+      403,
+      '{"__type":"InvalidSignatureException"}',
+      'retry',
+      'InvalidSignatureException',
+      'auth',
+    ],
+    ['a 413', 413, '', 'too_large', 'HTTP413', undefined],
+    [
+      'a size refusal as InvalidArgumentException',
+      400,
+      '{"__type":"InvalidArgumentException","message":"Records size exceeds 4 MB limit"}',
+      'too_large',
+      'InvalidArgumentException',
+      undefined,
+    ],
     [
       'an unknown stream',
       400,
       '{"__type":"ResourceNotFoundException","message":"x"}',
       'fatal',
       'ResourceNotFoundException',
+      undefined,
     ],
     [
-      'a namespaced type',
+      'a namespaced type about something else than size',
       400,
-      '{"__type":"com.amazon.firehose#InvalidArgumentException"}',
+      '{"__type":"com.amazon.firehose#InvalidArgumentException","message":"bad stream name"}',
       'fatal',
       'InvalidArgumentException',
+      undefined,
     ],
-    [
-      'a bad signature',
-      403,
-      '{"__type":"InvalidSignatureException"}',
-      'fatal',
-      'InvalidSignatureException',
-    ],
-  ])('classifies %s', (_n, status, text, kind, code) => {
+  ])('classifies %s', (_n, status, text, kind, code, cause) => {
     const outcome = decodePutRecordBatchResponse(status, text, 1);
     expect(outcome.kind).toBe(kind);
     expect(outcome.kind !== 'records' && outcome.code).toBe(code);
+    expect(outcome.kind === 'retry' ? outcome.cause : undefined).toBe(cause);
   });
 });

@@ -49,8 +49,8 @@ describe('packRecords', () => {
     const seen = records.flatMap((r) => r.messages);
     expect(seen).toEqual(inputs.map((i) => i.index));
     expect(records.every((r) => r.bytes <= FIREHOSE_MAX_RECORD_BYTES)).toBe(true);
-    // 16 messages of 63,000 bytes fit in 1,024,000; the 17th does not.
-    expect(records.map((r) => r.messages.length)).toEqual([16, 16, 16, 16, 16, 16, 4]);
+    // 15 messages of 63,000 bytes fit in 1,000,000; the 16th does not.
+    expect(records.map((r) => r.messages.length)).toEqual([15, 15, 15, 15, 15, 15, 10]);
   });
 
   it('reports a single message larger than a record instead of splitting it', () => {
