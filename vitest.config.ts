@@ -8,7 +8,7 @@ import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
 
 export default defineConfig({
   test: {
@@ -27,6 +27,8 @@ export default defineConfig({
                 AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
                 AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
                 ADMIN_TOKEN: 'test-admin-token',
+                // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
+                METRICS_FLUSH_SECONDS: '1',
               },
               ratelimits: { RATE_LIMITER_TEST: { simple: { limit: 3, period: 60 } } },
             },

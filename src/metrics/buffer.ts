@@ -14,6 +14,7 @@ import type {
 } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
 import { seriesKey } from './series';
+import { emptyStreak, recordOutcome, type DeliveryStreak } from './streak';
 
 /** One histogram series: per-bucket (not cumulative) counts, the sum and count of values. */
 export interface HistogramSample {
@@ -36,6 +37,8 @@ export interface MetricsDelta {
   histograms: Record<string, HistogramSample>;
   /** Highest value seen; merged by MAX. */
   gauges: Record<string, number>;
+  /** Delivery successes and failures in time, for /health's "failing since" (streak.ts). */
+  streak?: DeliveryStreak;
 }
 
 export function emptyDelta(): MetricsDelta {
@@ -110,8 +113,15 @@ export class MetricsBuffer {
     else if (this.#admit()) this.#delta.gauges[key] = value;
   }
 
+  /** Records one delivery outcome at `seconds` (Unix time) for the failure streak. */
+  deliveryOutcome(seconds: number, ok: boolean): void {
+    if (!Number.isFinite(seconds)) return;
+    this.#delta.streak ??= emptyStreak();
+    recordOutcome(this.#delta.streak, seconds, ok);
+  }
+
   isEmpty(): boolean {
-    return this.#series === 0;
+    return this.#series === 0 && this.#delta.streak === undefined;
   }
 
   /** Hands over everything accumulated and starts again from empty. */

@@ -67,6 +67,16 @@ export const METRIC_CATALOG = {
     help: 'Failed sends of event messages to the queue.',
     labels: [],
   },
+  ndc_segment_queue_messages_sent_total: {
+    type: 'counter',
+    help: 'Messages sent to the events queues, by producer binding (EVENTS, EVENTS_1, ...).',
+    labels: ['queue'],
+  },
+  ndc_segment_request_compressed_bytes_total: {
+    type: 'counter',
+    help: 'Gzip request body bytes as received, before inflation.',
+    labels: [],
+  },
   ndc_segment_events_delivered_total: {
     type: 'counter',
     help: 'Events accepted by Amazon Data Firehose, by delivery stream.',
@@ -100,6 +110,16 @@ export const METRIC_CATALOG = {
   ndc_segment_events_replayed_total: {
     type: 'counter',
     help: 'Events re-enqueued for delivery by a replay.',
+    labels: [],
+  },
+  ndc_segment_events_deduplicated_total: {
+    type: 'counter',
+    help: 'Events dropped because the same messageId of the source was delivered within the window.',
+    labels: ['source'],
+  },
+  ndc_segment_events_ambiguous_total: {
+    type: 'counter',
+    help: 'Events sent again after a Firehose call whose answer was lost (they may land twice).',
     labels: [],
   },
   delivery_success_total: {
@@ -137,6 +157,11 @@ export const METRIC_CATALOG = {
   ndc_segment_last_enqueue_timestamp_seconds: {
     type: 'gauge',
     help: 'Unix time in seconds of the last successful send of events to the queue.',
+    labels: [],
+  },
+  ndc_segment_last_delivery_auth_failure_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time in seconds of the last Firehose call refused for credentials or permissions.',
     labels: [],
   },
 } as const satisfies Record<string, MetricDef>;

@@ -1,12 +1,14 @@
-// Sink health from the exact counters and the queue's backlog: red when delivery keeps failing
-// or events wait too long, without ever calling Firehose (the idea of Snowplow's collector
-// "sink health"). Pure.
+// Sink health from the exact counters and the queues' backlog: red when delivery keeps failing,
+// when Firehose refuses the credentials, or when events wait too long, without ever calling
+// Firehose (the idea of Snowplow's collector "sink health"). Pure.
 
 import type { MetricsState } from './state';
+import { failingSince, STREAK_RETAIN_SECONDS } from './streak';
 
 // Ours: how long delivery may fail without a single success, and how long the oldest queued
 // event may wait, before /health turns red. Five minutes outlasts a throttling burst (retry
-// backoff is capped at 300 s). Overridable with HEALTH_MAX_DELIVERY_DELAY_SECONDS.
+// backoff is capped at 300 s). Overridable with HEALTH_MAX_DELIVERY_DELAY_SECONDS, up to the
+// hour of failures the streak keeps (streak.ts).
 export const HEALTH_MAX_DELIVERY_DELAY_SECONDS = 300;
 
 export interface Backlog {
@@ -24,6 +26,13 @@ export interface Health {
       status: Status;
       lastSuccess: string | null;
       lastFailure: string | null;
+      /** First failure after the last success, while delivery is failing. */
+      failingSince: string | null;
+      output?: string;
+    };
+    credentials: {
+      status: Status;
+      lastRefusal: string | null;
       output?: string;
     };
     backlog: {
@@ -40,12 +49,58 @@ function gauge(state: MetricsState, name: string): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
-const iso = (s: number): string | null => (s > 0 ? new Date(s * 1000).toISOString() : null);
+const iso = (s: number | undefined): string | null =>
+  s !== undefined && s > 0 ? new Date(s * 1000).toISOString() : null;
+
+function deliveryCheck(state: MetricsState, maxDelaySeconds: number): Health['checks']['delivery'] {
+  const success = Math.max(
+    gauge(state, 'ndc_segment_last_delivery_success_timestamp_seconds'),
+    state.streak?.success ?? 0,
+  );
+  const failure = gauge(state, 'ndc_segment_last_delivery_failure_timestamp_seconds');
+  const failing = failure > success;
+  // Without a streak (shards of earlier versions), the last failure is the only safe start:
+  // it can only make the check later to turn red, never earlier.
+  const since = failing
+    ? ((state.streak ? failingSince(state.streak) : undefined) ?? failure)
+    : undefined;
+  const duration = since === undefined ? 0 : Math.max(0, failure - since);
+  const red = failing && duration >= maxDelaySeconds;
+  const check: Health['checks']['delivery'] = {
+    status: red ? 'fail' : 'pass',
+    lastSuccess: iso(success),
+    lastFailure: iso(failure),
+    failingSince: iso(since),
+  };
+  if (red) {
+    check.output =
+      `delivery has failed for ${Math.round(duration)} s (since ${iso(since)}) without a success; ` +
+      (success > 0 ? `last success ${iso(success)}` : 'it never succeeded');
+  }
+  return check;
+}
+
+function credentialsCheck(state: MetricsState): Health['checks']['credentials'] {
+  const success = gauge(state, 'ndc_segment_last_delivery_success_timestamp_seconds');
+  const refused = gauge(state, 'ndc_segment_last_delivery_auth_failure_timestamp_seconds');
+  const red = refused > success;
+  const check: Health['checks']['credentials'] = {
+    status: red ? 'fail' : 'pass',
+    lastRefusal: iso(refused),
+  };
+  if (red) {
+    check.output =
+      `Firehose refused the credentials or permissions at ${iso(refused)}: check the AWS ` +
+      'secrets and the IAM policy; events are kept and retried meanwhile';
+  }
+  return check;
+}
 
 /**
- * Delivery fails when the latest attempt failed and no attempt succeeded in the last
- * `maxDelaySeconds` (or ever). The backlog fails when its oldest message has waited longer
- * than that. Either one makes the whole status fail.
+ * Delivery fails when it has failed, without a success, for `maxDelaySeconds` counted from the
+ * first failure after the last success (a failure after a quiet night is 0 s of failure).
+ * Credentials fail as soon as Firehose refused them more recently than anything landed. The
+ * backlog fails when its oldest message has waited longer than `maxDelaySeconds`.
  */
 export function evaluateHealth(
   state: MetricsState,
@@ -54,21 +109,8 @@ export function evaluateHealth(
   maxDelaySeconds = HEALTH_MAX_DELIVERY_DELAY_SECONDS,
 ): Health {
   const now = nowMs / 1000;
-  const success = gauge(state, 'ndc_segment_last_delivery_success_timestamp_seconds');
-  const failure = gauge(state, 'ndc_segment_last_delivery_failure_timestamp_seconds');
-  const failing = failure > success && failure - success > maxDelaySeconds;
-  const delivery: Health['checks']['delivery'] = {
-    status: failing ? 'fail' : 'pass',
-    lastSuccess: iso(success),
-    lastFailure: iso(failure),
-  };
-  if (failing) {
-    delivery.output =
-      success > 0
-        ? `delivery has failed for ${Math.round(failure - success)} s without a success`
-        : 'delivery has failed and never succeeded';
-  }
-
+  const delivery = deliveryCheck(state, maxDelaySeconds);
+  const credentials = credentialsCheck(state);
   let check: Health['checks']['backlog'];
   if (backlog === undefined) {
     check = { status: 'unknown', messages: null, oldestAgeSeconds: null };
@@ -79,14 +121,29 @@ export function evaluateHealth(
     check = { status: stale ? 'fail' : 'pass', messages: backlog.messages, oldestAgeSeconds: age };
     if (stale) check.output = `the oldest queued event has waited ${age} s`;
   }
-  const status: Status = delivery.status === 'fail' || check.status === 'fail' ? 'fail' : 'pass';
-  return { status, checks: { delivery, backlog: check } };
+  const status: Status = [delivery, credentials, check].some((c) => c.status === 'fail')
+    ? 'fail'
+    : 'pass';
+  return { status, checks: { delivery, credentials, backlog: check } };
+}
+
+/** The backlogs of several queues as one: messages summed, the oldest message of any. */
+export function combineBacklogs(backlogs: ReadonlyArray<Backlog | undefined>): Backlog | undefined {
+  const known = backlogs.filter((b): b is Backlog => b !== undefined);
+  if (known.length === 0) return undefined;
+  const oldest = known
+    .map((b) => (b.messages > 0 ? (b.oldestMessageAt ?? 0) : 0))
+    .filter((t) => t > 0);
+  return {
+    messages: known.reduce((n, b) => n + b.messages, 0),
+    ...(oldest.length > 0 ? { oldestMessageAt: Math.min(...oldest) } : {}),
+  };
 }
 
 /** HEALTH_MAX_DELIVERY_DELAY_SECONDS when it is a non-negative number, else the default. */
 export function healthDelaySeconds(value: string | undefined): number {
   const n = Number(value);
   return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 0
-    ? n
+    ? Math.min(n, STREAK_RETAIN_SECONDS)
     : HEALTH_MAX_DELIVERY_DELAY_SECONDS;
 }

@@ -1,60 +1,115 @@
-// The metrics Durable Object: one shard of the exact counters. Isolates send it deltas over
-// RPC (`apply`); /metrics and /health read every shard (`snapshot`). State lives in SQLite, one
-// row per series, so a write touches only the series a delta changed.
+// The metrics Durable Object: one shard of the exact counters. Isolates send it numbered
+// flushes over RPC (`apply`); /metrics and /health read every shard (`snapshot`). Adapter around
+// the pure ShardCore (shard.ts): storage, the alarm and the Analytics Engine binding.
+//
+// Cost grows with shards and time, not with isolates or series: the state lives in memory and
+// is written as one snapshot (a row, or a few of JSON) at most once per persist interval, from
+// an alarm; Analytics Engine points are written from that alarm at most once a minute.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
-import type { MetricsDelta } from './buffer';
-import { applyDelta, emptyState, mergeStates, type MetricsState } from './state';
+import type { FlushBatch } from './flush';
+import { flushIntervalMs } from './flush';
+import { ShardCore } from './shard';
+import type { MetricsState } from './state';
 
 // Ours: isolates pick a shard at random, so N shards split the flush load N ways; /metrics
-// reads all N (one RPC each). 16 keeps each shard far below a Durable Object's ~1,000
-// requests/s soft limit up to ~16,000 isolates flushing once a second.
+// reads all N (one RPC each). At 10,000 isolates flushing every 10 s, 16 shards see ~63
+// requests/s each, far below a Durable Object's ~1,000 requests/s soft limit.
 export const METRICS_SHARDS = 16;
 
-const SECTIONS = ['counters', 'histograms', 'gauges'] as const;
+// Durable Objects lifecycle: an idle object may be evicted from memory after 10 s, losing what
+// it has not written; the snapshot is written within this, whatever METRICS_FLUSH_SECONDS is.
+export const METRICS_PERSIST_MAX_MS = 8000;
+
+/** When the shard writes after a change: the flush interval, at most METRICS_PERSIST_MAX_MS. */
+export function persistDelayMs(flushSeconds: string | undefined): number {
+  return Math.min(METRICS_PERSIST_MAX_MS, flushIntervalMs(flushSeconds));
+}
+
+// Durable Objects limits: a row is at most 2 MB; the snapshot is cut into parts well below.
+const SNAPSHOT_PART_CHARS = 500_000;
 
 export class MetricsShard extends DurableObject<Env> {
-  #state: MetricsState = emptyState();
+  readonly #core = new ShardCore(Date.now());
+  #alarmArmed = false;
+  #parts = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
-    sql.exec(
-      'CREATE TABLE IF NOT EXISTS series (section TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL, PRIMARY KEY (section, key))',
-    );
-    const stored: MetricsState = emptyState();
-    for (const row of sql.exec<{ section: string; key: string; value: string }>(
-      'SELECT section, key, value FROM series',
-    )) {
-      const section = SECTIONS.find((s) => s === row.section);
-      if (section === undefined) continue;
-      (stored[section] as Record<string, unknown>)[row.key] = JSON.parse(row.value) as unknown;
-    }
-    // Re-validated through the same checks a delta gets: storage is read as untrusted.
-    this.#state = mergeStates([stored]);
+    sql.exec('CREATE TABLE IF NOT EXISTS snapshot (part INTEGER PRIMARY KEY, value TEXT NOT NULL)');
+    const parts = sql.exec<{ value: string }>('SELECT value FROM snapshot ORDER BY part').toArray();
+    this.#parts = parts.length;
+    if (parts.length > 0) this.#core.restore(parts.map((p) => p.value).join(''));
+    this.#migrateSeriesTable();
   }
 
-  apply(delta: MetricsDelta): void {
-    applyDelta(this.#state, delta);
-    const sql = this.ctx.storage.sql;
-    for (const section of SECTIONS) {
-      const part = (delta as unknown as Record<string, unknown>)[section];
-      if (typeof part !== 'object' || part === null) continue;
-      for (const key of Object.keys(part)) {
-        const value = (this.#state[section] as Record<string, unknown>)[key];
-        if (value === undefined) continue;
-        sql.exec(
-          'INSERT OR REPLACE INTO series (section, key, value) VALUES (?, ?, ?)',
-          section,
-          key,
-          JSON.stringify(value),
-        );
-      }
-    }
+  async apply(batch: FlushBatch): Promise<void> {
+    const now = Date.now();
+    this.#core.apply(batch, now);
+    if (this.#alarmArmed) return;
+    this.#alarmArmed = true;
+    // Each setAlarm is billed as one row written (Durable Objects pricing).
+    await this.ctx.storage.setAlarm(now + persistDelayMs(this.env.METRICS_FLUSH_SECONDS));
   }
 
   snapshot(): MetricsState {
-    return this.#state;
+    return this.#core.state;
+  }
+
+  override alarm(): void {
+    this.#alarmArmed = false;
+    const now = Date.now();
+    for (const { point } of this.#core.takePoints(now)) {
+      try {
+        this.env.ANALYTICS?.writeDataPoint(point);
+      } catch (e) {
+        // Analytics must never fail the metrics; the counts stay in Prometheus.
+        console.error('analytics write failed', e instanceof Error ? e.message : String(e));
+      }
+    }
+    this.#persist(this.#core.snapshot(now));
+  }
+
+  /** One row per part, written with UPDATE where the part exists (one row written each). */
+  #persist(text: string): void {
+    const sql = this.ctx.storage.sql;
+    const parts = Math.max(1, Math.ceil(text.length / SNAPSHOT_PART_CHARS));
+    for (let part = 0; part < parts; part++) {
+      const value = text.slice(part * SNAPSHOT_PART_CHARS, (part + 1) * SNAPSHOT_PART_CHARS);
+      if (part < this.#parts) sql.exec('UPDATE snapshot SET value = ? WHERE part = ?', value, part);
+      else sql.exec('INSERT INTO snapshot (part, value) VALUES (?, ?)', part, value);
+    }
+    if (parts < this.#parts) sql.exec('DELETE FROM snapshot WHERE part >= ?', parts);
+    this.#parts = parts;
+  }
+
+  /** Folds the one-row-per-series table of earlier versions into the state, once. */
+  #migrateSeriesTable(): void {
+    const sql = this.ctx.storage.sql;
+    const tables = sql.exec<{ n: number }>(
+      "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'series'",
+    );
+    if (tables.one().n === 0) return;
+    const old: Record<string, Record<string, unknown>> = {
+      counters: {},
+      histograms: {},
+      gauges: {},
+    };
+    for (const row of sql.exec<{ section: string; key: string; value: string }>(
+      'SELECT section, key, value FROM series',
+    )) {
+      const section = old[row.section];
+      if (section === undefined) continue;
+      try {
+        section[row.key] = JSON.parse(row.value) as unknown;
+      } catch {
+        // A damaged row is dropped with the table.
+      }
+    }
+    this.#core.merge(old);
+    sql.exec('DROP TABLE series');
+    this.#persist(this.#core.snapshot(Date.now()));
   }
 }

@@ -1,9 +1,35 @@
 // What each part of the collector records: domain events in, metric updates out. Pure: writes
 // only to the MetricsBuffer it is given.
 
-import type { DeliveryReport } from '../queue/consumer';
 import { PATH_TYPES } from '../segment/types';
 import type { MetricsBuffer } from './buffer';
+
+export type CallLabel = 'ok' | 'partial' | 'retry' | 'fatal' | 'too_large';
+
+/** What one consumer batch did (built by src/queue/consumer.ts), for metrics and logs. */
+export interface DeliveryReport {
+  calls: Array<{ stream: string; outcome: CallLabel; code?: string; records: number }>;
+  delivered: Array<{
+    stream: string;
+    events: number;
+    records: number;
+    bytes: number;
+    /** When each landed message's events were received, for delivery latency. */
+    received: Array<{ at: number; events: number }>;
+  }>;
+  /** Events in records or calls that failed, by stream (retried or dead-lettered). */
+  failed: Array<{ stream: string; events: number }>;
+  retriedEvents: number;
+  deadLetteredEvents: number;
+  /** Events whose dead-lettering failed and that were retried instead. */
+  deadLetterSendFailures: number;
+  /** Events dropped as duplicates of an event already delivered or in flight, by source. */
+  deduplicated: Array<{ source: string; events: number }>;
+  /** Events retried after a call that may have landed them (timeout, lost answer). */
+  ambiguousEvents: number;
+  /** Whether a call failed for credentials or permissions (the operator must act). */
+  authFailure: boolean;
+}
 
 const SINGLE_PATHS = new Set(Object.keys(PATH_TYPES).map((p) => `/v1/${p}`));
 const FIXED_ROUTES = new Set([
@@ -59,6 +85,15 @@ export function recordQueueSendFailure(m: MetricsBuffer): void {
   m.inc('ndc_segment_queue_send_failures_total', {});
 }
 
+/** Messages one request put on an events queue, by its binding name. */
+export function recordQueueMessagesSent(m: MetricsBuffer, queue: string, messages: number): void {
+  m.inc('ndc_segment_queue_messages_sent_total', { queue }, messages);
+}
+
+export function recordCompressedBytes(m: MetricsBuffer, bytes: number): void {
+  m.inc('ndc_segment_request_compressed_bytes_total', {}, bytes);
+}
+
 export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: number): void {
   for (const call of report.calls) {
     m.inc('ndc_segment_firehose_calls_total', { stream: call.stream, outcome: call.outcome });
@@ -76,11 +111,20 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
   if (report.retriedEvents > 0) m.inc('ndc_segment_events_retried_total', {}, report.retriedEvents);
   if (report.deadLetteredEvents > 0)
     m.inc('ndc_segment_events_dead_lettered_total', {}, report.deadLetteredEvents);
-  if (report.delivered.length > 0)
+  for (const d of report.deduplicated)
+    m.inc('ndc_segment_events_deduplicated_total', { source: d.source }, d.events);
+  if (report.ambiguousEvents > 0)
+    m.inc('ndc_segment_events_ambiguous_total', {}, report.ambiguousEvents);
+  if (report.delivered.length > 0) {
     m.max('ndc_segment_last_delivery_success_timestamp_seconds', {}, seconds(now));
+    m.deliveryOutcome(seconds(now), true);
+  }
   if (report.failed.length > 0 || report.deadLetterSendFailures > 0) {
     m.max('ndc_segment_last_delivery_failure_timestamp_seconds', {}, seconds(now));
+    m.deliveryOutcome(seconds(now), false);
   }
+  if (report.authFailure)
+    m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
 }
 
 export function recordArchived(m: MetricsBuffer, events: number): void {

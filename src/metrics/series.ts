@@ -74,6 +74,8 @@ export function splitSeriesKey(key: string): SeriesParts {
 export interface ParsedSeries {
   name: MetricName;
   def: MetricDef;
+  /** Label values by label name (no prototype: a label named `__proto__` is just a key). */
+  labels: Readonly<Record<string, string>>;
 }
 
 // One `label="value"` pair of a label block; a value is any run of non-quote, non-backslash
@@ -94,12 +96,12 @@ export function parseSeriesKey(key: string): ParsedSeries | undefined {
   const { name, labelBlock } = splitSeriesKey(key);
   const def = metricDef(name);
   if (def === undefined) return undefined;
-  const parsed = { name: name as MetricName, def };
+  // No prototype, so a hostile label named `__proto__` is just a key.
+  const labels = Object.create(null) as Record<string, string>;
+  const parsed = { name: name as MetricName, def, labels };
   if (def.labels.length === 0) return key === name ? parsed : undefined;
   if (!key.endsWith('}')) return undefined;
 
-  // No prototype, so a hostile label named `__proto__` is just a key.
-  const labels = Object.create(null) as Record<string, string>;
   LABEL_PAIR.lastIndex = 0;
   while (LABEL_PAIR.lastIndex < labelBlock.length) {
     const match = LABEL_PAIR.exec(labelBlock);

@@ -11,6 +11,7 @@ import type { HistogramSample, MetricsDelta } from './buffer';
 import type { HistogramDef } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
 import { parseSeriesKey } from './series';
+import { emptyStreak, mergeStreak } from './streak';
 
 /** Same shape and keys as `MetricsDelta`; counters and histograms are totals, gauges maxima. */
 export type MetricsState = MetricsDelta;
@@ -81,6 +82,9 @@ function seriesCount(state: MetricsState): number {
 
 function accumulate(target: MetricsState, source: unknown, maxSeries: number): void {
   if (!isRecord(source)) return;
+  if (source.streak !== undefined) {
+    target.streak = mergeStreak(target.streak ?? emptyStreak(), source.streak);
+  }
   let series = seriesCount(target);
   const admit = (): boolean => {
     if (series >= maxSeries) return false;

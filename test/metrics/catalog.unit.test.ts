@@ -21,6 +21,8 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_requests_total', 'counter', ['route', 'status']],
   ['ndc_segment_request_bytes_total', 'counter', []],
   ['ndc_segment_queue_send_failures_total', 'counter', []],
+  ['ndc_segment_queue_messages_sent_total', 'counter', ['queue']],
+  ['ndc_segment_request_compressed_bytes_total', 'counter', []],
   ['ndc_segment_events_delivered_total', 'counter', ['stream']],
   ['ndc_segment_records_delivered_total', 'counter', ['stream']],
   ['ndc_segment_firehose_calls_total', 'counter', ['stream', 'outcome']],
@@ -28,6 +30,8 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_dead_lettered_total', 'counter', []],
   ['ndc_segment_events_archived_total', 'counter', []],
   ['ndc_segment_events_replayed_total', 'counter', []],
+  ['ndc_segment_events_deduplicated_total', 'counter', ['source']],
+  ['ndc_segment_events_ambiguous_total', 'counter', []],
   ['delivery_success_total', 'counter', ['stream']],
   ['delivery_failure_total', 'counter', ['stream']],
   ['ndc_segment_delivery_latency_seconds', 'histogram', []],
@@ -35,6 +39,7 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_last_delivery_success_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_delivery_failure_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_enqueue_timestamp_seconds', 'gauge', []],
+  ['ndc_segment_last_delivery_auth_failure_timestamp_seconds', 'gauge', []],
 ];
 
 describe('METRIC_CATALOG', () => {

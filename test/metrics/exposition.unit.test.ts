@@ -23,6 +23,11 @@ ndc_segment_request_bytes_total 0
 # HELP ndc_segment_queue_send_failures_total Failed sends of event messages to the queue.
 # TYPE ndc_segment_queue_send_failures_total counter
 ndc_segment_queue_send_failures_total 0
+# HELP ndc_segment_queue_messages_sent_total Messages sent to the events queues, by producer binding (EVENTS, EVENTS_1, ...).
+# TYPE ndc_segment_queue_messages_sent_total counter
+# HELP ndc_segment_request_compressed_bytes_total Gzip request body bytes as received, before inflation.
+# TYPE ndc_segment_request_compressed_bytes_total counter
+ndc_segment_request_compressed_bytes_total 0
 # HELP ndc_segment_events_delivered_total Events accepted by Amazon Data Firehose, by delivery stream.
 # TYPE ndc_segment_events_delivered_total counter
 # HELP ndc_segment_records_delivered_total Firehose records accepted by Amazon Data Firehose, by delivery stream.
@@ -41,6 +46,11 @@ ndc_segment_events_archived_total 0
 # HELP ndc_segment_events_replayed_total Events re-enqueued for delivery by a replay.
 # TYPE ndc_segment_events_replayed_total counter
 ndc_segment_events_replayed_total 0
+# HELP ndc_segment_events_deduplicated_total Events dropped because the same messageId of the source was delivered within the window.
+# TYPE ndc_segment_events_deduplicated_total counter
+# HELP ndc_segment_events_ambiguous_total Events sent again after a Firehose call whose answer was lost (they may land twice).
+# TYPE ndc_segment_events_ambiguous_total counter
+ndc_segment_events_ambiguous_total 0
 # HELP delivery_success_total Events delivered to the Firehose stream (legacy name from the Go service).
 # TYPE delivery_success_total counter
 # HELP delivery_failure_total Events whose delivery to the Firehose stream failed (legacy name from the Go service).
@@ -86,6 +96,8 @@ ndc_segment_batch_events_count 0
 # TYPE ndc_segment_last_delivery_failure_timestamp_seconds gauge
 # HELP ndc_segment_last_enqueue_timestamp_seconds Unix time in seconds of the last successful send of events to the queue.
 # TYPE ndc_segment_last_enqueue_timestamp_seconds gauge
+# HELP ndc_segment_last_delivery_auth_failure_timestamp_seconds Unix time in seconds of the last Firehose call refused for credentials or permissions.
+# TYPE ndc_segment_last_delivery_auth_failure_timestamp_seconds gauge
 `;
 
 /** The lines of one metric family: its HELP line up to the next family's HELP line. */

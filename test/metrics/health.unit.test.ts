@@ -1,8 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { emptyState, type MetricsState } from '../../src/metrics/state';
-import { evaluateHealth, healthDelaySeconds } from '../../src/metrics/health';
+import { combineBacklogs, evaluateHealth, healthDelaySeconds } from '../../src/metrics/health';
+import { recordOutcome } from '../../src/metrics/streak';
 
 const NOW = 1_000_000_000;
+
+/** Deliveries: one success at `success`, failures at each of `failures`, as recorded. */
+function streak(success: number, failures: number[]): MetricsState {
+  const s = state(success, Math.max(0, ...failures));
+  s.streak = { success: 0, failures: [] };
+  if (success > 0) recordOutcome(s.streak, success, true);
+  for (const f of failures) recordOutcome(s.streak, f, false);
+  return s;
+}
 
 function state(success: number, failure: number): MetricsState {
   const s = emptyState();
@@ -34,12 +44,29 @@ describe('evaluateHealth', () => {
       'pass',
     ],
     [
-      'failing for longer than the limit since the last success',
-      state(NOW - 400, NOW - 5),
+      'one failure after a quiet night (long after the last success)',
+      streak(NOW - 40_000, [NOW - 5]),
+      { messages: 0 },
+      'pass',
+    ],
+    [
+      'failing for longer than the limit since the first failure after the last success',
+      streak(NOW - 400, [NOW - 380, NOW - 200, NOW - 5]),
       { messages: 0 },
       'fail',
     ],
-    ['failing and never delivered', state(0, NOW - 5), { messages: 0 }, 'fail'],
+    [
+      'failing for less than the limit after a long quiet',
+      streak(NOW - 40_000, [NOW - 100, NOW - 5]),
+      { messages: 0 },
+      'pass',
+    ],
+    [
+      'failing and never delivered, for longer than the limit',
+      streak(0, [NOW - 320, NOW - 5]),
+      { messages: 0 },
+      'fail',
+    ],
     ['recovered: success after the failures', state(NOW - 1, NOW - 30), { messages: 0 }, 'pass'],
     [
       'an event waiting longer than the limit',
@@ -58,6 +85,31 @@ describe('evaluateHealth', () => {
     }
   });
 
+  it('says since when delivery fails and when it last succeeded', () => {
+    const health = evaluateHealth(
+      streak(NOW - 400, [NOW - 380, NOW - 5]),
+      undefined,
+      NOW * 1000,
+      300,
+    );
+    expect(health.checks.delivery.failingSince).toBe(new Date((NOW - 380) * 1000).toISOString());
+    expect(health.checks.delivery.output).toContain('375 s');
+    expect(health.checks.delivery.output).toContain(new Date((NOW - 400) * 1000).toISOString());
+  });
+
+  it('turns the credentials check red at once when Firehose refused them after the last success', () => {
+    const s = state(NOW - 10, NOW - 5);
+    s.gauges['ndc_segment_last_delivery_auth_failure_timestamp_seconds'] = NOW - 5;
+    const health = evaluateHealth(s, { messages: 0 }, NOW * 1000, 300);
+    expect(health.status).toBe('fail');
+    expect(health.checks.credentials.status).toBe('fail');
+    expect(health.checks.credentials.output).toContain('IAM');
+    s.gauges['ndc_segment_last_delivery_success_timestamp_seconds'] = NOW - 1;
+    expect(evaluateHealth(s, { messages: 0 }, NOW * 1000, 300).checks.credentials.status).toBe(
+      'pass',
+    );
+  });
+
   it('reports the times and the backlog it judged', () => {
     const health = evaluateHealth(
       state(NOW - 1, 0),
@@ -66,6 +118,20 @@ describe('evaluateHealth', () => {
     );
     expect(health.checks.delivery.lastSuccess).toBe(new Date((NOW - 1) * 1000).toISOString());
     expect(health.checks.backlog).toEqual({ status: 'pass', messages: 4, oldestAgeSeconds: 7 });
+  });
+});
+
+describe('combineBacklogs', () => {
+  it('sums the messages of every events queue and keeps the oldest message', () => {
+    expect(
+      combineBacklogs([
+        { messages: 2, oldestMessageAt: 5_000 },
+        undefined,
+        { messages: 3, oldestMessageAt: 4_000 },
+        { messages: 0, oldestMessageAt: 1 },
+      ]),
+    ).toEqual({ messages: 5, oldestMessageAt: 4_000 });
+    expect(combineBacklogs([undefined])).toBeUndefined();
   });
 });
 

@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsBuffer } from '../../src/metrics/buffer';
-import { recordAccepted, recordDelivery, routeLabel } from '../../src/metrics/record';
-import type { DeliveryReport } from '../../src/queue/consumer';
+import {
+  recordAccepted,
+  recordDelivery,
+  recordQueueMessagesSent,
+  routeLabel,
+  type DeliveryReport,
+} from '../../src/metrics/record';
 
 describe('routeLabel', () => {
   it.each([
@@ -31,6 +36,18 @@ describe('recordAccepted', () => {
   });
 });
 
+describe('recordQueueMessagesSent', () => {
+  it('counts messages by events queue binding', () => {
+    const m = new MetricsBuffer();
+    recordQueueMessagesSent(m, 'EVENTS', 2);
+    recordQueueMessagesSent(m, 'EVENTS_1', 1);
+    recordQueueMessagesSent(m, 'EVENTS', 1);
+    const d = m.drain();
+    expect(d.counters['ndc_segment_queue_messages_sent_total{queue="EVENTS"}']).toBe(3);
+    expect(d.counters['ndc_segment_queue_messages_sent_total{queue="EVENTS_1"}']).toBe(1);
+  });
+});
+
 describe('recordDelivery', () => {
   const report: DeliveryReport = {
     calls: [
@@ -53,6 +70,9 @@ describe('recordDelivery', () => {
     retriedEvents: 12,
     deadLetteredEvents: 0,
     deadLetterSendFailures: 0,
+    deduplicated: [{ source: 'web', events: 4 }],
+    ambiguousEvents: 5,
+    authFailure: false,
   };
 
   it('counts calls, events, records, legacy counters, retries and latency weighted by events', () => {
@@ -72,6 +92,16 @@ describe('recordDelivery', () => {
     expect(latency?.sum).toBeCloseTo(10 * 10 + 20 * 2);
     expect(d.gauges['ndc_segment_last_delivery_success_timestamp_seconds']).toBe(11);
     expect(d.gauges['ndc_segment_last_delivery_failure_timestamp_seconds']).toBe(11);
+    expect(d.counters['ndc_segment_events_deduplicated_total{source="web"}']).toBe(4);
+    expect(d.counters['ndc_segment_events_ambiguous_total']).toBe(5);
+    expect(d.gauges['ndc_segment_last_delivery_auth_failure_timestamp_seconds']).toBeUndefined();
+    expect(d.streak).toEqual({ success: 11, failures: [10] });
+  });
+
+  it('records the time of a refusal for credentials', () => {
+    const m = new MetricsBuffer();
+    recordDelivery(m, { ...report, authFailure: true }, 11_000);
+    expect(m.drain().gauges['ndc_segment_last_delivery_auth_failure_timestamp_seconds']).toBe(11);
   });
 
   it('records no success time when nothing landed', () => {
