@@ -4,7 +4,12 @@
 // reading track.json once.
 
 import { readFileSync } from 'node:fs';
-import { groupForSendBatch, packMessages, type PackedMessage } from '../src/queue/pack';
+import {
+  groupForSendBatch,
+  packMessages,
+  type PackEvent,
+  type PackedMessage,
+} from '../src/queue/pack';
 import type { RequestFacts } from '../src/segment/enrich';
 import { ingestBatch, ingestSingle, parseBatchEnvelope } from '../src/segment/ingest';
 import { isJsonObject, type JsonObject } from '../src/segment/types';
@@ -103,11 +108,13 @@ const newId = (): string => {
 const ENRICH = { source: SEED_SOURCE, anonymizeIp: false, newId };
 const FACTS: RequestFacts = { ...BENCH_FACTS, receivedAt: BENCH_RECEIVED_AT };
 
-function enrichedLine(raw: JsonObject): string {
+function enriched(raw: JsonObject): PackEvent {
   const out = ingestSingle(raw, 'track', FACTS, ENRICH);
   if (!out.ok) throw new Error(`track.json fails validation: ${out.error.reason}`);
-  return out.value.line;
+  return { line: out.value.line, bytes: out.value.bytes, messageId: out.value.messageId };
 }
+
+const enrichedLine = (raw: JsonObject): string => enriched(raw).line;
 
 let paddedBaseBytes: number | undefined;
 
@@ -126,9 +133,14 @@ export function trackEnrichedBytes(): number {
   return utf8Length(enrichedLine(trackEvent()));
 }
 
-function toRequest(kind: ModelRequest['kind'], lines: string[]): ModelRequest {
-  const messages = packMessages(lines, SEED_SOURCE, BENCH_RECEIVED_AT);
-  return { kind, lines, messages, sendBatchCalls: groupForSendBatch(messages).length };
+function toRequest(kind: ModelRequest['kind'], events: PackEvent[]): ModelRequest {
+  const messages = packMessages(events, { source: SEED_SOURCE, receivedAt: BENCH_RECEIVED_AT });
+  return {
+    kind,
+    lines: events.map((e) => e.line),
+    messages,
+    sendBatchCalls: groupForSendBatch(messages).length,
+  };
 }
 
 /** `count` requests of the mix, each enriched and packed as the Worker would. */
@@ -139,7 +151,7 @@ export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1
   const out: ModelRequest[] = [];
   for (let i = 0; i < count; i++) {
     if (random() < spec.singleShare) {
-      out.push(toRequest('single', [enrichedLine(sizedEvent(size()))]));
+      out.push(toRequest('single', [enriched(sizedEvent(size()))]));
       continue;
     }
     const n =
@@ -148,12 +160,14 @@ export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1
       batch: Array.from({ length: n }, () => sizedEvent(size())),
     });
     if (!envelope.ok) throw new Error(`batch envelope refused: ${envelope.error.reason}`);
-    const outcome = ingestBatch(envelope.value, 0, FACTS, ENRICH);
+    const result = ingestBatch(envelope.value, 0, FACTS, ENRICH);
+    if (!result.ok) throw new Error(`generated batch refused: ${result.error.reason}`);
+    const outcome = result.value;
     if (outcome.rejected.length > 0) throw new Error('a generated batch item was rejected');
     out.push(
       toRequest(
         'batch',
-        outcome.accepted.map((e) => e.line),
+        outcome.accepted.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
       ),
     );
   }

@@ -1,7 +1,6 @@
 // The Hono app: metrics and CORS middleware, every route mounted, one onError, one notFound.
 
 import { Hono } from 'hono';
-import { AnalyticsWriter } from './metrics/analytics';
 import { recordRejected, recordRequest, routeLabel } from './metrics/record';
 import { listDeadLetters, replayDeadLetters } from './routes/admin';
 import { cors } from './routes/cors';
@@ -40,20 +39,8 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   // Outermost: every answer (errors and CORS refusals included) is counted, and the request
   // ends by arming the metrics flush; neither delays the response.
   app.use('*', async (c, next) => {
-    const started = deps.now();
     await next();
-    const route = routeLabel(c.req.path);
-    recordRequest(deps.metrics, route, c.res.status);
-    const ingest = c.get('ingest');
-    if (ingest !== undefined) {
-      new AnalyticsWriter(c.env.ANALYTICS).write({
-        kind: 'ingest',
-        route,
-        status: c.res.status,
-        ...ingest,
-        latencyMs: deps.now() - started,
-      });
-    }
+    recordRequest(deps.metrics, routeLabel(c.req.path), c.res.status);
     deps.afterRequest(c.env, c.executionCtx);
   });
   app.use('*', cors());

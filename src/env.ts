@@ -3,12 +3,14 @@
 // wrangler.toml binds; this interface narrows those bindings' types, marks vars optional (a
 // deploy may drop them) and adds the secrets, which wrangler cannot see.
 
+import type { DedupeShard } from './dedupe/object';
 import type { MetricsShard } from './metrics/object';
 
 type Narrowed =
   | 'EVENTS'
   | 'DLQ'
   | 'METRICS'
+  | 'DEDUPE'
   | 'ANALYTICS'
   | 'ALLOWED_ORIGINS'
   | 'ANONYMIZE_IP'
@@ -17,17 +19,26 @@ type Narrowed =
   | 'AWS_REGION'
   | 'DELIVERY_RETRY_MAX_SECONDS'
   | 'FIREHOSE_TIMEOUT_SECONDS'
-  | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS';
+  | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS'
+  | 'METRICS_FLUSH_SECONDS'
+  | 'DEDUPE_WINDOW_SECONDS'
+  | 'DEDUPE_SHARDS'
+  | 'DEAD_LETTER_QUEUE'
+  | 'RATE_LIMIT_PERIOD_SECONDS';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
   EVENTS: Queue<string>;
+  /** More events queues (`EVENTS_1`, `EVENTS_2`, …), each with its own consumer block. */
+  [events: `EVENTS_${number}`]: Queue<string> | undefined;
   /** Producer binding to the dead-letter queue `ndc-segment-dlq`. */
   DLQ: Queue<unknown>;
   /** R2 bucket where the DLQ consumer archives dead letters. */
   ARCHIVE: R2Bucket;
   /** Durable Object namespace holding the exact counters, sharded (src/metrics/object.ts). */
   METRICS: DurableObjectNamespace<MetricsShard>;
+  /** Durable Object namespace of the dedupe shards (src/dedupe/object.ts); absent: no dedupe. */
+  DEDUPE?: DurableObjectNamespace<DedupeShard>;
   /** Optional Workers Analytics Engine dataset: one data point per request and per batch. */
   ANALYTICS?: AnalyticsEngineDataset;
   /** Optional Workers Rate Limiting binding, keyed by source. */
@@ -51,6 +62,16 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   DELIVERY_RETRY_MAX_SECONDS?: string;
   /** Seconds of failing delivery, or of the oldest event waiting, before /health is 503. */
   HEALTH_MAX_DELIVERY_DELAY_SECONDS?: string;
+  /** Seconds between an isolate's sends of its counts to the metrics shards (default 10). */
+  METRICS_FLUSH_SECONDS?: string;
+  /** Seconds within which a (source, messageId) is delivered once (default 3,600; 0: off). */
+  DEDUPE_WINDOW_SECONDS?: string;
+  /** Dedupe shards (default 12). Changing it remaps keys: one window of weaker dedupe. */
+  DEDUPE_SHARDS?: string;
+  /** Name of the queue archived to R2 (default ndc-segment-dlq); others carry events. */
+  DEAD_LETTER_QUEUE?: string;
+  /** Period of the RATE_LIMITER binding, for Retry-After (default 60). */
+  RATE_LIMIT_PERIOD_SECONDS?: string;
 
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;

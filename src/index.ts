@@ -1,8 +1,9 @@
-// The Worker's entry point: HTTP ingest, the queue consumers, and the metrics Durable Object.
+// The Worker's entry point: HTTP ingest, the queue consumers, and the Durable Objects.
 import { createApp } from './app';
 import type { Env } from './env';
 import { handleQueue } from './queue/handler';
 
+export { DedupeShard } from './dedupe/object';
 export { MetricsShard } from './metrics/object';
 
 export default {

@@ -24,6 +24,7 @@ import {
 import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { isJsonObject, type JsonObject } from '../../src/segment/types';
 import { utf8Length } from '../../src/segment/utf8';
+import { decodeMessage } from '../../src/queue/message';
 import { validateEvent, type ValidEvent } from '../../src/segment/validate';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
@@ -102,9 +103,21 @@ function parseFixtures(env: BenchEnv): CpuFixtures {
   return JSON.parse(env.BENCH_FIXTURES) as CpuFixtures;
 }
 
+/** What the consumer does before sending: decode each message and plan the calls. */
 function planCalls(bodies: readonly string[], streams: readonly string[]): FirehoseCall[] {
-  const plan = planDelivery(bodies, streams);
-  if (plan.unsendable.length > 0) throw new Error('a fixture message does not decode');
+  const inputs = bodies.map((body, index) => {
+    const m = decodeMessage(body);
+    if (m === undefined) throw new Error('a fixture message does not decode');
+    return {
+      index,
+      source: m.header.source,
+      ndjson: m.ndjson,
+      bytes: utf8Length(m.ndjson),
+      events: m.header.events,
+    };
+  });
+  const plan = planDelivery(inputs, streams);
+  if (plan.unsendable.length > 0) throw new Error('a fixture message does not fit a record');
   return plan.calls;
 }
 
@@ -184,6 +197,7 @@ function buildCases(
   if (!validTrack.ok) throw new Error(`track.json refused: ${validTrack.error.reason}`);
   const enrichedTrack: JsonObject = enrichEvent(validTrack.value, facts, enrich);
   const trackLine = JSON.stringify(enrichedTrack);
+  const trackId = String(enrichedTrack['messageId']);
   const parsedBatch: unknown = JSON.parse(fx.batchBody);
   const envelope = parseBatchEnvelope(parsedBatch);
   if (!envelope.ok) throw new Error(`batch body refused: ${envelope.error.reason}`);
@@ -196,6 +210,10 @@ function buildCases(
   });
   const enrichedBatch = validItems.map((v) => enrichEvent(v, facts, enrich, batchDefaults));
   const batchLines = enrichedBatch.map((e) => JSON.stringify(e));
+  const batchEvents = batchLines.map((line, i) => ({
+    line,
+    messageId: String(enrichedBatch[i]?.['messageId']),
+  }));
   const reparsedBatch = batchLines.map((line) => JSON.parse(line) as unknown);
   const mixCalls = planCalls(fx.mixMessages, streams);
   const mixBodies = mixCalls.map((c) => encodePutRecordBatch(c.stream, c.records));
@@ -247,7 +265,13 @@ function buildCases(
     ['stage.stringify.track', () => JSON.stringify(enrichedTrack).length > 0],
     [
       'stage.packMessages.track',
-      () => groupForSendBatch(packMessages([trackLine], 'ndc-demo', facts.receivedAt)).length === 1,
+      () =>
+        groupForSendBatch(
+          packMessages([{ line: trackLine, messageId: trackId }], {
+            source: 'ndc-demo',
+            receivedAt: facts.receivedAt,
+          }),
+        ).length === 1,
     ],
     [
       'stage.readBody.batch100',
@@ -263,7 +287,9 @@ function buildCases(
       'stage.ingestBatch100',
       () => {
         const env = parseBatchEnvelope(parsedBatch);
-        return env.ok && ingestBatch(env.value, batchBytes, facts, enrich).rejected.length === 0;
+        if (!env.ok) return false;
+        const out = ingestBatch(env.value, batchBytes, facts, enrich);
+        return out.ok && out.value.rejected.length === 0;
       },
     ],
     [
@@ -289,7 +315,10 @@ function buildCases(
     ],
     [
       'stage.packMessages.batch100',
-      () => groupForSendBatch(packMessages(batchLines, 'ndc-demo', facts.receivedAt)).length > 0,
+      () =>
+        groupForSendBatch(
+          packMessages(batchEvents, { source: 'ndc-demo', receivedAt: facts.receivedAt }),
+        ).length > 0,
     ],
     ['stage.consumer.plan', () => planCalls(fx.mixMessages, streams).length > 0],
     ['stage.consumer.utf8Length', () => mixNdjson.reduce((sum, t) => sum + utf8Length(t), 0) > 0],

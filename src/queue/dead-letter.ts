@@ -1,12 +1,43 @@
-// Dead letters: the message the consumer sends to ndc-segment-dlq when it gives up, and the
-// NDJSON lines the DLQ consumer archives to R2. Pure.
+// Dead letters: the message the consumer sends to the dead-letter queue when it gives up, and
+// the NDJSON lines the DLQ consumer archives to R2. Pure.
 
-import { encodeHeader, type DecodedMessage, type DeadLetterInfo } from './message';
+import { encodeHeader, type DeadLetterInfo, type DecodedMessage } from './message';
 
-/** A DLQ message body: the original events under a header that says why they failed. */
-export function encodeDeadLetter(message: DecodedMessage, info: DeadLetterInfo): string {
-  const { source, receivedAt, events } = message.header;
-  return encodeHeader({ source, receivedAt, events, deadLetter: info }) + message.ndjson;
+/**
+ * A DLQ message body: the events still undelivered under a header that says why they failed and
+ * keeps their ids and the dedupe token they were delivered under (so a replay is theirs).
+ */
+export function encodeDeadLetter(
+  message: DecodedMessage,
+  info: DeadLetterInfo,
+  token: string,
+  /** The lines left to deliver, when deduplication dropped some; default all. */
+  kept?: { lines: readonly string[]; ids: readonly string[] },
+): string {
+  const { source, receivedAt } = message.header;
+  if (kept === undefined) {
+    const ids = message.header.ids;
+    const events = message.header.events;
+    return (
+      encodeHeader({
+        source,
+        receivedAt,
+        events,
+        ...(ids ? { ids } : {}),
+        token,
+        deadLetter: info,
+      }) + message.ndjson
+    );
+  }
+  const header = encodeHeader({
+    source,
+    receivedAt,
+    events: kept.lines.length,
+    ids: [...kept.ids],
+    token,
+    deadLetter: info,
+  });
+  return `${header}${kept.lines.map((l) => `${l}\n`).join('')}`;
 }
 
 // Messages that Queues moved to the DLQ itself (max_retries exhausted without the consumer
@@ -15,12 +46,14 @@ export const UNKNOWN_DEAD_LETTER_REASON = 'max_retries_exhausted';
 
 /**
  * One archive line per event: `{"reason","attempts","source","receivedAt","deadLetteredAt",
- * "event": <the event as queued>}`. The event's JSON is spliced in as is, never re-serialised.
+ * "archiveAttempts","token","event": <the event as queued>}`. The event's JSON is spliced in as
+ * is, never re-serialised. `token` is the dedupe token a replay delivers the events under.
  */
 export function archiveLines(
   message: DecodedMessage,
   archivedAt: number,
   queueAttempts: number,
+  queueMessageId: string,
 ): string {
   const info = message.header.deadLetter;
   const prefix = JSON.stringify({
@@ -30,6 +63,7 @@ export function archiveLines(
     receivedAt: new Date(message.header.receivedAt).toISOString(),
     deadLetteredAt: new Date(info?.at ?? archivedAt).toISOString(),
     archiveAttempts: queueAttempts,
+    token: message.header.token ?? queueMessageId,
   }).slice(0, -1);
   let out = '';
   for (const line of message.ndjson.split('\n')) {
@@ -38,10 +72,32 @@ export function archiveLines(
   return out;
 }
 
-/** The line for a DLQ message that is not in our format: kept whole as a string. */
+// Ours: how much of a body that is not ours is kept in its archive line.
+export const UNDECODABLE_RAW_MAX_CHARS = 128 * 1024;
+
+/**
+ * The line for a DLQ message that is not in our format, kept as a string. Never throws: a body
+ * that cannot even be serialised (too deep, a BigInt, a cycle) is kept as what String() makes
+ * of it, so one poison message never fails the rest of its batch.
+ */
 export function undecodableLine(body: unknown, archivedAt: number): string {
-  const raw = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
-  return `${JSON.stringify({ reason: 'undecodable', deadLetteredAt: new Date(archivedAt).toISOString(), raw })}\n`;
+  let raw: string;
+  try {
+    raw = typeof body === 'string' ? body : (JSON.stringify(body) ?? String(body));
+  } catch {
+    try {
+      raw = String(body);
+    } catch {
+      raw = `[unserialisable ${typeof body}]`;
+    }
+  }
+  const truncated = raw.length > UNDECODABLE_RAW_MAX_CHARS;
+  return `${JSON.stringify({
+    reason: 'undecodable',
+    deadLetteredAt: new Date(archivedAt).toISOString(),
+    raw: truncated ? raw.slice(0, UNDECODABLE_RAW_MAX_CHARS) : raw,
+    ...(truncated ? { truncated: true } : {}),
+  })}\n`;
 }
 
 /** R2 key of one archived DLQ batch: dead-letters/YYYY/MM/DD/HH/<time>-<id>.ndjson. */

@@ -1,38 +1,19 @@
-// The Worker's queue() handler: routes each batch to delivery (ndc-segment-events) or the
-// archive (ndc-segment-dlq), records what happened, and arms the metrics flush. Adapter.
+// The Worker's queue() handler: archives batches of the dead-letter queue (named by the
+// DEAD_LETTER_QUEUE var, never guessed from a name) and delivers every other queue's batches
+// (EVENTS, EVENTS_1, …) to Firehose; records what happened, and arms the metrics flush and the
+// dedupe outbox flush. Adapter.
 
+import { dedupeSettings, isolateOutbox, scheduleOutboxFlush } from '../dedupe/client';
 import type { Env } from '../env';
-import { AnalyticsWriter } from '../metrics/analytics';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
 import { recordArchived, recordDelivery } from '../metrics/record';
-import { archiveBatch, deliverBatch, runtimeConsumerDeps, type DeliveryReport } from './consumer';
+import { archiveBatch, deliverBatch, runtimeConsumerDeps } from './consumer';
 
-// The dead-letter queue's name ends in -dlq (wrangler.toml); every other queue carries events.
-const isDeadLetterQueue = (name: string): boolean => name.endsWith('-dlq');
+// wrangler.toml: the dead_letter_queue of every events consumer.
+export const DEFAULT_DEAD_LETTER_QUEUE = 'ndc-segment-dlq';
 
-function writeAnalytics(env: Env, report: DeliveryReport, now: number): void {
-  const analytics = new AnalyticsWriter(env.ANALYTICS);
-  for (const d of report.delivered) {
-    const waited = d.received.reduce((sum, r) => sum + (now - r.at) * r.events, 0);
-    analytics.write({
-      kind: 'delivery',
-      stream: d.stream,
-      outcome: 'delivered',
-      events: d.events,
-      bytes: d.bytes,
-      latencyMs: d.events > 0 ? waited / d.events : 0,
-    });
-  }
-  for (const f of report.failed) {
-    analytics.write({
-      kind: 'delivery',
-      stream: f.stream,
-      outcome: 'failed',
-      events: f.events,
-      bytes: 0,
-      latencyMs: 0,
-    });
-  }
+export function deadLetterQueueName(env: Env): string {
+  return env.DEAD_LETTER_QUEUE?.trim() || DEFAULT_DEAD_LETTER_QUEUE;
 }
 
 export async function handleQueue(
@@ -41,14 +22,14 @@ export async function handleQueue(
   ctx: ExecutionContext,
 ): Promise<void> {
   const deps = runtimeConsumerDeps;
-  if (isDeadLetterQueue(batch.queue)) {
-    const report = await archiveBatch(batch, env, deps);
+  const dedupe = dedupeSettings(env);
+  if (batch.queue === deadLetterQueueName(env)) {
+    const report = await archiveBatch(batch, env, deps, dedupe);
     recordArchived(isolateBuffer, report.archivedEvents);
   } else {
-    const report = await deliverBatch(batch, env, deps);
-    const now = deps.now();
-    recordDelivery(isolateBuffer, report, now);
-    writeAnalytics(env, report, now);
+    const report = await deliverBatch(batch, env, deps, dedupe);
+    recordDelivery(isolateBuffer, report, deps.now());
   }
+  if (dedupe !== undefined) scheduleOutboxFlush(dedupe.io, isolateOutbox, ctx);
   scheduleFlush(env, ctx);
 }

@@ -9,49 +9,77 @@ import {
   QUEUE_SEND_BATCH_MAX_MESSAGES,
 } from './limits';
 
+/** One event to pack: its NDJSON line (no "\n"), its UTF-8 size if known, its messageId. */
+export interface PackEvent {
+  line: string;
+  bytes?: number;
+  messageId: string;
+}
+
 export interface PackedMessage {
   body: string;
   bytes: number;
   events: number;
 }
 
+export interface PackContext {
+  source: string;
+  receivedAt: number;
+  /** Set on replayed events: the dedupe token they were first delivered under. */
+  token?: string;
+}
+
+// Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
+const PLAIN_ID = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** UTF-8 bytes a messageId takes in the header's `ids` array, quoted and escaped. */
+function idBytes(id: string): number {
+  return PLAIN_ID.test(id) ? id.length + 2 : utf8Length(JSON.stringify(id));
+}
+
 /**
- * Greedy packing of NDJSON lines (without their "\n") into message bodies of at most
- * `targetBytes`, header included. A line that alone exceeds the target gets a message of its
- * own: events are never split. Callers bound a line's size (32 KiB per event) well below the
- * Queues message maximum.
+ * Greedy packing of events into message bodies of at most `targetBytes`, header (with its
+ * `ids`) included. An event that alone exceeds the target gets a message of its own: events are
+ * never split. Callers bound an event's size (48 KiB queued) well below the Queues maximum.
  */
 export function packMessages(
-  lines: readonly string[],
-  source: string,
-  receivedAt: number,
+  events: readonly PackEvent[],
+  context: PackContext,
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
-  /** UTF-8 sizes of `lines` when the caller already measured them. */
-  lineBytes?: readonly number[],
 ): PackedMessage[] {
-  // The header's size varies only with the event count's digits; reserve for the largest.
-  const headerReserve = utf8Length(encodeHeader({ source, receivedAt, events: lines.length }));
+  const base = { source: context.source, receivedAt: context.receivedAt };
+  const extra = context.token === undefined ? {} : { token: context.token };
+  // The header's size varies with the event count's digits and the ids; reserve for the most
+  // digits, and count each id as it is added.
+  const headerBase = utf8Length(
+    encodeHeader({ ...base, events: events.length, ids: [], ...extra }),
+  );
   const out: PackedMessage[] = [];
-  let chunk: string[] = [];
-  let chunkBytes = 0;
+  let lines: string[] = [];
+  let ids: string[] = [];
+  /** Bytes of the lines with their "\n", and of their ids in the header. */
+  let lineBytes = 0;
+  let idsBytes = 0;
   const flush = (): void => {
-    if (chunk.length === 0) return;
-    const header = encodeHeader({ source, receivedAt, events: chunk.length });
-    // chunkBytes counts each line plus its newline: exactly the body after the header.
-    out.push({
-      body: header + chunk.join('\n') + '\n',
-      bytes: utf8Length(header) + chunkBytes,
-      events: chunk.length,
-    });
-    chunk = [];
-    chunkBytes = 0;
+    if (lines.length === 0) return;
+    const header = encodeHeader({ ...base, events: lines.length, ids, ...extra });
+    const body = `${header}${lines.join('\n')}\n`;
+    out.push({ body, bytes: utf8Length(header) + lineBytes, events: lines.length });
+    lines = [];
+    ids = [];
+    lineBytes = 0;
+    idsBytes = 0;
   };
-  lines.forEach((line, i) => {
-    const size = (lineBytes?.[i] ?? utf8Length(line)) + 1;
-    if (chunk.length > 0 && headerReserve + chunkBytes + size > targetBytes) flush();
-    chunk.push(line);
-    chunkBytes += size;
-  });
+  for (const event of events) {
+    const line = (event.bytes ?? utf8Length(event.line)) + 1;
+    // Every id after the first is preceded by a comma.
+    const id = idBytes(event.messageId) + (lines.length > 0 ? 1 : 0);
+    if (lines.length > 0 && headerBase + idsBytes + lineBytes + line + id > targetBytes) flush();
+    lines.push(event.line);
+    ids.push(event.messageId);
+    lineBytes += line;
+    idsBytes += id;
+  }
   flush();
   return out;
 }

@@ -1,11 +1,14 @@
 // Replay of archived dead letters: the archive's NDJSON lines back into events grouped the way
-// the producer packs them (by source and receivedAt). Pure.
+// the producer packs them (by source and receivedAt) and by the dedupe token they were first
+// delivered under, so a replayed event is its own delivery's retry. Pure.
 
 import { isJsonObject, type JsonObject } from '../segment/types';
 
 export interface ReplayGroup {
   source: string;
   receivedAt: number;
+  /** The token the events were delivered under; absent in archives written before it. */
+  token?: string;
   events: JsonObject[];
 }
 
@@ -41,13 +44,53 @@ export function parseArchive(text: string): ParsedArchive {
       skipped += 1;
       continue;
     }
-    const key = `${entry['source']}\n${receivedAt}`;
+    const token = typeof entry['token'] === 'string' ? entry['token'] : undefined;
+    const key = `${entry['source']}\n${receivedAt}\n${token ?? ''}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = { source: entry['source'], receivedAt, events: [] };
+      if (token !== undefined) group.token = token;
       groups.set(key, group);
     }
     group.events.push(entry['event']);
   }
   return { groups: [...groups.values()], skipped };
+}
+
+/** The messageId of an archived event (every queued event has one), or a stand-in. */
+export function eventMessageId(event: JsonObject, fallback: string): string {
+  const id = event['messageId'];
+  return typeof id === 'string' ? id : fallback;
+}
+
+/**
+ * A replay claim on one archived object: who holds it, since when, and how many of its groups
+ * are already back on the queue (groups are replayed in order, so a resumed replay skips them).
+ */
+export interface ReplayClaim {
+  by: string;
+  at: number;
+  done: number;
+}
+
+// Ours: a claim older than this belongs to a replay that crashed or timed out (a call replays
+// at most REPLAY_MAX_OBJECTS small objects, well within a Worker request's limits).
+export const REPLAY_CLAIM_TTL_MS = 10 * 60_000;
+
+export function parseClaim(text: string): ReplayClaim | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (!isJsonObject(value)) return undefined;
+    const { by, at, done } = value;
+    return typeof by === 'string' && typeof at === 'number' && typeof done === 'number'
+      ? { by, at, done }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a replay may take a claim another holds: only once it has gone stale. */
+export function claimIsStale(claim: ReplayClaim | undefined, now: number): boolean {
+  return claim === undefined || now - claim.at > REPLAY_CLAIM_TTL_MS;
 }

@@ -7,6 +7,10 @@ export const RETRY_BASE_SECONDS = 2;
 // Ours: "backoff capped at a few minutes" so a recovered stream drains within 5 minutes.
 export const RETRY_MAX_SECONDS = 300;
 
+// Queues, Message.retry({ delaySeconds }): "the maximum delay is 12 hours" (an older page says
+// 24): a longer delay is refused, so every delay is clamped to this.
+export const QUEUES_MAX_DELAY_SECONDS = 43_200;
+
 // wrangler.toml `max_retries = 20` for ndc-segment-events: a message is delivered at most
 // 1 + 20 times. On the last attempt the consumer dead-letters it itself, with the reason,
 // instead of letting Queues drop it into the DLQ without one. A test keeps the two in step.
@@ -24,15 +28,19 @@ export function retryDelaySeconds(
   maxSeconds = RETRY_MAX_SECONDS,
 ): number {
   const exponent = Math.max(0, Math.min(attempts - 1, 30));
-  const ceiling = Math.min(maxSeconds, RETRY_BASE_SECONDS * 2 ** exponent);
+  const cap = Math.min(maxSeconds, QUEUES_MAX_DELAY_SECONDS);
+  const ceiling = Math.min(cap, RETRY_BASE_SECONDS * 2 ** exponent);
   return Math.max(1, Math.ceil(ceiling / 2 + random() * (ceiling / 2)));
 }
 
-/** DELIVERY_RETRY_MAX_SECONDS (a var), when it is a positive number, else RETRY_MAX_SECONDS. */
+/**
+ * DELIVERY_RETRY_MAX_SECONDS (a var), when it is a number of at least 1, at most the 12 hours
+ * Queues accepts; else RETRY_MAX_SECONDS.
+ */
 export function retryCapSeconds(value: string | undefined): number {
   const n = Number(value);
   return value !== undefined && value.trim() !== '' && Number.isFinite(n) && n >= 1
-    ? n
+    ? Math.min(n, QUEUES_MAX_DELAY_SECONDS)
     : RETRY_MAX_SECONDS;
 }
 

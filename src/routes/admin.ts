@@ -1,13 +1,27 @@
-// Operator endpoints behind ADMIN_TOKEN: list archived dead letters and replay them onto the
-// events queue. Replayed events keep their messageId and receivedAt; an object is moved from
-// dead-letters/ to replayed/ only after all its events were re-queued.
+// Operator endpoints behind ADMIN_TOKEN: list archived dead letters (and replayed objects), and
+// replay dead letters onto an events queue. Adapter; the archive format and the claim rules are
+// in src/queue/replay.ts.
+//
+// Replay is safe to run twice at once or after a crash: each object is claimed first (an R2
+// marker created only if absent, taken over only once stale, with compare-and-swap), its groups
+// are queued in order with the claim recording how many are done, and the object moves from
+// dead-letters/ to replayed/ only after all of them. A second replay skips a claimed object; a
+// replay resumed after a crash skips the groups already queued. Replayed events keep their
+// messageId, receivedAt and the dedupe token of their first delivery.
 
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from './deps';
+import type { Env } from '../env';
 import { recordReplayed } from '../metrics/record';
 import { ARCHIVE_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
-import { enqueueEvents } from '../queue/producer';
-import { parseArchive } from '../queue/replay';
+import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
+import {
+  claimIsStale,
+  eventMessageId,
+  parseArchive,
+  parseClaim,
+  type ReplayClaim,
+} from '../queue/replay';
 import { ingestError } from '../segment/errors';
 import { isJsonObject } from '../segment/types';
 import { requireBearer } from './bearer';
@@ -20,11 +34,17 @@ type Ctx = Context<AppEnv>;
 export const REPLAY_MAX_OBJECTS = 20;
 export const LIST_MAX_OBJECTS = 1000;
 
-function archivePrefix(value: unknown): string {
-  const prefix = typeof value === 'string' && value !== '' ? value : ARCHIVE_PREFIX;
-  if (!prefix.startsWith(ARCHIVE_PREFIX)) {
+/** Where replay claims live, beside the archive: `replay-claims/<archived object key>`. */
+export const CLAIM_PREFIX = 'replay-claims/';
+
+const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX];
+const REPLAYABLE = [ARCHIVE_PREFIX];
+
+function prefixOf(value: unknown, allowed: readonly string[]): string {
+  const prefix = typeof value === 'string' && value !== '' ? value : (allowed[0] ?? '');
+  if (!allowed.some((a) => prefix.startsWith(a))) {
     throw new IngestHttpError(
-      ingestError('invalid_field', `prefix must start with ${ARCHIVE_PREFIX}`, '.prefix'),
+      ingestError('invalid_field', `prefix must start with ${allowed.join(' or ')}`, '.prefix'),
     );
   }
   return prefix;
@@ -44,70 +64,164 @@ function limitOf(value: unknown, max: number): number {
 export async function listDeadLetters(c: Ctx): Promise<Response> {
   await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
   const listing = await c.env.ARCHIVE.list({
-    prefix: archivePrefix(c.req.query('prefix')),
+    prefix: prefixOf(c.req.query('prefix'), LISTABLE),
     limit: limitOf(c.req.query('limit'), LIST_MAX_OBJECTS),
     include: ['customMetadata'],
     ...(c.req.query('cursor') ? { cursor: c.req.query('cursor') } : {}),
   });
   return c.json({
+    success: true,
     objects: listing.objects.map((o) => ({
       key: o.key,
       size: o.size,
       uploaded: o.uploaded.toISOString(),
       events: Number(o.customMetadata?.['events'] ?? NaN) || null,
+      ...(o.customMetadata?.['replayedAt'] ? { replayedAt: o.customMetadata['replayedAt'] } : {}),
     })),
     truncated: listing.truncated,
     ...(listing.truncated ? { cursor: listing.cursor } : {}),
   });
 }
 
-export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
-  let body: unknown = {};
+async function readBody(c: Ctx): Promise<Record<string, unknown>> {
   const raw = await c.req.text();
-  if (raw.trim() !== '') {
-    try {
-      body = JSON.parse(raw);
-    } catch {
-      throw new IngestHttpError(ingestError('invalid_json', 'the body is not valid JSON'));
-    }
+  if (raw.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    throw new IngestHttpError(ingestError('invalid_json', 'the body is not valid JSON'));
   }
   if (!isJsonObject(body))
     throw new IngestHttpError(ingestError('invalid_body', 'the body must be a JSON object'));
-  const listing = await c.env.ARCHIVE.list({
-    prefix: archivePrefix(body['prefix']),
-    limit: limitOf(body['limit'], REPLAY_MAX_OBJECTS),
+  return body;
+}
+
+interface Claimed {
+  etag: string;
+  claim: ReplayClaim;
+}
+
+/** Claims an object for this replay, or undefined when another replay holds a fresh claim. */
+async function takeClaim(
+  env: Env,
+  key: string,
+  by: string,
+  now: number,
+): Promise<Claimed | undefined> {
+  const claimKey = CLAIM_PREFIX + key;
+  const fresh: ReplayClaim = { by, at: now, done: 0 };
+  // R2 conditional put: If-None-Match "*" creates the marker only if no replay holds one.
+  const created = await env.ARCHIVE.put(claimKey, JSON.stringify(fresh), {
+    onlyIf: { etagDoesNotMatch: '*' },
   });
+  if (created !== null) return { etag: created.etag, claim: fresh };
+  const held = await env.ARCHIVE.get(claimKey);
+  if (held === null) return undefined;
+  const current = parseClaim(await held.text());
+  if (!claimIsStale(current, now)) return undefined;
+  const claim: ReplayClaim = { by, at: now, done: current?.done ?? 0 };
+  const taken = await env.ARCHIVE.put(claimKey, JSON.stringify(claim), {
+    onlyIf: { etagMatches: held.etag },
+  });
+  return taken === null ? undefined : { etag: taken.etag, claim };
+}
+
+/** Records progress on a claim this replay holds; undefined when another took it over. */
+async function updateClaim(
+  env: Env,
+  key: string,
+  held: Claimed,
+  claim: ReplayClaim,
+): Promise<Claimed | undefined> {
+  const put = await env.ARCHIVE.put(CLAIM_PREFIX + key, JSON.stringify(claim), {
+    onlyIf: { etagMatches: held.etag },
+  });
+  return put === null ? undefined : { etag: put.etag, claim };
+}
+
+type ObjectOutcome =
+  { kind: 'replayed'; events: number; skipped: number } | { kind: 'busy' } | { kind: 'gone' };
+
+async function replayObject(
+  env: Env,
+  deps: AppDeps,
+  key: string,
+  replayId: string,
+): Promise<ObjectOutcome> {
+  const stored = await env.ARCHIVE.get(key);
+  if (stored === null) return { kind: 'gone' };
+  const text = await stored.text();
+  let held = await takeClaim(env, key, replayId, deps.now());
+  if (held === undefined) return { kind: 'busy' };
+  const archive = parseArchive(text);
+  const target = pickQueue(eventsQueues(env), deps.random);
   let events = 0;
-  let skipped = 0;
-  const replayed: string[] = [];
-  for (const object of listing.objects) {
-    const stored = await c.env.ARCHIVE.get(object.key);
-    if (stored === null) continue;
-    const text = await stored.text();
-    const archive = parseArchive(text);
+  for (let g = held.claim.done; g < archive.groups.length; g++) {
+    const group = archive.groups[g];
+    if (group === undefined) continue;
     try {
-      for (const group of archive.groups) {
-        const lines = group.events.map((e) => JSON.stringify(e));
-        await enqueueEvents(c.env.EVENTS, lines, group.source, group.receivedAt);
-      }
+      if (target === undefined) throw new Error('no events queue is bound');
+      await enqueueEvents(
+        target.queue,
+        group.events.map((e, i) => ({
+          line: JSON.stringify(e),
+          messageId: eventMessageId(e, `${key}:${g}:${i}`),
+        })),
+        {
+          source: group.source,
+          receivedAt: group.receivedAt,
+          ...(group.token ? { token: group.token } : {}),
+        },
+      );
     } catch (e) {
       console.error('replay enqueue failed', e instanceof Error ? e.message : String(e));
+      // Left claimable at once, with its progress, so a retry resumes where this stopped.
+      await updateClaim(env, key, held, { ...held.claim, at: 0 });
+      recordReplayed(deps.metrics, events);
       throw new IngestHttpError(
         ingestError('queue_unavailable', 'the event queue refused the replay; retry later'),
       );
     }
-    // Moved only once every event is back on the queue; a failure above leaves it for a retry.
-    const moved = `${REPLAYED_PREFIX}${object.key.slice(ARCHIVE_PREFIX.length)}`;
-    await c.env.ARCHIVE.put(moved, text, {
-      httpMetadata: { contentType: 'application/x-ndjson' },
-      customMetadata: { ...(stored.customMetadata ?? {}), replayedAt: new Date().toISOString() },
-    });
-    await c.env.ARCHIVE.delete(object.key);
-    const replayedEvents = archive.groups.reduce((n, g) => n + g.events.length, 0);
-    recordReplayed(deps.metrics, replayedEvents);
-    events += replayedEvents;
-    skipped += archive.skipped;
+    events += group.events.length;
+    held = await updateClaim(env, key, held, { ...held.claim, at: deps.now(), done: g + 1 });
+    if (held === undefined) {
+      recordReplayed(deps.metrics, events);
+      return { kind: 'busy' };
+    }
+  }
+  // Moved only once every event is back on the queue; a failure above leaves it for a retry.
+  const moved = `${REPLAYED_PREFIX}${key.slice(ARCHIVE_PREFIX.length)}`;
+  await env.ARCHIVE.put(moved, text, {
+    httpMetadata: { contentType: 'application/x-ndjson' },
+    customMetadata: {
+      ...(stored.customMetadata ?? {}),
+      replayedAt: new Date(deps.now()).toISOString(),
+    },
+  });
+  await env.ARCHIVE.delete([key, CLAIM_PREFIX + key]);
+  recordReplayed(deps.metrics, events);
+  return { kind: 'replayed', events, skipped: archive.skipped };
+}
+
+export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
+  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  const body = await readBody(c);
+  const listing = await c.env.ARCHIVE.list({
+    prefix: prefixOf(body['prefix'], REPLAYABLE),
+    limit: limitOf(body['limit'], REPLAY_MAX_OBJECTS),
+  });
+  const replayId = deps.newId();
+  let events = 0;
+  let skipped = 0;
+  const replayed: string[] = [];
+  const busy: string[] = [];
+  for (const object of listing.objects) {
+    const outcome = await replayObject(c.env, deps, object.key, replayId);
+    if (outcome.kind === 'busy') busy.push(object.key);
+    if (outcome.kind !== 'replayed') continue;
+    events += outcome.events;
+    skipped += outcome.skipped;
     replayed.push(object.key);
   }
   return c.json({
@@ -116,6 +230,7 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
     events,
     skipped,
     replayed,
+    busy,
     truncated: listing.truncated,
   });
 }

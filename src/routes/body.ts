@@ -9,6 +9,8 @@ export interface ReadBody {
   text: string;
   /** Decoded (inflated) size in bytes. */
   bytes: number;
+  /** For a gzip body, its size as received, before inflation. */
+  compressedBytes?: number;
 }
 
 // analytics.js and sendBeacon send text/plain; curl -d sends form-urlencoded; SDKs send JSON.
@@ -170,26 +172,32 @@ export async function readBody(
   if (declared !== null && Number(declared) > maxBytes) return err(tooLarge(maxBytes));
   if (request.body === null) return err(ingestError('invalid_body', 'a request body is required'));
 
-  let raw: Result<Uint8Array, IngestError>;
+  // The body as received, within the limit whatever its encoding: a gzip body larger than the
+  // limit is refused too (without a Content-Length, a gzip header's comment or a run of empty
+  // members could otherwise stream on while inflating to almost nothing).
+  const received =
+    declared !== null
+      ? // Content-Length is within the limit and the runtime delivers no more than it declares:
+        // the native arrayBuffer() is the fast path (the JS reader loop costs ~2× here).
+        await readDeclared(request, maxBytes)
+      : await readCapped(
+          request.body as ReadableStream<Uint8Array>,
+          maxBytes,
+          ingestError('invalid_body', 'the body could not be read'),
+          true,
+        );
+  if (!received.ok) return received;
+  let raw: Result<Uint8Array, IngestError> = received;
+  let compressedBytes: number | undefined;
   if (encoding.value === 'gzip') {
-    const inflated = request.body.pipeThrough(new DecompressionStream('gzip'));
+    compressedBytes = received.value.byteLength;
+    // Inflated from memory (at most maxBytes in), capped at maxBytes out: a bomb stops there.
     raw = await readCapped(
-      inflated,
+      new Blob([received.value]).stream().pipeThrough(new DecompressionStream('gzip')),
       maxBytes,
       ingestError('invalid_gzip', 'the body is not valid gzip'),
       // Never drain inflated output: that is the bomb.
       false,
-    );
-  } else if (declared !== null) {
-    // Content-Length is within the limit and the runtime delivers no more than it declares:
-    // the native arrayBuffer() is the fast path (the JS reader loop costs ~2× here).
-    raw = await readDeclared(request, maxBytes);
-  } else {
-    raw = await readCapped(
-      request.body as ReadableStream<Uint8Array>,
-      maxBytes,
-      ingestError('invalid_body', 'the body could not be read'),
-      true,
     );
   }
   if (!raw.ok) return raw;
@@ -197,7 +205,9 @@ export async function readBody(
     return err(ingestError('invalid_body', 'a request body is required'));
   const text = decodeUtf8(raw.value);
   if (!text.ok) return text;
-  return ok({ text: text.value, bytes: raw.value.byteLength });
+  const body: ReadBody = { text: text.value, bytes: raw.value.byteLength };
+  if (compressedBytes !== undefined) body.compressedBytes = compressedBytes;
+  return ok(body);
 }
 
 export function parseJson(text: string): Result<unknown, IngestError> {

@@ -10,6 +10,8 @@ export interface AppDeps {
   now: () => number;
   /** A fresh messageId for events that lack one. */
   newId: () => string;
+  /** Uniform in [0, 1): which events queue a request goes to. */
+  random: () => number;
   /** Where requests record their metrics. */
   metrics: MetricsBuffer;
   /** Called once per request, after the response: arms the metrics flush. */
@@ -19,19 +21,11 @@ export interface AppDeps {
 export const runtimeDeps: AppDeps = {
   now: () => Date.now(),
   newId: () => crypto.randomUUID(),
+  random: () => Math.random(),
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
 };
 
-/** What an ingest request accepted, for the request's Analytics Engine data point. */
-export interface IngestSummary {
-  source: string;
-  types: string;
-  events: number;
-  bytes: number;
-}
-
 export interface AppEnv {
   Bindings: Env;
-  Variables: { ingest?: IngestSummary };
 }

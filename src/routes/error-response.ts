@@ -5,9 +5,9 @@
 import { HTTPException } from 'hono/http-exception';
 import type { IngestError, IngestReason } from '../segment/errors';
 
-// Ours: how long a client should wait after a 429. The Rate Limiting binding's periods are
-// 10 or 60 seconds (Workers docs, "Rate Limiting"); the shorter one is the honest minimum.
-export const RATE_LIMIT_RETRY_AFTER_SECONDS = 10;
+// Workers docs, "Rate Limiting": a binding's period is 10 or 60 seconds. A 429 says to wait one
+// period (RATE_LIMIT_PERIOD_SECONDS, the configured one); this is the default, wrangler's own.
+export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
 
 // Ours: how long a client should wait after the queue refused a send. Queue outages and
 // per-queue throughput limits (5,000 messages/s) clear on the scale of seconds.
@@ -55,12 +55,12 @@ export function statusFor(reason: IngestReason): number {
   }
 }
 
-function headersFor(reason: IngestReason): Record<string, string> {
-  switch (reason) {
+function headersFor(error: IngestError): Record<string, string> {
+  switch (error.reason) {
     case 'rate_limited':
-      return { 'Retry-After': String(RATE_LIMIT_RETRY_AFTER_SECONDS) };
+      return { 'Retry-After': String(error.retryAfterSeconds ?? RATE_LIMIT_RETRY_AFTER_SECONDS) };
     case 'queue_unavailable':
-      return { 'Retry-After': String(QUEUE_RETRY_AFTER_SECONDS) };
+      return { 'Retry-After': String(error.retryAfterSeconds ?? QUEUE_RETRY_AFTER_SECONDS) };
     case 'missing_write_key':
     case 'invalid_write_key':
     case 'invalid_authorization':
@@ -90,7 +90,7 @@ export function errorResponse(
     status: statusFor(error.reason),
     headers: {
       'Content-Type': 'application/json; charset=UTF-8',
-      ...headersFor(error.reason),
+      ...headersFor(error),
       ...extraHeaders,
     },
   });

@@ -4,7 +4,7 @@
 
 import type { Context } from 'hono';
 import { flag, type Env } from '../env';
-import { enqueueEvents } from '../queue/producer';
+import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
 import {
@@ -24,10 +24,13 @@ import { decodeUtf8, parseJson, readBody } from './body';
 import type { AppDeps, AppEnv } from './deps';
 import {
   recordAccepted,
+  recordCompressedBytes,
+  recordQueueMessagesSent,
   recordQueueSendFailure,
   recordRejected,
   recordRequestBytes,
 } from '../metrics/record';
+import type { ReadBody } from './body';
 import { errorResponse, IngestHttpError, unwrap } from './error-response';
 import { requestFacts } from './facts';
 
@@ -39,29 +42,57 @@ async function headerSource(c: Ctx): Promise<string | undefined> {
   return key === undefined ? undefined : authenticate(c.env, key);
 }
 
-async function rateLimit(env: Env, source: string): Promise<void> {
-  if (env.RATE_LIMITER === undefined) return;
-  const { success } = await env.RATE_LIMITER.limit({ key: source });
-  if (!success)
-    throw new IngestHttpError(ingestError('rate_limited', 'too many requests for this source'));
+// Ours: the Rate Limiting binding counts calls, not events (Workers docs, "Rate Limiting":
+// limit({ key }) takes no weight), so a request spends one call per started 10 events: a single
+// call 1, a batch of 100 events 10, a full batch of 2,500 events 250. The configured `limit` is
+// therefore in units of 10 events per period.
+export const RATE_LIMIT_EVENTS_PER_UNIT = 10;
+
+export function rateLimitUnits(events: number): number {
+  return Math.max(1, Math.ceil(events / RATE_LIMIT_EVENTS_PER_UNIT));
 }
 
-/** Queues accepted events; records them (metrics and the request's analytics summary). */
+/** RATE_LIMIT_PERIOD_SECONDS: 10 or 60, as the binding allows; anything else is 60. */
+export function rateLimitPeriodSeconds(value: string | undefined): number {
+  return value?.trim() === '10' ? 10 : 60;
+}
+
+async function rateLimit(env: Env, source: string, events: number): Promise<void> {
+  const limiter = env.RATE_LIMITER;
+  if (limiter === undefined) return;
+  const outcomes = await Promise.all(
+    Array.from({ length: rateLimitUnits(events) }, () => limiter.limit({ key: source })),
+  );
+  if (outcomes.every((o) => o.success)) return;
+  const error = ingestError(
+    'rate_limited',
+    `too many events for this source; each ${RATE_LIMIT_EVENTS_PER_UNIT} events count once`,
+  );
+  error.retryAfterSeconds = rateLimitPeriodSeconds(env.RATE_LIMIT_PERIOD_SECONDS);
+  throw new IngestHttpError(error);
+}
+
+function recordBody(deps: AppDeps, body: ReadBody): void {
+  recordRequestBytes(deps.metrics, body.bytes);
+  if (body.compressedBytes !== undefined) recordCompressedBytes(deps.metrics, body.compressedBytes);
+}
+
+/** Puts the accepted events on one of the events queues, then records them. */
 async function enqueue(
   c: Ctx,
   deps: AppDeps,
   events: readonly QueuedEvent[],
   source: string,
   facts: RequestFacts,
-  bytes: number,
 ): Promise<void> {
+  const target = pickQueue(eventsQueues(c.env), deps.random);
+  let sent;
   try {
-    await enqueueEvents(
-      c.env.EVENTS,
-      events.map((e) => e.line),
-      source,
-      facts.receivedAt,
-      events.map((e) => e.bytes),
+    if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
+    sent = await enqueueEvents(
+      target.queue,
+      events.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
+      { source, receivedAt: facts.receivedAt },
     );
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
@@ -70,14 +101,13 @@ async function enqueue(
       ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
     );
   }
+  recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
   recordAccepted(
     deps.metrics,
     events.map((e) => e.type),
     source,
     deps.now(),
   );
-  const types = [...new Set(events.map((e) => e.type))].join(',');
-  c.set('ingest', { source, types, events: events.length, bytes });
 }
 
 /** One call (already parsed) from a POST body or a GET `data` parameter. */
@@ -87,11 +117,10 @@ async function acceptSingle(
   raw: unknown,
   type: EventType,
   source: string | undefined,
-  bytes: number,
 ): Promise<void> {
   const facts = requestFacts(c.req.raw, deps.now());
   const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw)));
-  await rateLimit(c.env, resolved);
+  await rateLimit(c.env, resolved, 1);
   const event = unwrap(
     ingestSingle(raw, type, facts, {
       source: resolved,
@@ -99,33 +128,35 @@ async function acceptSingle(
       newId: deps.newId,
     }),
   );
-  await enqueue(c, deps, [event], resolved, facts, bytes);
+  await enqueue(c, deps, [event], resolved, facts);
 }
 
 export async function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
   const source = await headerSource(c);
   const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
-  recordRequestBytes(deps.metrics, body.bytes);
-  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, body.bytes);
+  recordBody(deps, body);
+  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source);
   return c.json({ success: true });
 }
 
 export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
   const headerKeySource = await headerSource(c);
   const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
-  recordRequestBytes(deps.metrics, body.bytes);
+  recordBody(deps, body);
   const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
   const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey));
-  await rateLimit(c.env, source);
+  await rateLimit(c.env, source, envelope.items.length);
   const facts = requestFacts(c.req.raw, deps.now());
-  const outcome = ingestBatch(envelope, body.bytes, facts, {
-    source,
-    anonymizeIp: flag(c.env.ANONYMIZE_IP),
-    newId: deps.newId,
-  });
+  const outcome = unwrap(
+    ingestBatch(envelope, body.bytes, facts, {
+      source,
+      anonymizeIp: flag(c.env.ANONYMIZE_IP),
+      newId: deps.newId,
+    }),
+  );
   for (const r of outcome.rejected) recordRejected(deps.metrics, r.code);
   if (outcome.accepted.length === 0) return batchRejected(outcome.rejected);
-  await enqueue(c, deps, outcome.accepted, source, facts, body.bytes);
+  await enqueue(c, deps, outcome.accepted, source, facts);
   const answer: { success: true; accepted: number; rejected?: RejectedItem[] } = {
     success: true,
     accepted: outcome.accepted.length,
@@ -180,7 +211,7 @@ export async function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise
   const source = await headerSource(c);
   const data = c.req.query('data');
   const raw = unwrap(decodePixelData(data));
-  await acceptSingle(c, deps, raw, type, source, data?.length ?? 0);
+  await acceptSingle(c, deps, raw, type, source);
   return c.json({ success: true });
 }
 
@@ -202,7 +233,7 @@ export async function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<
   try {
     const data = c.req.query('data');
     const raw = unwrap(decodePixelData(data));
-    await acceptSingle(c, deps, raw, type, undefined, data?.length ?? 0);
+    await acceptSingle(c, deps, raw, type, undefined);
   } catch (e) {
     if (!(e instanceof IngestHttpError)) throw e;
     // Answered with the GIF, not through onError: count the refusal here.

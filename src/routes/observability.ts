@@ -1,10 +1,17 @@
 // GET /metrics (Prometheus text, exact across isolates) and GET /health (sink health).
-// Adapter: reads every metrics shard and the queue's backlog; never calls Firehose.
+// Adapter: reads the metrics shards (through the isolate's scrape cache) and the events queues'
+// backlog; never calls Firehose.
 
 import type { Context } from 'hono';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../metrics/exposition';
-import { evaluateHealth, healthDelaySeconds, type Backlog } from '../metrics/health';
+import {
+  combineBacklogs,
+  evaluateHealth,
+  healthDelaySeconds,
+  type Backlog,
+} from '../metrics/health';
 import { readMetrics } from '../metrics/isolate';
+import { eventsQueues } from '../queue/producer';
 import { requireBearer } from './bearer';
 import type { AppEnv } from './deps';
 
@@ -22,7 +29,7 @@ export async function getMetrics(c: Ctx): Promise<Response> {
   });
 }
 
-/** The events queue's backlog, where the runtime reports it (Queue.metrics()). */
+/** A queue's backlog, where the runtime reports it (Queue.metrics()). */
 async function backlog(queue: Queue<string>): Promise<Backlog | undefined> {
   try {
     const m = await queue.metrics();
@@ -35,10 +42,13 @@ async function backlog(queue: Queue<string>): Promise<Backlog | undefined> {
 }
 
 export async function getHealth(c: Ctx): Promise<Response> {
-  const [state, queued] = await Promise.all([readMetrics(c.env), backlog(c.env.EVENTS)]);
+  const [state, backlogs] = await Promise.all([
+    readMetrics(c.env),
+    Promise.all(eventsQueues(c.env).map((q) => backlog(q.queue))),
+  ]);
   const health = evaluateHealth(
     state,
-    queued,
+    combineBacklogs(backlogs),
     Date.now(),
     healthDelaySeconds(c.env.HEALTH_MAX_DELIVERY_DELAY_SECONDS),
   );

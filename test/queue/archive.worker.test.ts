@@ -18,15 +18,14 @@ const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'bat
 const testEnv = env as unknown as Env;
 const ADMIN = { Authorization: 'Bearer test-admin-token' };
 
-function deadLetter(source: string, ids: string[], reason: string): string {
+function deadLetter(source: string, ids: string[], reason: string, token = `q-${source}`): string {
   const [m] = packMessages(
-    ids.map((id) => JSON.stringify({ type: 'track', messageId: id })),
-    source,
-    AT - 60_000,
+    ids.map((id) => ({ line: JSON.stringify({ type: 'track', messageId: id }), messageId: id })),
+    { source, receivedAt: AT - 60_000 },
   );
   const decoded = decodeMessage(m?.body);
   if (decoded === undefined) throw new Error('pack');
-  return encodeDeadLetter(decoded, { reason, attempts: 4, at: AT - 1000 });
+  return encodeDeadLetter(decoded, { reason, attempts: 4, at: AT - 1000 }, token);
 }
 
 async function archive(bodies: unknown[]): Promise<{ key?: string; result: FetcherQueueResult }> {
@@ -64,6 +63,7 @@ describe('archiveBatch', () => {
         receivedAt: '2026-11-29T09:59:00.000Z',
         deadLetteredAt: '2026-11-29T09:59:59.000Z',
         archiveAttempts: 1,
+        token: 'q-web',
         event: { type: 'track', messageId: 'a' },
       },
       expect.objectContaining({ event: { type: 'track', messageId: 'b' } }),
@@ -84,6 +84,20 @@ describe('archiveBatch', () => {
     expect(report.archivedEvents).toBe(0);
     expect(result.ackAll).toBe(false);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['d0']);
+  });
+
+  it('archives a batch holding a poison message that cannot be serialised, keeping the rest', async () => {
+    // A body a queue can carry (structured clone) but JSON.stringify throws on, as it throws
+    // on nesting deeper than the runtime's stack.
+    const poison = { count: 10n };
+    const { key, result } = await archive([poison, deadLetter('web', ['ok1'], 'X')]);
+    expect(result.ackAll).toBe(true);
+    const text = (await (await testEnv.ARCHIVE.get(key ?? ''))?.text()) ?? '';
+    const lines = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.map((l) => l['reason'])).toEqual(['undecodable', 'X']);
   });
 });
 
@@ -130,18 +144,77 @@ describe('admin API', () => {
       events: 3,
       skipped: 0,
       replayed: [key],
+      busy: [],
       truncated: false,
     });
     const messages = h.queue.messages();
-    expect(messages.map((m) => [m.header.source, m.header.receivedAt, m.header.events])).toEqual([
-      ['web', AT - 60_000, 2],
-      ['ios', AT - 60_000, 1],
+    expect(
+      messages.map((m) => [m.header.source, m.header.receivedAt, m.header.events, m.header.token]),
+    ).toEqual([
+      ['web', AT - 60_000, 2, 'q-web'],
+      ['ios', AT - 60_000, 1, 'q-ios'],
     ]);
     expect(h.queue.events().map((e) => e['messageId'])).toEqual(['r1', 'r2', 'r3']);
     expect(await testEnv.ARCHIVE.head(key ?? '')).toBeNull();
+    const moved = (key ?? '').replace('dead-letters/', 'replayed/');
+    expect(await testEnv.ARCHIVE.head(moved)).not.toBeNull();
+    const replayedListing = await h.fetch(
+      `/admin/dead-letters?prefix=${encodeURIComponent(moved)}`,
+      {
+        headers: ADMIN,
+      },
+    );
+    expect(await replayedListing.json()).toMatchObject({
+      success: true,
+      objects: [{ key: moved, events: 3, replayedAt: expect.any(String) }],
+    });
+  });
+
+  it('queues each event once when two replays of the same object run at once', async () => {
+    const { key } = await archive([
+      deadLetter('web', ['c1', 'c2'], 'X'),
+      deadLetter('ios', ['c3'], 'Y'),
+    ]);
+    const h = harness();
+    const replay = (): Promise<Response> =>
+      h.fetch('/admin/replay', {
+        method: 'POST',
+        headers: ADMIN,
+        body: JSON.stringify({ prefix: key }),
+      });
+    const answers = await Promise.all([replay(), replay()]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
     expect(
-      await testEnv.ARCHIVE.head((key ?? '').replace('dead-letters/', 'replayed/')),
-    ).not.toBeNull();
+      h.queue
+        .events()
+        .map((e) => e['messageId'])
+        .sort(),
+    ).toEqual(['c1', 'c2', 'c3']);
+    const bodies = await Promise.all(answers.map((a) => a.json<{ events: number }>()));
+    expect(bodies.reduce((n, b) => n + b.events, 0)).toBe(3);
+  });
+
+  it('resumes a replay the queue interrupted where it stopped, queueing nothing twice', async () => {
+    const { key } = await archive([deadLetter('web', ['i1'], 'X'), deadLetter('ios', ['i2'], 'Y')]);
+    // The first group goes, the second is refused: 503, the object stays with its progress.
+    const flaky = harness({ failQueueCall: (n) => n === 1 });
+    const first = await flaky.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(first.status).toBe(503);
+    expect(flaky.queue.events().map((e) => e['messageId'])).toEqual(['i1']);
+    expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
+    const h = harness();
+    const again = await h.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(again.status).toBe(200);
+    expect(h.queue.events().map((e) => e['messageId'])).toEqual(['i2']);
+    expect(await testEnv.ARCHIVE.head(key ?? '')).toBeNull();
   });
 
   it('keeps the archive object when the queue refuses the replay', async () => {
@@ -161,6 +234,7 @@ describe('admin API', () => {
     const post = (body: unknown): Promise<Response> =>
       h.fetch('/admin/replay', { method: 'POST', headers: ADMIN, body: JSON.stringify(body) });
     expect((await post({ prefix: 'replayed/' })).status).toBe(400);
+    expect((await post({ prefix: 'replay-claims/' })).status).toBe(400);
     expect((await post({ limit: 0 })).status).toBe(400);
     expect((await post({ limit: 'x' })).status).toBe(400);
   });

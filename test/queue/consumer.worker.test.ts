@@ -5,6 +5,7 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
 import type { Env } from '../../src/env';
+import { Outbox, flushOutbox, type DedupeSettings } from '../../src/dedupe/client';
 import { deliverBatch, type ConsumerDeps } from '../../src/queue/consumer';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
@@ -17,12 +18,30 @@ const RECEIVED = Date.parse('2026-11-29T10:00:00.000Z');
 const deps: ConsumerDeps = { now: () => RECEIVED + 1000, random: () => 0.5, newId: () => 'id' };
 
 function message(source: string, ids: string[], pad = 0): string {
-  const lines = ids.map((id) =>
-    JSON.stringify({ type: 'track', messageId: id, pad: 'p'.repeat(pad) }),
-  );
-  const [m] = packMessages(lines, source, RECEIVED, Number.MAX_SAFE_INTEGER);
+  const events = ids.map((id) => ({
+    line: JSON.stringify({ type: 'track', messageId: id, pad: 'p'.repeat(pad) }),
+    messageId: id,
+  }));
+  const [m] = packMessages(events, { source, receivedAt: RECEIVED }, Number.MAX_SAFE_INTEGER);
   if (m === undefined) throw new Error('pack');
   return m.body;
+}
+
+/** Dedupe shards of this test's own (a fresh set of Durable Objects), and an outbox. */
+function dedupe(shards = 4): { settings: DedupeSettings; outbox: Outbox } {
+  const namespace = (env as unknown as Env).DEDUPE;
+  if (namespace === undefined) throw new Error('no DEDUPE binding');
+  const run = crypto.randomUUID();
+  return {
+    settings: {
+      shards,
+      io: {
+        call: (shard, request) =>
+          namespace.get(namespace.idFromName(`${run}-${shard}`)).apply(request),
+      },
+    },
+    outbox: new Outbox(),
+  };
 }
 
 interface Run {
@@ -33,10 +52,24 @@ interface Run {
   dlq: ReturnType<typeof recordingQueue>;
 }
 
-async function run(bodies: string[], overrides: Partial<Env>, attempts = 1): Promise<Run> {
+async function run(
+  bodies: string[],
+  overrides: Partial<Env>,
+  attempts = 1,
+  options: {
+    dedupe?: ReturnType<typeof dedupe>;
+    ids?: string[];
+    dlq?: ReturnType<typeof recordingQueue>;
+  } = {},
+): Promise<Run> {
   const batch = createMessageBatch<unknown>(
     'ndc-segment-events',
-    bodies.map((body, i) => ({ id: `m${i}`, timestamp: new Date(RECEIVED), attempts, body })),
+    bodies.map((body, i) => ({
+      id: options.ids?.[i] ?? `m${i}`,
+      timestamp: new Date(RECEIVED),
+      attempts,
+      body,
+    })),
   );
   const ctx = createExecutionContext();
   const delays = new Map<string, number | undefined>();
@@ -47,9 +80,15 @@ async function run(bodies: string[], overrides: Partial<Env>, attempts = 1): Pro
       retry(options);
     });
   }
-  const dlq = recordingQueue();
+  const dlq = options.dlq ?? recordingQueue();
   const testEnv = { ...(env as unknown as Env), DLQ: dlq.queue as Queue<unknown>, ...overrides };
-  const report = await deliverBatch(batch, testEnv, deps);
+  const report = await deliverBatch(
+    batch,
+    testEnv,
+    deps,
+    options.dedupe?.settings,
+    options.dedupe?.outbox,
+  );
   return { result: await getQueueResult(batch, ctx), delays, report, dlq };
 }
 
@@ -142,6 +181,8 @@ describe('deliverBatch', () => {
     });
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
     expect(report.calls[0]?.code).toBe('Timeout');
+    // The call may have landed: counted as ambiguous.
+    expect(report.ambiguousEvents).toBe(1);
   });
 
   it('retries on a network error (nothing listening)', async () => {
@@ -177,11 +218,43 @@ describe('deliverBatch', () => {
     ).toEqual(['a', 'b']);
   });
 
-  it('dead-letters a call the endpoint refuses for a bad signature (wrong secret)', async () => {
-    const { dlq } = await run([message('web', ['a'])], { AWS_SECRET_ACCESS_KEY: 'wrong' });
-    expect(decodeMessage(dlq.calls.flat()[0])?.header.deadLetter?.reason).toBe(
-      'InvalidSignatureException',
+  it('retries, never dead-letters, a call refused for a bad signature (wrong secret)', async () => {
+    const { dlq, result, report } = await run([message('web', ['a'])], {
+      AWS_SECRET_ACCESS_KEY: 'wrong',
+    });
+    expect(dlq.calls).toEqual([]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(report.authFailure).toBe(true);
+  });
+
+  it('retries an expired session token with backoff and dead-letters it only on the last attempt', async () => {
+    const stream = uniqueStream('expired');
+    await setStreamFaults(stream, { expiredToken: 1 });
+    const first = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 2);
+    expect(first.dlq.calls).toEqual([]);
+    expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(first.delays.get('m0')).toBeGreaterThanOrEqual(2);
+    expect(first.report.authFailure).toBe(true);
+    const last = await run(
+      [message('web', ['a'])],
+      { FIREHOSE_STREAM: stream },
+      DELIVERY_MAX_ATTEMPTS,
     );
+    expect(decodeMessage(last.dlq.calls.flat()[0])?.header.deadLetter?.reason).toBe(
+      'retries_exhausted: ExpiredTokenException',
+    );
+  });
+
+  it('splits and resends a call Firehose refuses for its size, dead-lettering nothing', async () => {
+    const stream = uniqueStream('size');
+    // The endpoint reads "4 MB" as 300,000 bytes: every call of ~1.2 MB is refused whole.
+    await setStreamFaults(stream, { maxCallBytes: 300_000 });
+    const bodies = Array.from({ length: 20 }, (_v, i) => message('web', [`s${i}`], 60_000));
+    const { result, dlq, report } = await run(bodies, { FIREHOSE_STREAM: stream });
+    expect(dlq.calls).toEqual([]);
+    expect(result.explicitAcks).toHaveLength(20);
+    expect(ids(await landedEvents(stream))).toEqual(bodies.map((_b, i) => `s${i}`).sort());
+    expect(report.calls.some((c) => c.outcome === 'too_large')).toBe(false);
   });
 
   it('dead-letters after the last attempt instead of retrying forever', async () => {
@@ -222,11 +295,172 @@ describe('deliverBatch', () => {
     expect(dlq.calls.flat()).toEqual(['not a queue message']);
   });
 
-  it('dead-letters everything when AWS credentials are missing', async () => {
-    const { dlq } = await run([message('web', ['a'])], { AWS_ACCESS_KEY_ID: undefined });
-    expect(decodeMessage(dlq.calls.flat()[0])?.header.deadLetter?.reason).toMatch(
-      /^not_configured/,
+  it('retries, never dead-letters, while AWS credentials are missing', async () => {
+    const { dlq, result, report } = await run([message('web', ['a'])], {
+      AWS_ACCESS_KEY_ID: undefined,
+    });
+    expect(dlq.calls).toEqual([]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(report.authFailure).toBe(true);
+  });
+
+  it('sends dead letters in sendBatch calls and retries only those whose own call failed', async () => {
+    const stream = uniqueStream('dlq-partial');
+    await setStreamFaults(stream, { notFound: 1 });
+    // Five ~60 KB messages: two sendBatch calls of at most 256,000 bytes; the second fails.
+    const bodies = Array.from({ length: 5 }, (_v, i) => message('web', [`d${i}`], 60_000));
+    const dlq = recordingQueue({ failCall: (n) => n === 1 });
+    const { result, report } = await run(bodies, { FIREHOSE_STREAM: stream }, 1, { dlq });
+    expect(dlq.calls).toHaveLength(1);
+    const sent = dlq.calls.flat().map((b) => decodeMessage(b)?.header.ids?.[0]);
+    const acked = result.explicitAcks.map((id) => `d${id.slice(1)}`);
+    const retried = result.retryMessages.map((r) => `d${r.msgId.slice(1)}`);
+    expect(acked.sort()).toEqual([...sent].sort());
+    expect([...acked, ...retried].sort()).toEqual(['d0', 'd1', 'd2', 'd3', 'd4']);
+    expect(retried.length).toBeGreaterThan(0);
+    expect(report.deadLetteredEvents).toBe(acked.length);
+  });
+});
+
+describe('deliverBatch with deduplication', () => {
+  it('drops an event whose messageId was delivered in an earlier batch, counted by source', async () => {
+    const stream = uniqueStream('dedupe');
+    const d = dedupe();
+    await run([message('web', ['a', 'b'])], { FIREHOSE_STREAM: stream }, 1, { dedupe: d });
+    const second = await run(
+      [message('web', ['b', 'c']), message('ios', ['a'])],
+      { FIREHOSE_STREAM: stream },
+      1,
+      {
+        dedupe: d,
+        ids: ['n0', 'n1'],
+      },
     );
+    expect(ids(await landedEvents(stream))).toEqual(['a', 'a', 'b', 'c']);
+    expect(second.report.deduplicated).toEqual([{ source: 'web', events: 1 }]);
+    expect(second.result.explicitAcks.sort()).toEqual(['n0', 'n1']);
+  });
+
+  it('acks without sending a message whose every event was delivered already', async () => {
+    const stream = uniqueStream('dedupe-all');
+    const d = dedupe();
+    await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, { dedupe: d });
+    const again = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: d,
+      ids: ['r0'],
+    });
+    expect(again.result.explicitAcks).toEqual(['r0']);
+    expect(again.report.calls).toEqual([]);
+    expect(ids(await landedEvents(stream))).toEqual(['a']);
+  });
+
+  it('delivers one copy of a messageId repeated in a message and across messages of a batch', async () => {
+    const stream = uniqueStream('dedupe-batch');
+    const d = dedupe();
+    const first = await run(
+      [message('web', ['a', 'a', 'b']), message('web', ['b'])],
+      { FIREHOSE_STREAM: stream },
+      1,
+      {
+        dedupe: d,
+      },
+    );
+    // The second message's copy of b is held back while the first is in flight, then retried.
+    expect(first.result.explicitAcks).toEqual(['m0']);
+    expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(['m1']);
+    const retry = await run([message('web', ['b'])], { FIREHOSE_STREAM: stream }, 2, {
+      dedupe: d,
+      ids: ['m1'],
+    });
+    expect(retry.result.explicitAcks).toEqual(['m1']);
+    expect(ids(await landedEvents(stream))).toEqual(['a', 'b']);
+  });
+
+  it('never drops a copy because of a delivery that failed: the failure releases its keys', async () => {
+    const stream = uniqueStream('dedupe-fail');
+    await setStreamFaults(stream, { throttle: 1 });
+    const d = dedupe();
+    const failed = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: d,
+      ids: ['x0'],
+    });
+    expect(failed.result.retryMessages.map((r) => r.msgId)).toEqual(['x0']);
+    await setStreamFaults(stream, { throttle: 0 });
+    // A client's second copy, in another message, is delivered: the first delivery let go.
+    const copy = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: d,
+      ids: ['y0'],
+    });
+    expect(copy.result.explicitAcks).toEqual(['y0']);
+    // The first message's retry then finds a is delivered: dropped, acked, nothing sent twice.
+    const retry = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 2, {
+      dedupe: d,
+      ids: ['x0'],
+    });
+    expect(retry.result.explicitAcks).toEqual(['x0']);
+    expect(ids(await landedEvents(stream))).toEqual(['a']);
+  });
+
+  it("sends the owner's retry after a call whose answer was lost, counting it ambiguous", async () => {
+    const stream = uniqueStream('dedupe-late');
+    await setStreamFaults(stream, { lateAnswer: 1, lateAnswerMs: 3_000 });
+    const d = dedupe();
+    const late = await run(
+      [message('web', ['a'])],
+      { FIREHOSE_STREAM: stream, FIREHOSE_TIMEOUT_SECONDS: '1' },
+      1,
+      {
+        dedupe: d,
+        ids: ['o0'],
+      },
+    );
+    expect(late.report.ambiguousEvents).toBe(1);
+    expect(late.result.retryMessages.map((r) => r.msgId)).toEqual(['o0']);
+    // Another copy is held back: the owner's delivery may still land.
+    const other = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: d,
+      ids: ['p0'],
+    });
+    expect(other.result.retryMessages.map((r) => r.msgId)).toEqual(['p0']);
+    await setStreamFaults(stream, { lateAnswer: 0 });
+    const retry = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 2, {
+      dedupe: d,
+      ids: ['o0'],
+    });
+    expect(retry.result.explicitAcks).toEqual(['o0']);
+    // Two copies landed (the late one and the retry): the only duplicates allowed.
+    expect(ids(await landedEvents(stream))).toEqual(['a', 'a']);
+  });
+
+  it('retries the batch, sending nothing, when a dedupe shard cannot be asked', async () => {
+    const stream = uniqueStream('dedupe-down');
+    const down: DedupeSettings = {
+      shards: 2,
+      io: { call: () => Promise.reject(new Error('unavailable')) },
+    };
+    const { result, report } = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: { settings: down, outbox: new Outbox() },
+    });
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(report.calls).toEqual([]);
+    expect(await landedEvents(stream)).toEqual([]);
+  });
+
+  it('carries commits on the next call to each shard, or flushes them on their own', async () => {
+    const stream = uniqueStream('dedupe-outbox');
+    const d = dedupe(2);
+    await run([message('web', ['a', 'b', 'c', 'd'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: d,
+    });
+    expect(d.outbox.isEmpty).toBe(false);
+    await flushOutbox(d.settings.io, d.outbox);
+    expect(d.outbox.isEmpty).toBe(true);
+    // Committed: a copy in a new outbox's batch (another isolate) is dropped at once.
+    const elsewhere = await run([message('web', ['c'])], { FIREHOSE_STREAM: stream }, 1, {
+      dedupe: { settings: d.settings, outbox: new Outbox() },
+      ids: ['z0'],
+    });
+    expect(elsewhere.report.deduplicated).toEqual([{ source: 'web', events: 1 }]);
   });
 });
 

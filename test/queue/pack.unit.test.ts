@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeHeader } from '../../src/queue/message';
-import { groupForSendBatch, packMessages, type PackedMessage } from '../../src/queue/pack';
+import { decodeMessage, encodeHeader, messageIds, messageLines } from '../../src/queue/message';
+import {
+  groupForSendBatch,
+  packMessages,
+  type PackEvent,
+  type PackedMessage,
+} from '../../src/queue/pack';
 import {
   QUEUE_MESSAGE_OVERHEAD_BYTES,
   QUEUE_MESSAGE_TARGET_BYTES,
@@ -9,18 +14,24 @@ import {
 
 const RECEIVED = 1_764_410_400_000;
 
+const AT = { source: 'web', receivedAt: RECEIVED };
+
 function line(bytes: number): string {
   const base = '{"p":""}';
   return `{"p":"${'x'.repeat(bytes - base.length)}"}`;
 }
 
+/** Events with ids m0, m1, … in order. */
+const events = (lines: readonly string[]): PackEvent[] =>
+  lines.map((l, i) => ({ line: l, messageId: `m${i}` }));
+
 describe('packMessages', () => {
   it('puts small events in one message with a header that decodes', () => {
-    const msgs = packMessages(['{"a":1}', '{"b":"é"}'], 'web', RECEIVED);
+    const msgs = packMessages(events(['{"a":1}', '{"b":"é"}']), AT);
     expect(msgs).toHaveLength(1);
     const decoded = decodeMessage(msgs[0]?.body);
     expect(decoded).toEqual({
-      header: { v: 1, source: 'web', receivedAt: RECEIVED, events: 2 },
+      header: { v: 1, source: 'web', receivedAt: RECEIVED, events: 2, ids: ['m0', 'm1'] },
       ndjson: '{"a":1}\n{"b":"é"}\n',
     });
     expect(msgs[0]?.bytes).toBe(new TextEncoder().encode(msgs[0]?.body).length);
@@ -28,7 +39,7 @@ describe('packMessages', () => {
 
   it('never exceeds the target and never splits an event', () => {
     const lines = Array.from({ length: 40 }, () => line(9_000));
-    const msgs = packMessages(lines, 'web', RECEIVED);
+    const msgs = packMessages(events(lines), AT);
     expect(msgs.every((m) => m.bytes <= QUEUE_MESSAGE_TARGET_BYTES)).toBe(true);
     expect(msgs.reduce((n, m) => n + m.events, 0)).toBe(40);
     const rejoined = msgs.map((m) => decodeMessage(m.body)?.ndjson).join('');
@@ -37,18 +48,37 @@ describe('packMessages', () => {
     expect(msgs.map((m) => m.events)).toEqual([6, 6, 6, 6, 6, 6, 4]);
   });
 
-  it('fills a message exactly to the target', () => {
-    const header = encodeHeader({ source: 'web', receivedAt: RECEIVED, events: 2 }).length;
+  it('fills a message exactly to the target, ids in the header included', () => {
+    const header = encodeHeader({ ...AT, events: 2, ids: ['m0', 'm1'] }).length;
     const half = (QUEUE_MESSAGE_TARGET_BYTES - header) / 2 - 1;
-    const msgs = packMessages([line(Math.floor(half)), line(Math.ceil(half))], 'web', RECEIVED);
+    const msgs = packMessages(events([line(Math.floor(half)), line(Math.ceil(half))]), AT);
     expect(msgs).toHaveLength(1);
     expect(msgs[0]?.bytes).toBe(QUEUE_MESSAGE_TARGET_BYTES);
-    const over = packMessages([line(Math.floor(half)), line(Math.ceil(half) + 1)], 'web', RECEIVED);
+    const over = packMessages(events([line(Math.floor(half)), line(Math.ceil(half) + 1)]), AT);
     expect(over).toHaveLength(2);
   });
 
+  it('counts long and escaped messageIds against the target', () => {
+    const id = `"é\\${'i'.repeat(250)}`;
+    const lines = Array.from({ length: 200 }, () => line(300));
+    const msgs = packMessages(
+      lines.map((l) => ({ line: l, messageId: id })),
+      AT,
+    );
+    for (const m of msgs) {
+      expect(m.bytes).toBe(new TextEncoder().encode(m.body).length);
+      expect(m.bytes).toBeLessThanOrEqual(QUEUE_MESSAGE_TARGET_BYTES);
+      expect(decodeMessage(m.body)?.header.ids?.every((x) => x === id)).toBe(true);
+    }
+  });
+
+  it('carries a replay token in every message', () => {
+    const msgs = packMessages(events(['{}', '{}']), { ...AT, token: 'msg-7' });
+    expect(decodeMessage(msgs[0]?.body)?.header.token).toBe('msg-7');
+  });
+
   it('gives an event larger than the target a message of its own', () => {
-    const msgs = packMessages(['{}', line(70_000), '{}'], 'web', RECEIVED);
+    const msgs = packMessages(events(['{}', line(70_000), '{}']), AT);
     expect(msgs.map((m) => m.events)).toEqual([1, 1, 1]);
   });
 });
@@ -71,6 +101,27 @@ describe('groupForSendBatch', () => {
         QUEUE_SEND_BATCH_MAX_BYTES,
       );
     }
+  });
+});
+
+describe('messageIds', () => {
+  it('reads the ids from the header', () => {
+    const [m] = packMessages(events(['{"messageId":"x"}', '{}']), AT);
+    const decoded = decodeMessage(m?.body);
+    if (decoded === undefined) throw new Error('decode');
+    expect(messageIds(decoded, messageLines(decoded))).toEqual(['m0', 'm1']);
+  });
+
+  it('parses them from the lines of a message written without ids', () => {
+    const body = `${encodeHeader({ ...AT, events: 3 })}{"messageId":"a"}\n{"x":1}\nnot json\n`;
+    const decoded = decodeMessage(body);
+    if (decoded === undefined) throw new Error('decode');
+    expect(messageIds(decoded, messageLines(decoded))).toEqual(['a', 'line:1', 'line:2']);
+  });
+
+  it('ignores ids whose count does not match the events', () => {
+    const body = `${encodeHeader({ ...AT, events: 1 }).replace('}', ',"ids":["a","b"]}')}{}\n`;
+    expect(decodeMessage(body)?.header.ids).toBeUndefined();
   });
 });
 

@@ -2,6 +2,7 @@ import wranglerToml from '../../wrangler.toml?raw';
 import { describe, expect, it } from 'vitest';
 import {
   DELIVERY_MAX_ATTEMPTS,
+  QUEUES_MAX_DELAY_SECONDS,
   QUEUE_MAX_RETRIES,
   RETRY_MAX_SECONDS,
   mayRetry,
@@ -42,6 +43,11 @@ describe('retryCapSeconds', () => {
     expect(retryCapSeconds('')).toBe(RETRY_MAX_SECONDS);
     expect(retryCapSeconds('0')).toBe(RETRY_MAX_SECONDS);
     expect(retryCapSeconds('abc')).toBe(RETRY_MAX_SECONDS);
+  });
+
+  it('never asks Queues for more than 12 hours, whatever the var says', () => {
+    expect(retryCapSeconds('86400')).toBe(QUEUES_MAX_DELAY_SECONDS);
+    expect(retryDelaySeconds(40, () => 1, 1e9)).toBe(QUEUES_MAX_DELAY_SECONDS);
   });
 
   it('bounds every delay by the cap', () => {

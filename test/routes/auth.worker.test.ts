@@ -93,10 +93,28 @@ describe('rate limiting', () => {
     // The test binding allows 3 per 60 s.
     expect(statuses).toEqual([200, 200, 200, 429, 429]);
     const limited = await send('test-key-rl');
-    expect(limited.headers.get('Retry-After')).toBe('10');
+    // The test binding's period, as RATE_LIMIT_PERIOD_SECONDS says it (default 60).
+    expect(limited.headers.get('Retry-After')).toBe('60');
     expect((await limited.json<{ error: { code: string } }>()).error.code).toBe('rate_limited');
     // Another source is not affected.
     expect((await send('test-key-2')).status).toBe(200);
+  });
+
+  it('counts a batch as its events: 25 events spend what 3 single calls do', async () => {
+    const h = harness();
+    const limiter = (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST;
+    const overrides: Partial<Env> = { RATE_LIMITER: limiter, RATE_LIMIT_PERIOD_SECONDS: '10' };
+    const auth = { Authorization: basic('test-key-rl-batch') };
+    const batch = await h.fetch(
+      '/v1/batch',
+      jsonPost({ batch: new Array(25).fill(VALID_CALLS.track) }, auth),
+      overrides,
+    );
+    expect(batch.status).toBe(200);
+    // 25 events are 3 units of 10 (the test binding allows 3 per period): nothing is left.
+    const single = await h.fetch('/v1/track', jsonPost(VALID_CALLS.track, auth), overrides);
+    expect(single.status).toBe(429);
+    expect(single.headers.get('Retry-After')).toBe('10');
   });
 
   it('does not limit without the binding', async () => {

@@ -1,10 +1,11 @@
 // Bodies: media types, gzip (and gzip bombs), UTF-8, JSON, and the size limits at and just
 // over each edge, with and without Content-Length.
 import { describe, expect, it, vi } from 'vitest';
+import { MetricsBuffer } from '../../src/metrics/buffer';
 import { BODY_READ_TIMEOUT_MS } from '../../src/routes/body';
 import { BATCH_MAX_BYTES, BATCH_MAX_EVENTS, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { VALID_CALLS, callOfSize } from '../fixtures/calls';
-import { basic, gzip, harness, jsonPost } from '../support/worker';
+import { basic, fixedDeps, gzip, harness, jsonPost } from '../support/worker';
 
 const AUTH = { Authorization: basic('test-key-1') };
 
@@ -109,6 +110,41 @@ describe('gzip', () => {
     });
     expect(await code(res)).toEqual([413, 'payload_too_large']);
     expect(h.queue.calls).toHaveLength(0);
+  });
+
+  it('refuses, with 413, a chunked gzip body over the limit as sent that inflates to a tiny call', async () => {
+    // RFC 1952: FCOMMENT (flag 0x10) adds a zero-terminated comment after the 10-byte header,
+    // which inflation skips. 40 KB of comment, then a valid 100-byte call.
+    const member = await gzip(JSON.stringify(VALID_CALLS.track));
+    const comment = new Uint8Array(40_000).fill(0x61);
+    const padded = new Uint8Array(member.length + comment.length + 1);
+    padded.set(member.subarray(0, 10), 0);
+    padded[3] = (padded[3] ?? 0) | 0x10;
+    padded.set(comment, 10);
+    padded.set(member.subarray(10), 10 + comment.length + 1);
+    const metrics = new MetricsBuffer();
+    const h = harness({ deps: fixedDeps(undefined, metrics) });
+    const res = await h.fetch('/v1/track', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Encoding': 'gzip' },
+      body: chunked(padded),
+    });
+    expect(await code(res)).toEqual([413, 'payload_too_large']);
+    expect(h.queue.calls).toHaveLength(0);
+    // The same body under the limit as sent is inflated and counted in both sizes.
+    const small = new Uint8Array(padded.length - 39_000);
+    small.set(padded.subarray(0, 1010), 0);
+    small[1010] = 0;
+    small.set(member.subarray(10), 1011);
+    const ok = await h.fetch('/v1/track', {
+      method: 'POST',
+      headers: { ...AUTH, 'Content-Encoding': 'gzip' },
+      body: chunked(small.subarray(0, 1011 + member.length - 10)),
+    });
+    expect(ok.status).toBe(200);
+    expect(metrics.drain().counters['ndc_segment_request_compressed_bytes_total']).toBe(
+      1011 + member.length - 10,
+    );
   });
 
   it('answers truncated gzip with 400 invalid_gzip', async () => {

@@ -86,7 +86,7 @@ describe('single-call routes', () => {
       receivedAt: '2026-11-29T10:00:00.000Z',
     };
     expect(body).toBe(
-      `{"v":1,"source":"ndc-demo","receivedAt":${Date.parse('2026-11-29T10:00:00.000Z')},"events":1}\n` +
+      `{"v":1,"source":"ndc-demo","receivedAt":${Date.parse('2026-11-29T10:00:00.000Z')},"events":1,"ids":["generated-1"]}\n` +
         `${JSON.stringify(expectedEvent)}\n`,
     );
     expect(body).not.toContain(SEED_TRACK.writeKey);

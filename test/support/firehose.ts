@@ -22,6 +22,10 @@ export interface StreamFaults {
   latencyMs?: number;
   stall?: number;
   stallMs?: number;
+  expiredToken?: number;
+  maxCallBytes?: number;
+  lateAnswer?: number;
+  lateAnswerMs?: number;
   seed?: number;
 }
 

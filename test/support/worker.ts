@@ -17,6 +17,7 @@ export function fixedDeps(now = FIXED_NOW, metrics = new MetricsBuffer()): AppDe
   return {
     now: () => now,
     newId: () => `generated-${++n}`,
+    random: () => 0,
     metrics,
     afterRequest: () => undefined,
   };
@@ -30,19 +31,29 @@ export interface RecordingQueue {
   events(): Array<Record<string, unknown>>;
 }
 
-/** A queue binding that records every send; `fail` makes every send reject, as an outage does. */
-export function recordingQueue(options: { fail?: boolean } = {}): RecordingQueue {
+/**
+ * A queue binding that records every send; `fail` makes every send reject, as an outage does,
+ * and `failCall` only the sends it returns true for (numbered from 0 in call order).
+ */
+export function recordingQueue(
+  options: { fail?: boolean; failCall?: (n: number) => boolean } = {},
+): RecordingQueue {
   const calls: string[][] = [];
+  let n = 0;
+  const refuses = (): boolean => {
+    const call = n++;
+    return options.fail === true || options.failCall?.(call) === true;
+  };
   const queue = {
     async send(body: string): Promise<QueueSendResponse> {
-      if (options.fail) throw new Error('Queue send failed: simulated outage');
+      if (refuses()) throw new Error('Queue send failed: simulated outage');
       calls.push([body]);
       return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
     },
     async sendBatch(
       messages: Iterable<MessageSendRequest<string>>,
     ): Promise<QueueSendBatchResponse> {
-      if (options.fail) throw new Error('Queue sendBatch failed: simulated outage');
+      if (refuses()) throw new Error('Queue sendBatch failed: simulated outage');
       calls.push([...messages].map((m) => m.body));
       return { metadata: { metrics: { backlogCount: 0, backlogBytes: 0 } } };
     },
@@ -76,9 +87,14 @@ export interface Harness {
 }
 
 /** The app with a fixed clock and a recording queue, called as the runtime calls a Worker. */
-export function harness(options: { deps?: AppDeps; failQueue?: boolean } = {}): Harness {
+export function harness(
+  options: { deps?: AppDeps; failQueue?: boolean; failQueueCall?: (n: number) => boolean } = {},
+): Harness {
   const app = createApp(options.deps ?? fixedDeps());
-  const queue = recordingQueue({ fail: options.failQueue ?? false });
+  const queue = recordingQueue({
+    fail: options.failQueue ?? false,
+    ...(options.failQueueCall ? { failCall: options.failQueueCall } : {}),
+  });
   return {
     queue,
     async fetch(path, init, overrides = {}) {
