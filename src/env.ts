@@ -10,6 +10,7 @@ type Narrowed =
   | 'DLQ'
   | 'METRICS'
   | 'ANALYTICS'
+  | 'PUBLIC_HOST'
   | 'ALLOWED_ORIGINS'
   | 'ANONYMIZE_IP'
   | 'FIREHOSE_STREAM'
@@ -35,6 +36,11 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
 
   /** Secret (or var): `key` or `key=sourceName`, comma-separated. Unset: every call is 401. */
   WRITE_KEYS?: string;
+  /**
+   * Host analytics.js is told to send to (`host[:port]`, request's scheme) or an http(s) URL
+   * with no path (its scheme too); empty or unset: the host of each settings request.
+   */
+  PUBLIC_HOST?: string;
   /** Comma-separated CORS origins; empty or unset: any origin. */
   ALLOWED_ORIGINS?: string;
   /** "true" masks context.ip. */
