@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { syncAnalyticsJsAssets } from './analytics-js-assets';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
 
@@ -119,6 +120,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = resolve(options.dataDir ?? '.data/firehose');
   const persistTo = resolve(options.persistTo ?? '.data/wrangler');
   await mkdir(dataDir, { recursive: true });
+  // wrangler dev runs the same copy ([build] in wrangler.toml), but settles on its assets
+  // directory before that build has run: on a clean clone the first start could lack them.
+  await syncAnalyticsJsAssets();
   const stream = options.stream ?? 'ndc-segment';
   const firehoseOptions = {
     host: '127.0.0.1',

@@ -10,6 +10,7 @@ type Narrowed =
   | 'DLQ'
   | 'METRICS'
   | 'ANALYTICS'
+  | 'ASSETS'
   | 'PUBLIC_HOST'
   | 'ALLOWED_ORIGINS'
   | 'ANONYMIZE_IP'
@@ -31,6 +32,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   METRICS: DurableObjectNamespace<MetricsShard>;
   /** Optional Workers Analytics Engine dataset: one data point per request and per batch. */
   ANALYTICS?: AnalyticsEngineDataset;
+  /** Static assets (wrangler.toml [assets]): analytics.js, copied from the pinned package. */
+  ASSETS: Fetcher;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
