@@ -3,6 +3,7 @@
 // `npm start` runs it for people; the e2e tests run it for assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { syncAnalyticsJsAssets } from './analytics-js-assets';
@@ -40,6 +41,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Inherit wrangler's stdio instead of capturing it (interactive use). */
   inheritStdio?: boolean;
+  /** `https` serves the Worker with wrangler's self-signed certificate (default `http`). */
+  localProtocol?: 'http' | 'https';
 }
 
 export interface Stack {
@@ -101,12 +104,27 @@ function waitForReady(
   });
 }
 
+/** One GET, answered with any status. */
+async function probe(url: string): Promise<void> {
+  if (!url.startsWith('https:')) {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return;
+  }
+  // wrangler dev's self-signed certificate, on loopback: nothing to verify.
+  await new Promise<void>((ok, fail) => {
+    httpsGet(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.once('end', ok);
+    }).once('error', fail);
+  });
+}
+
 async function waitForHttp(url: string): Promise<void> {
   const deadline = Date.now() + WRANGLER_READY_TIMEOUT_MS;
   for (;;) {
     try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
+      await probe(url);
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`${url} did not answer`);
@@ -135,6 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const firehosePort = firehose.port;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   const inspectorPort = await freePort();
+  const protocol = options.localProtocol ?? 'http';
   const vars: Record<string, string> = {
     WRITE_KEYS: options.writeKeys ?? SEED_WRITE_KEYS,
     FIREHOSE_STREAM: stream,
@@ -155,6 +174,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     String(inspectorPort),
     '--persist-to',
     persistTo,
+    '--local-protocol',
+    protocol,
     '--show-interactive-dev-session=false',
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
@@ -170,7 +191,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     detached: process.platform !== 'win32',
   });
-  const workerUrl = `http://127.0.0.1:${port}`;
+  const workerUrl = `${protocol}://127.0.0.1:${port}`;
   try {
     await waitForReady(child, log, inherit);
     await waitForHttp(`${workerUrl}/`);
