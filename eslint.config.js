@@ -10,6 +10,7 @@ export default tseslint.config(
       '.wrangler',
       '.data',
       'dist',
+      'assets',
       'worker-configuration.d.ts',
       'bench/out',
     ],

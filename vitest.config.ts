@@ -1,6 +1,7 @@
 // Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers (unit
 // tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
-// endpoint started in Node by the global setup; `node` runs the local tooling in Node.
+// endpoint started in Node by the global setup, with the static assets (analytics.js) it copies
+// first; `node` runs the local tooling in Node.
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
@@ -38,7 +39,10 @@ export default defineConfig({
           name: 'workers',
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/e2e/**'],
-          globalSetup: ['./test/support/node/firehose-global-setup.ts'],
+          globalSetup: [
+            './test/support/node/analytics-js-assets-global-setup.ts',
+            './test/support/node/firehose-global-setup.ts',
+          ],
         },
       },
       {

@@ -3,8 +3,10 @@
 // `npm start` runs it for people; the e2e tests run it for assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
+import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
+import { syncAnalyticsJsAssets } from './analytics-js-assets';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
 
@@ -39,6 +41,8 @@ export interface StackOptions {
   log?: (line: string) => void;
   /** Inherit wrangler's stdio instead of capturing it (interactive use). */
   inheritStdio?: boolean;
+  /** `https` serves the Worker with wrangler's self-signed certificate (default `http`). */
+  localProtocol?: 'http' | 'https';
 }
 
 export interface Stack {
@@ -100,12 +104,27 @@ function waitForReady(
   });
 }
 
+/** One GET, answered with any status. */
+async function probe(url: string): Promise<void> {
+  if (!url.startsWith('https:')) {
+    const res = await fetch(url);
+    await res.arrayBuffer();
+    return;
+  }
+  // wrangler dev's self-signed certificate, on loopback: nothing to verify.
+  await new Promise<void>((ok, fail) => {
+    httpsGet(url, { rejectUnauthorized: false }, (res) => {
+      res.resume();
+      res.once('end', ok);
+    }).once('error', fail);
+  });
+}
+
 async function waitForHttp(url: string): Promise<void> {
   const deadline = Date.now() + WRANGLER_READY_TIMEOUT_MS;
   for (;;) {
     try {
-      const res = await fetch(url);
-      await res.arrayBuffer();
+      await probe(url);
       return;
     } catch {
       if (Date.now() > deadline) throw new Error(`${url} did not answer`);
@@ -119,6 +138,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dataDir = resolve(options.dataDir ?? '.data/firehose');
   const persistTo = resolve(options.persistTo ?? '.data/wrangler');
   await mkdir(dataDir, { recursive: true });
+  // wrangler dev runs the same copy ([build] in wrangler.toml), but settles on its assets
+  // directory before that build has run: on a clean clone the first start could lack them.
+  await syncAnalyticsJsAssets();
   const stream = options.stream ?? 'ndc-segment';
   const firehoseOptions = {
     host: '127.0.0.1',
@@ -131,6 +153,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const firehosePort = firehose.port;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   const inspectorPort = await freePort();
+  const protocol = options.localProtocol ?? 'http';
   const vars: Record<string, string> = {
     WRITE_KEYS: options.writeKeys ?? SEED_WRITE_KEYS,
     FIREHOSE_STREAM: stream,
@@ -151,6 +174,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     String(inspectorPort),
     '--persist-to',
     persistTo,
+    '--local-protocol',
+    protocol,
     '--show-interactive-dev-session=false',
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
@@ -166,7 +191,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
     detached: process.platform !== 'win32',
   });
-  const workerUrl = `http://127.0.0.1:${port}`;
+  const workerUrl = `${protocol}://127.0.0.1:${port}`;
   try {
     await waitForReady(child, log, inherit);
     await waitForHttp(`${workerUrl}/`);

@@ -3,6 +3,7 @@
 import { Hono } from 'hono';
 import { recordRejected, recordRequest, routeLabel } from './metrics/record';
 import { listDeadLetters, replayDeadLetters } from './routes/admin';
+import { getAnalyticsJs } from './routes/analytics-js';
 import { cors } from './routes/cors';
 import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
@@ -62,6 +63,9 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   app.all(`/v1/:type{${SINGLE_PATHS}}`, methodNotAllowed('GET, POST, OPTIONS'));
   app.get('/v1/projects/:writeKey/settings', getSettings);
   app.all('/v1/projects/:writeKey/settings', methodNotAllowed('GET, OPTIONS'));
+  // analytics.js itself; its chunks (/analytics-next/bundles/*) are static assets.
+  app.get('/analytics.js/v1/:writeKey/analytics.min.js', getAnalyticsJs);
+  app.all('/analytics.js/v1/:writeKey/analytics.min.js', methodNotAllowed('GET, OPTIONS'));
 
   app.get('/admin/dead-letters', listDeadLetters);
   app.all('/admin/dead-letters', methodNotAllowed('GET'));

@@ -12,6 +12,8 @@ type Narrowed =
   | 'METRICS'
   | 'DEDUPE'
   | 'ANALYTICS'
+  | 'ASSETS'
+  | 'PUBLIC_HOST'
   | 'ALLOWED_ORIGINS'
   | 'ANONYMIZE_IP'
   | 'FIREHOSE_STREAM'
@@ -41,11 +43,18 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   DEDUPE?: DurableObjectNamespace<DedupeShard>;
   /** Optional Workers Analytics Engine dataset: one data point per request and per batch. */
   ANALYTICS?: AnalyticsEngineDataset;
+  /** Static assets (wrangler.toml [assets]): analytics.js, copied from the pinned package. */
+  ASSETS: Fetcher;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
   /** Secret (or var): `key` or `key=sourceName`, comma-separated. Unset: every call is 401. */
   WRITE_KEYS?: string;
+  /**
+   * Host analytics.js is told to send to (`host[:port]`, request's scheme) or an http(s) URL
+   * with no path (its scheme too); empty or unset: the host of each settings request.
+   */
+  PUBLIC_HOST?: string;
   /** Comma-separated CORS origins; empty or unset: any origin. */
   ALLOWED_ORIGINS?: string;
   /** "true" masks context.ip. */

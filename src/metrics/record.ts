@@ -44,11 +44,13 @@ const FIXED_ROUTES = new Set([
 ]);
 const PIXEL = /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/;
 const SETTINGS = /^\/v1\/projects\/[^/]+\/settings$/;
+const ANALYTICS_JS = /^\/analytics\.js\/v1\/[^/]+\/analytics\.min\.js$/;
 
 /** A bounded `route` label: the path for known routes, never a write key or free text. */
 export function routeLabel(path: string): string {
   if (SINGLE_PATHS.has(path) || FIXED_ROUTES.has(path) || PIXEL.test(path)) return path;
   if (SETTINGS.test(path)) return '/v1/projects/:writeKey/settings';
+  if (ANALYTICS_JS.test(path)) return '/analytics.js/v1/:writeKey/analytics.min.js';
   return 'unmatched';
 }
 

@@ -15,6 +15,7 @@ describe('routeLabel', () => {
     ['/v1/batch', '/v1/batch'],
     ['/v1/pixel/page', '/v1/pixel/page'],
     ['/v1/projects/SECRETKEY/settings', '/v1/projects/:writeKey/settings'],
+    ['/analytics.js/v1/SECRETKEY/analytics.min.js', '/analytics.js/v1/:writeKey/analytics.min.js'],
     ['/metrics', '/metrics'],
     ['/wp-admin.php', 'unmatched'],
     ['/v1/pixel/purchase', 'unmatched'],

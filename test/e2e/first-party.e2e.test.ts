@@ -1,0 +1,340 @@
+// analytics.js served first-party, end to end: headless Chromium opens a page on its own
+// loopback origin that pastes Segment's standard snippet exactly as docs/analytics-js.md shows
+// it, pointed at the collector under wrangler dev. analytics.js, its settings and the chunk it
+// loads on demand all come from the collector; the page's calls land in the local Firehose
+// files; and every request the browser makes, seen through Playwright's routing and request
+// events and the DevTools protocol, goes to the collector or the page's own origin.
+// Two ways in: `npm start`'s (http, the snippet with `_cdn`) and a deployed Worker's (https,
+// only the host changed), the latter with PUBLIC_HOST naming a second host for the events.
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../scripts/stack';
+import {
+  CHUNK_CACHE_CONTROL,
+  CHUNKS_PATH,
+  ENTRY_ASSET_PATH,
+  ENTRY_CACHE_CONTROL,
+} from '../../src/analytics-js/assets';
+import { isJson, startPageServer, type Json, type PageServer } from './sdk-support';
+import { landed, SEED_KEY, startTestStack, until, type TestStack } from './support';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const DOC = join(here, '..', '..', 'docs', 'analytics-js.md');
+
+// Debian's package; flags as in browser.e2e.test.ts (/work/shared/TOOLCHAIN.md). The one name
+// besides loopback that resolves is the second host the https collector answers on.
+const CHROMIUM = '/usr/bin/chromium';
+const EVENTS_HOST = 'collect.test';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  `--host-resolver-rules=MAP ${EVENTS_HOST} 127.0.0.1 , MAP * ~NOTFOUND , EXCLUDE 127.0.0.1`,
+];
+const CALLS = 3;
+// analytics-next loads its queryString chunk for `ajs_` parameters (src/browser/index.ts) and
+// tracks `ajs_event` with `ajs_prop_*` as properties (src/core/query-string).
+const QUERY = 'ajs_event=Signed%20Up&ajs_prop_plan=pro';
+const QUERY_CHUNK = 'queryString.bundle.34b193ada8fe288d1bd1.js';
+
+/** The two snippets of docs/analytics-js.md: for `npm start`, and for a deployed Worker. */
+async function documentedSnippets(): Promise<{ local: string; deployed: string }> {
+  const doc = await readFile(DOC, 'utf8');
+  const blocks = [...doc.matchAll(/```html\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
+  const local = blocks.find((b) => b.includes('http://localhost:8787'));
+  const deployed = blocks.find((b) => b.includes('https://collect.example.com'));
+  if (local === undefined || deployed === undefined) throw new Error(`no snippets in ${DOC}`);
+  return { local, deployed };
+}
+
+function pageWith(snippet: string): { contentType: string; body: string } {
+  return {
+    contentType: 'text/html; charset=utf-8',
+    body: [
+      '<!doctype html>',
+      '<html lang="en">',
+      '<head>',
+      '<meta charset="utf-8" />',
+      '<title>ndc-segment first-party e2e</title>',
+      // No favicon request: every request the page makes is one the test accounts for.
+      '<link rel="icon" href="data:," />',
+      snippet,
+      '</head>',
+      '<body><h1>first-party analytics.js</h1></body>',
+      '</html>',
+    ].join('\n'),
+  };
+}
+
+interface Traffic {
+  /** Every URL the page asked for (Playwright's request events and DevTools). */
+  urls: string[];
+  /** Requests the route handler refused because they were for another host. */
+  blocked: string[];
+  failed: string[];
+  consoleErrors: string[];
+  /** Status and headers of the page's responses, by URL. */
+  responses: Map<string, { status: number; headers: Record<string, string> }>;
+}
+
+interface Run {
+  label: string;
+  traffic: Traffic;
+  /** messageIds of the calls the test made. */
+  ids: string[];
+}
+
+interface AnalyticsLike {
+  track(event: string, properties: Json, options: Json): unknown;
+  identify(userId: string, traits: Json, options: Json): unknown;
+}
+
+describe('analytics.js first-party, pasted from docs/analytics-js.md, in headless Chromium', () => {
+  let browser: BrowserContext;
+  let profileDir: string;
+  let snippets: { local: string; deployed: string };
+
+  beforeAll(async () => {
+    snippets = await documentedSnippets();
+    profileDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-chromium-'));
+    browser = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      args: CHROMIUM_ARGS,
+      // wrangler dev's self-signed certificate for the https collector.
+      ignoreHTTPSErrors: true,
+    });
+    // With no network interface but loopback Chromium reports offline, and analytics.js then
+    // only buffers (TOOLCHAIN.md).
+    await browser.addInitScript(() =>
+      Object.defineProperty(Navigator.prototype, 'onLine', { get: () => true }),
+    );
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+  });
+
+  /**
+   * Opens `url` with every request recorded, and requests to any origin but `allowed` refused,
+   * then makes CALLS track and identify calls with our messageIds.
+   */
+  async function runPage(url: string, allowed: ReadonlySet<string>, label: string): Promise<Run> {
+    const traffic: Traffic = {
+      urls: [],
+      blocked: [],
+      failed: [],
+      consoleErrors: [],
+      responses: new Map(),
+    };
+    const page = await browser.newPage();
+    await page.route('**/*', async (route) => {
+      const target = route.request().url();
+      if (target.startsWith('data:') || allowed.has(new URL(target).origin)) {
+        await route.continue();
+        return;
+      }
+      traffic.blocked.push(target);
+      await route.abort('blockedbyclient');
+    });
+    page.on('request', (req) => traffic.urls.push(req.url()));
+    page.on('requestfailed', (req) => traffic.failed.push(`${req.method()} ${req.url()}`));
+    page.on('response', (res) =>
+      traffic.responses.set(res.url(), { status: res.status(), headers: res.headers() }),
+    );
+    page.on('console', (msg) => {
+      if (msg.type() === 'error') traffic.consoleErrors.push(msg.text());
+    });
+    // Requests Playwright does not surface (CORS preflights among them) still show in DevTools.
+    const cdp = await browser.newCDPSession(page);
+    cdp.on('Network.requestWillBeSent', (e) => traffic.urls.push(e.request.url));
+    await cdp.send('Network.enable');
+
+    await page.goto(url, { waitUntil: 'load' });
+    const ids = Array.from({ length: CALLS }, (_, i) => [
+      `${label}-track-${i}`,
+      `${label}-identify-${i}`,
+    ]).flat();
+    await page.evaluate(
+      ({ label, calls }) => {
+        const a = (window as unknown as { analytics: AnalyticsLike }).analytics;
+        for (let i = 0; i < calls; i++) {
+          a.track('Order Completed', { i }, { messageId: `${label}-track-${i}` });
+          a.identify(`user-${i}`, { i }, { messageId: `${label}-identify-${i}` });
+        }
+      },
+      { label, calls: CALLS },
+    );
+    return { label, traffic, ids };
+  }
+
+  /** Waits until the run's calls, its snippet's page() and its query-string track landed. */
+  async function landedFor(stack: TestStack, run: Run): Promise<Json[]> {
+    const mine = (events: Json[]): Json[] =>
+      events.filter((e) => {
+        const context = e['context'];
+        const pageContext = isJson(context) ? context['page'] : undefined;
+        return isJson(pageContext) && String(pageContext['search']).includes(`run=${run.label}`);
+      });
+    try {
+      return await until(
+        `${run.label} events in the Firehose files`,
+        async () => {
+          // A request to another host fails the run now rather than at the timeout.
+          if (run.traffic.blocked.length > 0) throw new Error('requests to another host');
+          const events = mine(await landed(stack));
+          return events.length >= run.ids.length + 2 ? events : undefined;
+        },
+        60_000,
+      );
+    } catch (e) {
+      throw new Error(
+        `${String(e)}\nrequests: ${run.traffic.urls.join(' ')}\n` +
+          `console: ${run.traffic.consoleErrors.join('; ')}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Every event landed once: the page view, the query string's track, and our calls. */
+  function expectAllLanded(events: Json[], run: Run): void {
+    const byType = (type: string): Json[] => events.filter((e) => e['type'] === type);
+    expect(byType('page')).toHaveLength(1);
+    const fromQuery = byType('track').filter((e) => e['event'] === 'Signed Up');
+    expect(fromQuery).toHaveLength(1);
+    expect(fromQuery[0]?.['properties']).toEqual({ plan: 'pro' });
+    const ids = events.map((e) => String(e['messageId']));
+    expect(run.ids.filter((id) => ids.indexOf(id) !== ids.lastIndexOf(id))).toEqual([]);
+    expect(run.ids.filter((id) => !ids.includes(id))).toEqual([]);
+    expect(events).toHaveLength(run.ids.length + 2);
+    for (const e of events) expect(e['source']).toBe('ndc-demo');
+  }
+
+  /** The browser talked to nothing but `allowed`, and nothing failed. */
+  function expectOnly(run: Run, allowed: ReadonlySet<string>): void {
+    const origins = new Set(
+      run.traffic.urls.filter((u) => !u.startsWith('data:')).map((u) => new URL(u).origin),
+    );
+    expect([...origins].filter((o) => !allowed.has(o))).toEqual([]);
+    expect(run.traffic.blocked).toEqual([]);
+    expect(run.traffic.failed).toEqual([]);
+    expect(run.traffic.consoleErrors).toEqual([]);
+  }
+
+  /**
+   * analytics.js, its settings and the chunk the query string needs came from `collector`
+   * with their cache headers, and every call was posted to `eventsOrigin`.
+   */
+  function expectFromCollector(run: Run, collector: string, eventsOrigin: string): void {
+    const served: Array<[string, string]> = [
+      [`${collector}/analytics.js/v1/${SEED_KEY}/analytics.min.js`, ENTRY_CACHE_CONTROL],
+      // src/routes/settings.ts SETTINGS_CACHE_SECONDS.
+      [`${collector}/v1/projects/${SEED_KEY}/settings`, 'public, max-age=300'],
+      [`${collector}${CHUNKS_PATH}${QUERY_CHUNK}`, CHUNK_CACHE_CONTROL],
+    ];
+    for (const [url, cacheControl] of served) {
+      expect(run.traffic.urls).toContain(url);
+      const res = run.traffic.responses.get(url);
+      expect(res?.status, url).toBe(200);
+      expect(res?.headers['cache-control'], url).toBe(cacheControl);
+    }
+    // analytics.js posts each call to /v1/<first letter of its type>.
+    const posts = run.traffic.urls.filter((u) => /\/v1\/[a-z]$/.test(new URL(u).pathname));
+    expect(new Set(posts)).toEqual(new Set(['t', 'p', 'i'].map((p) => `${eventsOrigin}/v1/${p}`)));
+  }
+
+  describe('npm start: http, the snippet with _cdn', () => {
+    let stack: TestStack;
+    let server: PageServer;
+
+    beforeAll(async () => {
+      stack = await startTestStack({ stream: 'e2e-first-party-http' });
+      const snippet = snippets.local.replaceAll('http://localhost:8787', stack.workerUrl);
+      server = await startPageServer({ '/page.html': pageWith(snippet) });
+    });
+
+    afterAll(async () => {
+      await server?.close();
+      await stack?.cleanup();
+    });
+
+    it('loads analytics.js, settings and chunks from the collector; every call lands', async () => {
+      const allowed = new Set([stack.workerUrl, server.origin]);
+      const run = await runPage(`${server.origin}/page.html?${QUERY}&run=local`, allowed, 'local');
+      const events = await landedFor(stack, run);
+      expectOnly(run, allowed);
+      expectAllLanded(events, run);
+      expectFromCollector(run, stack.workerUrl, stack.workerUrl);
+    });
+
+    it('serves chunks in front of the Worker and keeps the entry asset behind it', async () => {
+      const chunk = await fetch(`${stack.workerUrl}${CHUNKS_PATH}${QUERY_CHUNK}`);
+      expect(chunk.status).toBe(200);
+      expect(chunk.headers.get('cache-control')).toBe(CHUNK_CACHE_CONTROL);
+      await chunk.arrayBuffer();
+      // Only the Worker's own 404 looks like this: the asset router passed these requests on.
+      for (const path of [ENTRY_ASSET_PATH, '/_headers', `${CHUNKS_PATH}nope.bundle.js`]) {
+        const res = await fetch(`${stack.workerUrl}${path}`);
+        expect(res.status, path).toBe(404);
+        expect(await res.json(), path).toEqual({
+          success: false,
+          error: { code: 'not_found', message: 'no such route' },
+        });
+      }
+      const unknown = await fetch(`${stack.workerUrl}/analytics.js/v1/nope/analytics.min.js`);
+      expect(unknown.status).toBe(404);
+      await unknown.arrayBuffer();
+    });
+  });
+
+  describe('deployed: https, only the host changed, PUBLIC_HOST for the events', () => {
+    let stack: TestStack;
+    let server: PageServer;
+    let eventsOrigin: string;
+
+    beforeAll(async () => {
+      const port = await freePort();
+      eventsOrigin = `https://${EVENTS_HOST}:${port}`;
+      stack = await startTestStack({
+        stream: 'e2e-first-party-https',
+        port,
+        localProtocol: 'https',
+        vars: { PUBLIC_HOST: eventsOrigin },
+      });
+      const snippet = snippets.deployed
+        .replaceAll('https://collect.example.com', stack.workerUrl)
+        .replaceAll('YOUR_WRITE_KEY', SEED_KEY);
+      server = await startPageServer({ '/page.html': pageWith(snippet) });
+    });
+
+    afterAll(async () => {
+      await server?.close();
+      await stack?.cleanup();
+    });
+
+    it('finds its host from the script URL alone and sends to PUBLIC_HOST', async () => {
+      const allowed = new Set([stack.workerUrl, eventsOrigin, server.origin]);
+      const run = await runPage(
+        `${server.origin}/page.html?${QUERY}&run=deployed`,
+        allowed,
+        'deployed',
+      );
+      const events = await landedFor(stack, run);
+      expectOnly(run, allowed);
+      expectAllLanded(events, run);
+
+      // Events go where PUBLIC_HOST says, not to the host the script came from.
+      expectFromCollector(run, stack.workerUrl, eventsOrigin);
+    });
+  });
+});
