@@ -43,6 +43,8 @@ export interface StackOptions {
   inheritStdio?: boolean;
   /** `https` serves the Worker with wrangler's self-signed certificate (default `http`). */
   localProtocol?: 'http' | 'https';
+  /** Another wrangler config (beside wrangler.toml, so its relative paths hold): `--config`. */
+  configPath?: string;
 }
 
 export interface Stack {
@@ -177,6 +179,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     '--local-protocol',
     protocol,
     '--show-interactive-dev-session=false',
+    ...(options.configPath === undefined ? [] : ['--config', options.configPath]),
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
   const inherit = options.inheritStdio ?? false;

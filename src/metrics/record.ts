@@ -129,6 +129,23 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
 }
 
+/**
+ * One log line for a batch whose calls did not all succeed, e.g.
+ * `delivery: 2 of 3 Firehose calls failed (NetworkError ×1, ServiceUnavailableException ×1)`;
+ * undefined when every call landed every record.
+ */
+export function failedCallsLine(report: DeliveryReport): string | undefined {
+  const failed = report.calls.filter((c) => c.outcome !== 'ok');
+  if (failed.length === 0) return undefined;
+  const codes = new Map<string, number>();
+  for (const c of failed) {
+    const code = c.code ?? (c.outcome === 'partial' ? 'FailedRecords' : c.outcome);
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  const list = [...codes].map(([code, n]) => `${code} ×${n}`).join(', ');
+  return `delivery: ${failed.length} of ${report.calls.length} Firehose calls failed (${list})`;
+}
+
 export function recordArchived(m: MetricsBuffer, events: number): void {
   if (events > 0) m.inc('ndc_segment_events_archived_total', {}, events);
 }

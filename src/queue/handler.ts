@@ -6,7 +6,7 @@
 import { dedupeSettings, isolateOutbox, scheduleOutboxFlush } from '../dedupe/client';
 import type { Env } from '../env';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
-import { recordArchived, recordDelivery } from '../metrics/record';
+import { failedCallsLine, recordArchived, recordDelivery } from '../metrics/record';
 import { archiveBatch, deliverBatch, runtimeConsumerDeps } from './consumer';
 
 // wrangler.toml: the dead_letter_queue of every events consumer.
@@ -29,6 +29,8 @@ export async function handleQueue(
   } else {
     const report = await deliverBatch(batch, env, deps, dedupe);
     recordDelivery(isolateBuffer, report, deps.now());
+    const failed = failedCallsLine(report);
+    if (failed !== undefined) console.warn(failed);
   }
   if (dedupe !== undefined) scheduleOutboxFlush(dedupe.io, isolateOutbox, ctx);
   scheduleFlush(env, ctx);

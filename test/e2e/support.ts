@@ -23,7 +23,7 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
     persistTo,
     log: (line) => logs.push(line),
     ...options,
-    vars: { DELIVERY_RETRY_MAX_SECONDS: '2', ...options.vars },
+    vars: { DELIVERY_RETRY_MAX_SECONDS: '2', METRICS_FLUSH_SECONDS: '1', ...options.vars },
   });
   return Object.assign(stack, {
     dataDir,
@@ -167,5 +167,47 @@ export async function until<T>(
     if (Date.now() > deadline)
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Sum of every sample of a metric family in Prometheus text, optionally filtered by a label. */
+export function metricSum(text: string, name: string, label?: string): number {
+  return text
+    .split('\n')
+    .filter(
+      (l) =>
+        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
+        (label === undefined || l.includes(label)),
+    )
+    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+}
+
+export async function metricsText(stack: Stack): Promise<string> {
+  return (await fetch(`${stack.workerUrl}/metrics`)).text();
+}
+
+/**
+ * Waits until the local endpoint has received no call for `quietMs`: with retry delays capped
+ * at 2 s and consumer batches at 2 s in the test stack, a quiet period longer than both means
+ * no message is left on the queues, so a late duplicate cannot still arrive.
+ */
+export async function waitForQuiet(
+  stack: Stack,
+  quietMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let calls = stack.firehose.stats().calls;
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = stack.firehose.stats().calls;
+    if (now !== calls) {
+      calls = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return;
+    }
+    if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
   }
 }

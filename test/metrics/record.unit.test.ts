@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsBuffer } from '../../src/metrics/buffer';
 import {
+  failedCallsLine,
   recordAccepted,
   recordDelivery,
   recordQueueMessagesSent,
@@ -97,6 +98,15 @@ describe('recordDelivery', () => {
     expect(d.counters['ndc_segment_events_ambiguous_total']).toBe(5);
     expect(d.gauges['ndc_segment_last_delivery_auth_failure_timestamp_seconds']).toBeUndefined();
     expect(d.streak).toEqual({ success: 11, failures: [10] });
+  });
+
+  it('sums up failed calls by code in one log line, and says nothing when all landed', () => {
+    expect(failedCallsLine(report)).toBe(
+      'delivery: 2 of 2 Firehose calls failed (FailedRecords ×1, ServiceUnavailableException ×1)',
+    );
+    expect(
+      failedCallsLine({ ...report, calls: [{ stream: 's', outcome: 'ok', records: 1 }] }),
+    ).toBeUndefined();
   });
 
   it('records the time of a refusal for credentials', () => {

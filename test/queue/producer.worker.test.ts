@@ -1,6 +1,7 @@
 // The events queues an env binds, how requests spread over them, and how one request's events
 // are sent; and that wrangler.toml names the dead-letter queue by configuration.
 import wranglerToml from '../../wrangler.toml?raw';
+import twoQueuesToml from '../../wrangler.two-queues.toml?raw';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
@@ -125,6 +126,16 @@ describe('wrangler.toml', () => {
     expect(events.length).toBeGreaterThan(0);
     for (const b of events) expect(b).toContain(`dead_letter_queue = "${dlq}"`);
     expect(consumers.some((b) => queueOf(b) === dlq)).toBe(true);
+  });
+
+  it('adds a queue with two blocks: the two-queue test config is wrangler.toml, uncommented', () => {
+    const uncommented = wranglerToml.replace(
+      /^# (\[\[queues\.(?:producers|consumers)\]\]\n(?:# .*\n)*)/gm,
+      (block) => block.replace(/^# /gm, ''),
+    );
+    const body = twoQueuesToml.split('\n').slice(3).join('\n');
+    expect(body).toBe(uncommented);
+    expect(body).toContain('binding = "EVENTS_1"');
   });
 
   it('consumes every queue an EVENTS producer sends to', () => {
