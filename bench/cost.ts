@@ -1,8 +1,29 @@
-// Cost per million events at list prices (bench/prices.ts) and the scaling a queue and a
-// delivery stream allow at their quotas, from the delivery model and the measured CPU. Pure.
+// The bill: every billed line of the collector at a given traffic, from the delivery model (the
+// real packers over a request mix), the measured CPU per event, and the design's own constants
+// (flush interval, shards, persist intervals), each price cited in bench/prices.ts. Pure.
+//
+// Lines: Workers requests and CPU; Queues operations (events queues and the DLQ); Firehose
+// ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
+// same three); Analytics Engine data points; R2 operations of the archive. What is assumed rather
+// than measured is in ModelAssumptions, each stated in the bench output.
 
+import {
+  DEDUPE_MAX_KEYS_PER_SHARD,
+  DEDUPE_PERSIST_SECONDS,
+  DEDUPE_SHARDS_DEFAULT,
+} from '../src/dedupe/limits';
+import {
+  ANALYTICS_INTERVAL_MS,
+  METRICS_PERSIST_MAX_MS,
+  METRICS_SHARDS,
+} from '../src/metrics/limits';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
 import {
+  ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
+  DO_BILLED_GB,
+  DO_USD_PER_MILLION_GB_SECONDS,
+  DO_USD_PER_MILLION_REQUESTS,
+  DO_USD_PER_MILLION_ROWS_WRITTEN,
   FIREHOSE_BYTES_PER_BILLED_GB,
   FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,
   FIREHOSE_STREAM_MAX_CALLS_PER_SECOND,
@@ -10,95 +31,241 @@ import {
   FIREHOSE_USD_PER_GB,
   QUEUE_MAX_MESSAGES_PER_SECOND,
   QUEUES_USD_PER_MILLION_OPERATIONS,
+  R2_USD_PER_MILLION_CLASS_A,
+  SECONDS_PER_MONTH,
   WORKERS_USD_PER_MILLION_CPU_MS,
   WORKERS_USD_PER_MILLION_REQUESTS,
 } from './prices';
 
 const MILLION = 1_000_000;
 
-export interface CostLine {
-  workersRequests: number;
-  workersCpu: number | undefined;
-  queues: number;
-  firehose: number;
-  total: number;
-}
+// Ours, from src/dedupe/window.ts: 9 bytes a slot at a load of 0.75–0.8, and up to 1.25 windows
+// of keys kept (generations): what a dedupe shard holds per key of the window.
+export const DEDUPE_BYTES_PER_WINDOW_KEY = 15;
 
-export interface CostCase {
-  label: string;
+export interface ModelAssumptions {
+  /** Active isolates serving the traffic (ingest and consumers together). */
+  isolates: number;
+  /** METRICS_FLUSH_SECONDS. */
+  flushSeconds: number;
+  /** Distinct sources and streams: one Analytics Engine point each per shard and interval. */
+  sources: number;
+  streams: number;
+  /** Prometheus scrapes plus /health checks per second, each a read of every metrics shard. */
+  scrapesPerSecond: number;
+  /** Wall time a Durable Object is active per request (not measured here: assumed, stated). */
+  metricsRequestMs: number;
+  dedupeRequestMs: number;
+  /** DEDUPE_WINDOW_SECONDS; 0 turns the dedupe lines off. */
+  dedupeWindowSeconds: number;
+  /** Share of queue messages dead-lettered (and so archived to R2). */
+  deadLetterShare: number;
+  /** Share of deliveries that fail and are retried. */
   retryRate: number;
-  /** CPU-ms per event used for the Workers CPU line, when measured. */
-  cpuMsPerEvent: number | undefined;
-  usdPerMillionEvents: CostLine;
 }
 
-/**
- * Dollars per million events. Workers requests count the ingest requests and, as an upper
- * bound, one request per consumer invocation (each retry re-delivers in a new invocation).
- * Retried messages are read again (Queues) and, as an upper bound, sent and billed by
- * Firehose again.
- */
-export function costPerMillion(
-  d: DeliveryFigures,
-  retryRate: number,
-  cpuMsPerEvent: number | undefined,
-): CostCase {
-  const k = attempts(retryRate);
-  const requests = d.perEvent.requests + d.perEvent.consumerInvocations * k;
-  const workersRequests = requests * WORKERS_USD_PER_MILLION_REQUESTS;
-  const workersCpu =
-    cpuMsPerEvent === undefined ? undefined : cpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS;
-  const ops = d.queueOpsPerEvent[retryKey(retryRate)] ?? NaN;
-  const queues = ops * QUEUES_USD_PER_MILLION_OPERATIONS;
-  const firehose =
-    ((d.perEvent.billedBytes * k * MILLION) / FIREHOSE_BYTES_PER_BILLED_GB) * FIREHOSE_USD_PER_GB;
-  return {
-    label: d.short,
-    retryRate,
-    cpuMsPerEvent,
-    usdPerMillionEvents: {
-      workersRequests,
-      workersCpu,
-      queues,
-      firehose,
-      total: workersRequests + (workersCpu ?? 0) + queues + firehose,
-    },
-  };
-}
+export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
+  flushSeconds: 10,
+  sources: 10,
+  streams: 1,
+  // A Prometheus scrape every 15 s and a /health check every 10 s.
+  scrapesPerSecond: 1 / 15 + 1 / 10,
+  metricsRequestMs: 2,
+  dedupeRequestMs: 5,
+  dedupeWindowSeconds: 3600,
+  deadLetterShare: 0.0001,
+  retryRate: 0,
+};
 
-export interface Capacity {
-  label: string;
-  eventsPerSecondPerQueue: number;
-  eventsPerSecondPerStream: number;
-  /** Which stream quota binds first. */
+export const LINES = [
+  'workers_requests',
+  'workers_cpu',
+  'queues',
+  'firehose',
+  'metrics_do_requests',
+  'metrics_do_duration',
+  'metrics_do_rows',
+  'analytics_engine',
+  'dedupe_do_requests',
+  'dedupe_do_duration',
+  'dedupe_do_rows',
+  'r2_archive',
+] as const;
+export type Line = (typeof LINES)[number];
+
+/** The lines that are the collector's own observability (issue #9's "metrics share"). */
+export const METRICS_LINES: readonly Line[] = [
+  'metrics_do_requests',
+  'metrics_do_duration',
+  'metrics_do_rows',
+  'analytics_engine',
+];
+
+export interface Infrastructure {
+  queues: number;
+  streams: number;
   streamBoundBy: 'bytes' | 'calls' | 'records';
-  needed: Array<{ eventsPerSecond: number; queues: number; streams: number }>;
+  metricShards: number;
+  /** Requests per second each metrics shard receives (flushes, alarms, scrape reads). */
+  metricShardRequestsPerSecond: number;
+  dedupeShards: number;
+  dedupeKeysPerShard: number;
+  dedupeMegabytesPerShard: number;
+  /** Durable Object calls per consumer batch (one per dedupe shard it has keys for). */
+  dedupeCallsPerBatch: number;
 }
 
-/**
- * Events/s one queue and one stream carry at their quotas, and how many of each a rate
- * needs. The stream's 5 MiB/s is applied to the bytes sent (the quota counts data, not the
- * billing rounding); retries are not counted here.
- */
-export function capacity(d: DeliveryFigures, rates: readonly number[]): Capacity {
-  const perQueue = QUEUE_MAX_MESSAGES_PER_SECOND * d.eventsPerMessage;
+export interface CostAt {
+  label: string;
+  eventsPerSecond: number;
+  isolates: number;
+  retryRate: number;
+  usdPerMonth: Record<Line, number>;
+  usdPerMillionEvents: Record<Line, number>;
+  totalUsdPerMonth: number;
+  totalUsdPerMillionEvents: number;
+  /** Metrics Durable Objects and Analytics Engine as a share of the total (0..1). */
+  metricsShare: number;
+  infrastructure: Infrastructure;
+}
+
+/** Dedupe shards a rate needs so no shard holds more than DEDUPE_MAX_KEYS_PER_SHARD keys. */
+export function dedupeShardsFor(eventsPerSecond: number, windowSeconds: number): number {
+  const needed = Math.ceil((eventsPerSecond * windowSeconds) / DEDUPE_MAX_KEYS_PER_SHARD);
+  return Math.max(DEDUPE_SHARDS_DEFAULT, needed);
+}
+
+/** Expected distinct shards among `keys` keys spread uniformly over `shards`. */
+export function shardsTouched(keys: number, shards: number): number {
+  return shards * (1 - (1 - 1 / shards) ** keys);
+}
+
+/** Events/s one stream carries at its quotas, and which quota binds first. */
+function streamCapacity(d: DeliveryFigures): {
+  perStream: number;
+  boundBy: Infrastructure['streamBoundBy'];
+} {
   const bounds = {
     bytes: FIREHOSE_STREAM_MAX_BYTES_PER_SECOND / d.bytesPerEvent,
     calls: FIREHOSE_STREAM_MAX_CALLS_PER_SECOND * d.eventsPerCall,
     records: FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND * d.eventsPerRecord,
   };
   const [boundBy, perStream] = (
-    Object.entries(bounds) as Array<[Capacity['streamBoundBy'], number]>
+    Object.entries(bounds) as Array<[Infrastructure['streamBoundBy'], number]>
   ).sort((a, b) => a[1] - b[1])[0] ?? ['bytes', bounds.bytes];
-  return {
-    label: d.short,
-    eventsPerSecondPerQueue: perQueue,
-    eventsPerSecondPerStream: perStream,
-    streamBoundBy: boundBy,
-    needed: rates.map((rate) => ({
-      eventsPerSecond: rate,
-      queues: Math.ceil(rate / perQueue),
-      streams: Math.ceil(rate / perStream),
-    })),
+  return { perStream, boundBy };
+}
+
+/**
+ * The monthly bill at `eventsPerSecond` of the traffic `d` describes, with `cpuMsPerEvent` of
+ * Workers CPU (handler and consumer, measured) per event.
+ */
+export function costAt(
+  label: string,
+  d: DeliveryFigures,
+  eventsPerSecond: number,
+  cpuMsPerEvent: number,
+  a: ModelAssumptions,
+): CostAt {
+  const rate = eventsPerSecond;
+  const k = attempts(a.retryRate);
+  const requestsPerSecond = rate * d.perEvent.requests;
+  const messagesPerSecond = rate * d.perEvent.messages;
+  const batchesPerSecond = rate * d.perEvent.consumerInvocations;
+  const dlqMessagesPerSecond = messagesPerSecond * a.deadLetterShare;
+
+  // Metrics: each isolate flushes at most once per interval; each shard persists (one snapshot
+  // row, one setAlarm row, one alarm invocation) at most once per persist delay; each scrape
+  // reads every shard.
+  const persistSeconds = Math.min(a.flushSeconds, METRICS_PERSIST_MAX_MS / 1000);
+  const flushes = a.isolates / a.flushSeconds;
+  const alarms = METRICS_SHARDS / persistSeconds;
+  const scrapeReads = a.scrapesPerSecond * METRICS_SHARDS;
+  const metricsRequests = flushes + alarms + scrapeReads;
+  const metricsRows = 2 * alarms;
+  const points = (METRICS_SHARDS * (a.sources + a.streams + 1)) / (ANALYTICS_INTERVAL_MS / 1000);
+
+  // Dedupe: one call per shard a consumer batch has keys for (commits ride on it); each shard
+  // writes one row of keys, arms one alarm and deletes one expired row per persist interval.
+  const dedupeOn = a.dedupeWindowSeconds > 0;
+  const dedupeShards = dedupeOn ? dedupeShardsFor(rate, a.dedupeWindowSeconds) : 0;
+  const keysPerBatch = batchesPerSecond > 0 ? rate / batchesPerSecond : 0;
+  const callsPerBatch = dedupeOn ? shardsTouched(keysPerBatch, dedupeShards) : 0;
+  const dedupeAlarms = dedupeOn ? dedupeShards / DEDUPE_PERSIST_SECONDS : 0;
+  const dedupeRequests = batchesPerSecond * k * callsPerBatch + dedupeAlarms;
+  const dedupeRows = 3 * dedupeAlarms;
+
+  const perSecond: Record<Line, number> = {
+    workers_requests:
+      ((requestsPerSecond + batchesPerSecond * k + dlqMessagesPerSecond / 10 + a.scrapesPerSecond) *
+        WORKERS_USD_PER_MILLION_REQUESTS) /
+      MILLION,
+    workers_cpu: (rate * cpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS) / MILLION,
+    queues:
+      ((rate * (d.queueOpsPerEvent[retryKey(a.retryRate)] ?? NaN) + dlqMessagesPerSecond * 3) *
+        QUEUES_USD_PER_MILLION_OPERATIONS) /
+      MILLION,
+    firehose:
+      ((rate * d.perEvent.billedBytes * k) / FIREHOSE_BYTES_PER_BILLED_GB) * FIREHOSE_USD_PER_GB,
+    metrics_do_requests: (metricsRequests * DO_USD_PER_MILLION_REQUESTS) / MILLION,
+    metrics_do_duration:
+      (((metricsRequests * a.metricsRequestMs) / 1000) *
+        DO_BILLED_GB *
+        DO_USD_PER_MILLION_GB_SECONDS) /
+      MILLION,
+    metrics_do_rows: (metricsRows * DO_USD_PER_MILLION_ROWS_WRITTEN) / MILLION,
+    analytics_engine: (points * ANALYTICS_ENGINE_USD_PER_MILLION_POINTS) / MILLION,
+    dedupe_do_requests: (dedupeRequests * DO_USD_PER_MILLION_REQUESTS) / MILLION,
+    dedupe_do_duration:
+      (((dedupeRequests * a.dedupeRequestMs) / 1000) *
+        DO_BILLED_GB *
+        DO_USD_PER_MILLION_GB_SECONDS) /
+      MILLION,
+    dedupe_do_rows: (dedupeRows * DO_USD_PER_MILLION_ROWS_WRITTEN) / MILLION,
+    // One object per DLQ consumer batch (assumed ~10 dead letters each at low rates).
+    r2_archive: ((dlqMessagesPerSecond / 10) * R2_USD_PER_MILLION_CLASS_A) / MILLION,
   };
+  const usdPerMonth = Object.fromEntries(
+    LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),
+  ) as Record<Line, number>;
+  const usdPerMillionEvents = Object.fromEntries(
+    LINES.map((l) => [l, (perSecond[l] / rate) * MILLION]),
+  ) as Record<Line, number>;
+  const totalUsdPerMonth = LINES.reduce((n, l) => n + usdPerMonth[l], 0);
+  const metrics = METRICS_LINES.reduce((n, l) => n + usdPerMonth[l], 0);
+  const { perStream, boundBy } = streamCapacity(d);
+  const keysPerShard = dedupeOn ? (rate * a.dedupeWindowSeconds) / dedupeShards : 0;
+  return {
+    label,
+    eventsPerSecond: rate,
+    isolates: a.isolates,
+    retryRate: a.retryRate,
+    usdPerMonth,
+    usdPerMillionEvents,
+    totalUsdPerMonth,
+    totalUsdPerMillionEvents: (totalUsdPerMonth / (rate * SECONDS_PER_MONTH)) * MILLION,
+    metricsShare: metrics / totalUsdPerMonth,
+    infrastructure: {
+      queues: Math.ceil(messagesPerSecond / QUEUE_MAX_MESSAGES_PER_SECOND),
+      streams: Math.ceil(rate / perStream),
+      streamBoundBy: boundBy,
+      metricShards: METRICS_SHARDS,
+      metricShardRequestsPerSecond: metricsRequests / METRICS_SHARDS,
+      dedupeShards,
+      dedupeKeysPerShard: keysPerShard,
+      dedupeMegabytesPerShard: (keysPerShard * DEDUPE_BYTES_PER_WINDOW_KEY) / 1e6,
+      dedupeCallsPerBatch: callsPerBatch,
+    },
+  };
+}
+
+/** The Durable Object requests per second one metrics shard sees at `isolates` isolates. */
+export function metricShardRequestsPerSecond(isolates: number, a: ModelAssumptions): number {
+  const persistSeconds = Math.min(a.flushSeconds, METRICS_PERSIST_MAX_MS / 1000);
+  return (
+    (isolates / a.flushSeconds +
+      METRICS_SHARDS / persistSeconds +
+      a.scrapesPerSecond * METRICS_SHARDS) /
+    METRICS_SHARDS
+  );
 }

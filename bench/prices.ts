@@ -48,3 +48,39 @@ export const QUEUE_MAX_CONSUMER_BATCH_MESSAGES = 100;
 export const FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND = 500_000;
 export const FIREHOSE_STREAM_MAX_CALLS_PER_SECOND = 2000;
 export const FIREHOSE_STREAM_MAX_BYTES_PER_SECOND = 5 * 1024 * 1024;
+
+// Durable Objects pricing (https://developers.cloudflare.com/durable-objects/platform/pricing/,
+// stored copy of cloudflare-docs src/content/partials/durable-objects/durable-objects-pricing.mdx):
+// "Requests ... $0.15/million. Includes HTTP requests, RPC sessions, WebSocket messages, and
+// alarm invocations"; every RPC method call is its own session, so its own request.
+export const DO_USD_PER_MILLION_REQUESTS = 0.15;
+
+// Same page: "Duration ... $12.50/million GB-s", billed "for the 128 MB of memory your Durable
+// Object is allocated", and only while it is active or idle but unable to hibernate.
+export const DO_USD_PER_MILLION_GB_SECONDS = 12.5;
+export const DO_BILLED_GB = 0.128;
+
+// Same page, SQLite storage backend: "Rows written ... $1.00 / million rows", "Rows reads ...
+// $0.001 / million rows"; "Each setAlarm() is billed as a single row written"; "Deletes are
+// counted as rows written".
+export const DO_USD_PER_MILLION_ROWS_WRITTEN = 1.0;
+export const DO_USD_PER_MILLION_ROWS_READ = 0.001;
+
+// Workers Analytics Engine pricing (PLATFORM.md, analytics-engine/pricing): "$0.25 per million
+// data points written".
+export const ANALYTICS_ENGINE_USD_PER_MILLION_POINTS = 0.25;
+
+// R2 pricing (https://developers.cloudflare.com/r2/pricing/, stored copy of cloudflare-docs
+// src/content/docs/r2/pricing.mdx): Standard storage "$0.015 / GB-month", "Class A Operations
+// $4.50 / million requests" (PutObject, DeleteObjects, ListObjects), "Class B Operations
+// $0.36 / million requests" (GetObject, HeadObject).
+export const R2_USD_PER_MILLION_CLASS_A = 4.5;
+export const R2_USD_PER_MILLION_CLASS_B = 0.36;
+export const R2_USD_PER_GB_MONTH = 0.015;
+
+// KV pricing (PLATFORM.md, kv/platform/pricing): "$0.50 per million reads, $5 per million writes".
+export const KV_USD_PER_MILLION_READS = 0.5;
+export const KV_USD_PER_MILLION_WRITES = 5;
+
+/** Seconds in an average month (365.25 days / 12), for the per-month figures. */
+export const SECONDS_PER_MONTH = (365.25 * 24 * 3600) / 12;

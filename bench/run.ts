@@ -5,7 +5,14 @@
 
 import { writeFileSync } from 'node:fs';
 import { buildAll, type Bundles } from './build';
-import { capacity, costPerMillion, type CostCase } from './cost';
+import {
+  DEFAULT_ASSUMPTIONS,
+  LINES,
+  costAt,
+  metricShardRequestsPerSecond,
+  type CostAt,
+  type Line,
+} from './cost';
 import { runCpu, type CaseResult, type CpuPlan } from './cpu';
 import type { CpuFixtures } from './cpu/cases';
 import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
@@ -83,7 +90,16 @@ const CPU_METHOD =
 
 const RETRY_RATES = [0, 0.05];
 const NO_QUEUE = 'ours, no-op queue';
-const SCALE_RATES = [10_000, 100_000, 1_000_000];
+// Issue #9: the bill at 1,000 / 10,000 / 100,000 events/s, with 10 events/s per active isolate
+// (1,000 isolates at 10,000 events/s, the stated headline).
+const SCALE_RATES = [1_000, 10_000, 100_000];
+const EVENTS_PER_SECOND_PER_ISOLATE = 10;
+const HEADLINE_RATE = 10_000;
+// Issue #9 "Done when": metrics and Analytics Engine at most 5% of the bill at the headline, and
+// each metrics shard under 100 requests/s at 10,000 isolates. Issue #10: dedupe at most $0.02
+// per million events at 10,000 events/s.
+const COST_TARGETS = { metricsShare: 0.05, shardRequestsPerSecond: 100, dedupeUsdPerMillion: 0.02 };
+const BROWSER_MIX = { ...DEFAULT_MIX, singleShare: 1 };
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
 
 const mode = process.argv.includes('--quick') ? 'quick' : 'full';
@@ -326,73 +342,100 @@ function printDelivery(ds: readonly DeliveryFigures[], mix: readonly ModelReques
   print();
 }
 
-function printCost(cases: readonly CostCase[]): void {
-  print(`## Cost per million events (list prices read ${prices.PRICES_READ_ON}, bench/prices.ts)`);
-  print();
-  const rows = cases.map((c) => [
-    c.label,
-    pct(c.retryRate),
-    usd(c.usdPerMillionEvents.workersRequests),
-    usd(c.usdPerMillionEvents.workersCpu),
-    usd(c.usdPerMillionEvents.queues),
-    usd(c.usdPerMillionEvents.firehose),
-    usd(c.usdPerMillionEvents.total),
-  ]);
-  print(
-    table(
-      ['traffic', 'retries', 'Workers requests', 'Workers CPU', 'Queues', 'Firehose', 'total'],
-      rows,
-    ),
-  );
-  print();
-  print(
-    `Prices: Workers $${prices.WORKERS_USD_PER_MILLION_REQUESTS}/M requests and ` +
-      `$${prices.WORKERS_USD_PER_MILLION_CPU_MS}/M CPU-ms; Queues ` +
-      `$${prices.QUEUES_USD_PER_MILLION_OPERATIONS}/M operations; Firehose ` +
-      `$${prices.FIREHOSE_USD_PER_GB}/GB (us-east-1, first 500 TB). Included allowances ignored. ` +
-      'Workers requests = ingest requests + one per consumer invocation (upper bound); CPU = ' +
-      'measured handler CPU over the mix + measured consumer CPU (seed-style: its one-event ' +
-      'messages); with retries, messages are re-read and their records re-sent and re-billed ' +
-      '(upper bound).',
-  );
-  print();
-}
+const LINE_NAMES: Record<Line, string> = {
+  workers_requests: 'Workers requests',
+  workers_cpu: 'Workers CPU',
+  queues: 'Queues operations',
+  firehose: 'Firehose ingestion',
+  metrics_do_requests: 'metrics DO requests',
+  metrics_do_duration: 'metrics DO duration',
+  metrics_do_rows: 'metrics DO rows written',
+  analytics_engine: 'Analytics Engine points',
+  dedupe_do_requests: 'dedupe DO requests',
+  dedupe_do_duration: 'dedupe DO duration',
+  dedupe_do_rows: 'dedupe DO rows written',
+  r2_archive: 'R2 archive operations',
+};
 
-function printScaling(caps: ReturnType<typeof capacity>[]): void {
-  print('## Scaling at platform quotas');
+const dedupeUsd = (c: CostAt): number =>
+  c.usdPerMillionEvents.dedupe_do_requests +
+  c.usdPerMillionEvents.dedupe_do_duration +
+  c.usdPerMillionEvents.dedupe_do_rows;
+
+function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void {
+  print(`## Cost (list prices read ${prices.PRICES_READ_ON}, bench/prices.ts)`);
+  print();
+  print(
+    `Per million events at ${int(HEADLINE_RATE)} events/s with ${int(HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE)} active isolates:`,
+  );
   print();
   print(
     table(
-      ['traffic', 'events/s per queue', 'events/s per stream', 'stream bound by'],
-      caps.map((c) => [
+      ['line', ...headline.map((c) => c.label)],
+      [
+        ...LINES.map((l) => [LINE_NAMES[l], ...headline.map((c) => usd(c.usdPerMillionEvents[l]))]),
+        ['total', ...headline.map((c) => usd(c.totalUsdPerMillionEvents))],
+        ['per month', ...headline.map((c) => usd(c.totalUsdPerMonth))],
+        ['metrics + Analytics Engine share', ...headline.map((c) => pct(c.metricsShare))],
+      ],
+    ),
+  );
+  print();
+  for (const c of headline) {
+    print(
+      `${c.label}: metrics share ${num(c.metricsShare * 100, 2)}% (target ≤ ${pct(COST_TARGETS.metricsShare)}) ${verdict(c.metricsShare <= COST_TARGETS.metricsShare)}; ` +
+        `dedupe ${usd(dedupeUsd(c))} per million events (target ≤ $${COST_TARGETS.dedupeUsdPerMillion}) ${verdict(dedupeUsd(c) <= COST_TARGETS.dedupeUsdPerMillion)}`,
+    );
+  }
+  print();
+  print('By rate (one active isolate per 10 events/s):');
+  print();
+  print(
+    table(
+      [
+        'traffic',
+        'events/s',
+        'isolates',
+        'per month',
+        'per M events',
+        'metrics',
+        'queues',
+        'streams',
+        'dedupe shards',
+        'MB/shard',
+      ],
+      byRate.map((c) => [
         c.label,
-        int(c.eventsPerSecondPerQueue),
-        int(c.eventsPerSecondPerStream),
-        c.streamBoundBy,
+        int(c.eventsPerSecond),
+        int(c.isolates),
+        usd(c.totalUsdPerMonth),
+        usd(c.totalUsdPerMillionEvents),
+        pct(c.metricsShare),
+        int(c.infrastructure.queues),
+        int(c.infrastructure.streams),
+        int(c.infrastructure.dedupeShards),
+        num(c.infrastructure.dedupeMegabytesPerShard, 0),
       ]),
     ),
   );
   print();
+  const a = DEFAULT_ASSUMPTIONS;
+  const perShard = metricShardRequestsPerSecond(10_000, { ...a, isolates: 10_000 });
   print(
-    table(
-      ['events/s', ...caps.flatMap((c) => [`queues (${c.label})`, `streams (${c.label})`])],
-      SCALE_RATES.map((rate) => [
-        int(rate),
-        ...caps.flatMap((c) => {
-          const n = c.needed.find((x) => x.eventsPerSecond === rate);
-          return [int(n?.queues ?? NaN), int(n?.streams ?? NaN)];
-        }),
-      ]),
-    ),
+    `Metrics shards: 16; each sees ${num(perShard, 1)} requests/s at 10,000 isolates (target < ` +
+      `${COST_TARGETS.shardRequestsPerSecond}) ${verdict(perShard < COST_TARGETS.shardRequestsPerSecond)}.`,
   );
   print();
   print(
-    `Quotas: ${int(prices.QUEUE_MAX_MESSAGES_PER_SECOND)} messages/s per queue (Queues limits); ` +
-      `per delivery stream ${int(prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND / 1024 / 1024)} MiB/s, ` +
-      `${int(prices.FIREHOSE_STREAM_MAX_CALLS_PER_SECOND)} calls/s, ` +
-      `${int(prices.FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND)} records/s (Direct PUT, us-east-1, ` +
-      'us-west-2, eu-west-1; Firehose quota page). The MiB/s quota is applied to bytes sent; the ' +
-      'streams column assumes sources spread evenly (streamFor hashes sources to streams).',
+    `Assumptions (stated, not measured): METRICS_FLUSH_SECONDS ${a.flushSeconds}; ${a.sources} sources and ` +
+      `${a.streams} stream (one Analytics Engine point each per metrics shard a minute); a Prometheus scrape every ` +
+      `15 s and a /health check every 10 s; a Durable Object active ${a.metricsRequestMs} ms per metrics request ` +
+      `and ${a.dedupeRequestMs} ms per dedupe request (idle objects hibernate and are not billed); ` +
+      `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
+      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries. Measured: ` +
+      'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
+      '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
+      '(bench/prices.ts).',
   );
   print();
 }
@@ -629,22 +672,30 @@ async function main(): Promise<number> {
 
   const consumerMix = cpuCase(cpu, 'consumer.mix100');
   const consumerSingles = cpuCase(cpu, 'consumer.singles100');
+  const trackMsPerEvent = cpuCase(cpu, 'handler.track')?.msPerIteration;
   const cpuOurs =
     handlerMix === undefined || consumerMix === undefined
-      ? undefined
+      ? NaN
       : handlerMix + consumerMix.usPerEvent / 1000;
-  const cpuSeed =
-    handlerMix === undefined || consumerSingles === undefined
-      ? undefined
-      : handlerMix + consumerSingles.usPerEvent / 1000;
-  const costs = RETRY_RATES.flatMap((r) => [
-    costPerMillion(ours, r, cpuOurs),
-    costPerMillion(seed, r, cpuSeed),
+  const cpuBrowser =
+    trackMsPerEvent === undefined || consumerSingles === undefined
+      ? NaN
+      : trackMsPerEvent + consumerSingles.usPerEvent / 1000;
+  const browser = modelOurs(generateMix(plan.mixRequests, BROWSER_MIX), RETRY_RATES);
+  const scenario = (label: string, d: DeliveryFigures, cpuMs: number, rate: number): CostAt =>
+    costAt(label, d, rate, cpuMs, {
+      ...DEFAULT_ASSUMPTIONS,
+      isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE,
+    });
+  const headline = [
+    scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
+    scenario('browser-only', browser, cpuBrowser, HEADLINE_RATE),
+  ];
+  const byRate = SCALE_RATES.flatMap((rate) => [
+    scenario("today's mix", ours, cpuOurs, rate),
+    scenario('browser-only', browser, cpuBrowser, rate),
   ]);
-  printCost(costs);
-
-  const caps = [capacity(ours, SCALE_RATES), capacity(seed, SCALE_RATES)];
-  printScaling(caps);
+  printCost(headline, byRate);
   printPipeline(pipeline, pipelineError);
 
   const seconds = (performance.now() - started) / 1000;
@@ -714,15 +765,37 @@ async function main(): Promise<number> {
       check: pipeline ?? { error: pipelineError },
     },
     cost: {
+      per_million_events_usd: headline[0]?.totalUsdPerMillionEvents,
+      metrics_share: headline[0]?.metricsShare,
+      headline_rule: `today's mix at ${HEADLINE_RATE} events/s with ${HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE} active isolates, no retries`,
+      targets: {
+        metrics_share: COST_TARGETS.metricsShare,
+        metric_shard_requests_per_second_at_10000_isolates: COST_TARGETS.shardRequestsPerSecond,
+        dedupe_usd_per_million_events: COST_TARGETS.dedupeUsdPerMillion,
+      },
+      dedupe_usd_per_million_events: Object.fromEntries(
+        headline.map((c) => [c.label, dedupeUsd(c)]),
+      ),
+      metric_shard_requests_per_second_at_10000_isolates: metricShardRequestsPerSecond(10_000, {
+        ...DEFAULT_ASSUMPTIONS,
+        isolates: 10_000,
+      }),
       prices_read_on: prices.PRICES_READ_ON,
       prices: {
         workers_usd_per_million_requests: prices.WORKERS_USD_PER_MILLION_REQUESTS,
         workers_usd_per_million_cpu_ms: prices.WORKERS_USD_PER_MILLION_CPU_MS,
         queues_usd_per_million_operations: prices.QUEUES_USD_PER_MILLION_OPERATIONS,
         firehose_usd_per_gb: prices.FIREHOSE_USD_PER_GB,
+        durable_objects_usd_per_million_requests: prices.DO_USD_PER_MILLION_REQUESTS,
+        durable_objects_usd_per_million_gb_seconds: prices.DO_USD_PER_MILLION_GB_SECONDS,
+        durable_objects_usd_per_million_rows_written: prices.DO_USD_PER_MILLION_ROWS_WRITTEN,
+        analytics_engine_usd_per_million_points: prices.ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
+        r2_usd_per_million_class_a: prices.R2_USD_PER_MILLION_CLASS_A,
       },
-      usd_per_million_events: costs,
-      scaling: caps,
+      assumptions: DEFAULT_ASSUMPTIONS,
+      cpu_ms_per_event: { todays_mix: cpuOurs, browser_only: cpuBrowser },
+      usd_per_million_events: headline,
+      scaling: byRate,
       quotas: {
         queue_messages_per_second: prices.QUEUE_MAX_MESSAGES_PER_SECOND,
         stream_bytes_per_second: prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,

@@ -17,9 +17,6 @@ export const ANALYTICS_MAX_POINTS_PER_INVOCATION = 250;
 export const ANALYTICS_INDEX_MAX_BYTES = 96;
 export const ANALYTICS_BLOBS_MAX_BYTES = 16 * 1024;
 
-// Ours: a shard writes its points at most this often, so points grow with time, not flushes.
-export const ANALYTICS_INTERVAL_MS = 60_000;
-
 const encoder = new TextEncoder();
 const utf8Bytes = (text: string): number => encoder.encode(text).length;
 

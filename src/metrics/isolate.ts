@@ -5,7 +5,8 @@
 import type { Env } from '../env';
 import { MetricsBuffer } from './buffer';
 import { FlushScheduler, flushIntervalMs, type FlushIo } from './flush';
-import { METRICS_SHARDS, type MetricsShard } from './object';
+import { METRICS_SHARDS } from './limits';
+import type { MetricsShard } from './object';
 import { mergeStates, type MetricsState } from './state';
 
 // Workers: random values cannot be made at global scope, so the isolate's id is made lazily.

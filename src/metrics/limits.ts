@@ -13,3 +13,15 @@ export const LABEL_VALUE_MAX_CHARS = 128;
 // only stops a label explosion (say, one source name per request) from growing an isolate's
 // memory or a Durable Object's storage without bound: at ~300 bytes a series, about 3 MB.
 export const METRICS_MAX_SERIES = 10_000;
+
+// Ours: isolates pick a shard at random, so N shards split the flush load N ways; /metrics
+// reads all N (one RPC each). At 10,000 isolates flushing every 10 s, 16 shards see ~63
+// requests/s each, far below a Durable Object's ~1,000 requests/s soft limit.
+export const METRICS_SHARDS = 16;
+
+// Durable Objects lifecycle: an idle object may be evicted from memory after 10 s, losing what
+// it has not written; the snapshot is written within this, whatever METRICS_FLUSH_SECONDS is.
+export const METRICS_PERSIST_MAX_MS = 8000;
+
+// Ours: a shard writes its points at most this often, so points grow with time, not flushes.
+export const ANALYTICS_INTERVAL_MS = 60_000;

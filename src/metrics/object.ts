@@ -10,17 +10,9 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import type { FlushBatch } from './flush';
 import { flushIntervalMs } from './flush';
+import { METRICS_PERSIST_MAX_MS } from './limits';
 import { ShardCore } from './shard';
 import type { MetricsState } from './state';
-
-// Ours: isolates pick a shard at random, so N shards split the flush load N ways; /metrics
-// reads all N (one RPC each). At 10,000 isolates flushing every 10 s, 16 shards see ~63
-// requests/s each, far below a Durable Object's ~1,000 requests/s soft limit.
-export const METRICS_SHARDS = 16;
-
-// Durable Objects lifecycle: an idle object may be evicted from memory after 10 s, losing what
-// it has not written; the snapshot is written within this, whatever METRICS_FLUSH_SECONDS is.
-export const METRICS_PERSIST_MAX_MS = 8000;
 
 /** When the shard writes after a change: the flush interval, at most METRICS_PERSIST_MAX_MS. */
 export function persistDelayMs(flushSeconds: string | undefined): number {

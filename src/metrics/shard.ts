@@ -3,12 +3,12 @@
 // a parameter; src/metrics/object.ts is the Durable Object around it.
 
 import {
-  ANALYTICS_INTERVAL_MS,
   ANALYTICS_MAX_POINTS_PER_INVOCATION,
   intervalPoints,
   type IntervalPoint,
 } from './analytics';
 import type { FlushBatch } from './flush';
+import { ANALYTICS_INTERVAL_MS } from './limits';
 import { applyDelta, emptyState, mergeStates, type MetricsState } from './state';
 
 // Ours: an isolate unseen this long is forgotten (its sequence numbers with it); isolates live

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
   ANALYTICS_INDEX_MAX_BYTES,
-  ANALYTICS_INTERVAL_MS,
   ANALYTICS_MAX_POINTS_PER_INVOCATION,
   indexValue,
   intervalPoints,
 } from '../../src/metrics/analytics';
 import { MetricsBuffer } from '../../src/metrics/buffer';
+import { ANALYTICS_INTERVAL_MS } from '../../src/metrics/limits';
 import { ShardCore } from '../../src/metrics/shard';
 import { emptyState, applyDelta } from '../../src/metrics/state';
 

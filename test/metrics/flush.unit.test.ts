@@ -8,7 +8,8 @@ import {
   type FlushBatch,
   type FlushIo,
 } from '../../src/metrics/flush';
-import { METRICS_SHARDS, persistDelayMs } from '../../src/metrics/object';
+import { METRICS_SHARDS } from '../../src/metrics/limits';
+import { persistDelayMs } from '../../src/metrics/object';
 import { ShardCore } from '../../src/metrics/shard';
 
 const INTERVAL = 10_000;
