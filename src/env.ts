@@ -1,5 +1,5 @@
-// The Worker's bindings, vars and secrets (names are the public contract: see README
-// "Configuration"). `worker-configuration.d.ts` (from `npm run types`) declares what
+// The Worker's bindings, vars and secrets (names are the public contract: see
+// docs/configuration.md). `worker-configuration.d.ts` (from `npm run types`) declares what
 // wrangler.toml binds; this interface narrows those bindings' types, marks vars optional (a
 // deploy may drop them) and adds the secrets, which wrangler cannot see.
 

@@ -1,6 +1,6 @@
 // Limits and sizes of deduplication. Pure constants: each says where it comes from.
 
-// Issue #10 / README "Delivery guarantees": duplicates of a (source, messageId) are dropped
+// Issue #10 / README "Delivery guarantees" (docs/delivery.md): duplicates of a (source, messageId) are dropped
 // within DEDUPE_WINDOW_SECONDS (var); this is its default. Segment documents a window of about
 // 24 hours for its own API; one hour covers SDK retries (seconds to minutes) and queue
 // redeliveries at a memory cost that fits a Durable Object (see DEDUPE_SHARDS).

@@ -4,7 +4,7 @@
 //
 // Analytics Engine bills per data point ($0.25 per million, PLATFORM.md): one point per request
 // is ~1.5 billion points a month at 10,000 events/s. Aggregated, points grow with shards ×
-// sources × intervals instead, whatever the traffic (README "Analytics Engine").
+// sources × intervals instead, whatever the traffic (docs/observability.md, "Workers Analytics Engine").
 
 import type { MetricsState } from './state';
 import { parseSeriesKey } from './series';
@@ -81,7 +81,7 @@ function group(map: Map<string, Group>, key: string, width: number): Group {
   return g;
 }
 
-// Positions of the doubles; README "Analytics Engine" documents each column.
+// Positions of the doubles; docs/observability.md documents each column.
 const INGEST = { events: 0, deduplicated: 7 } as const;
 const DELIVERY = { events: 0, records: 1, failed: 2, calls: 3 } as const;
 const TOTALS: Record<string, number> = {
