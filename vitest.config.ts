@@ -36,7 +36,10 @@ export default defineConfig({
           name: 'workers',
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/e2e/**'],
-          globalSetup: ['./test/support/node/firehose-global-setup.ts'],
+          globalSetup: [
+            './test/support/node/runtime-log-filter.ts',
+            './test/support/node/firehose-global-setup.ts',
+          ],
         },
       },
       {

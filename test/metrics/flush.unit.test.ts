@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsBuffer, type MetricsDelta } from '../../src/metrics/buffer';
 import { FlushScheduler, METRICS_FLUSH_INTERVAL_MS, type FlushIo } from '../../src/metrics/flush';
+import { captureErrors } from '../support/console';
 
 /** Timers on a virtual clock that moves only when the test advances it. */
 function fakeIo(options: { failSends?: number } = {}) {
@@ -76,6 +77,7 @@ describe('FlushScheduler', () => {
     const buffer = new MetricsBuffer();
     const scheduler = new FlushScheduler(buffer);
     const { io, sent, advance } = fakeIo({ failSends: 1 });
+    const errors = captureErrors();
     buffer.inc('ndc_segment_events_retried_total', {}, 5);
     void scheduler.schedule(io);
     await advance(METRICS_FLUSH_INTERVAL_MS);
@@ -86,6 +88,7 @@ describe('FlushScheduler', () => {
     await advance(METRICS_FLUSH_INTERVAL_MS);
     expect(sent).toHaveLength(1);
     expect(total(sent)).toBe(7);
+    expect(errors).toHaveBeenCalledWith('metrics flush failed', 'Durable Object unavailable');
   });
 
   it('flushNow sends immediately', async () => {

@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { VALID_CALLS } from '../fixtures/calls';
 import { basic, harness, jsonPost } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const ORIGIN = 'https://shop.example';
 
@@ -217,12 +218,14 @@ describe('pixel API', () => {
   });
 
   it('still answers the GIF when the queue is down', async () => {
+    const errors = captureErrors();
     const h = harness({ failQueue: true });
     const res = await h.fetch(
       `/v1/pixel/track?data=${b64({ ...VALID_CALLS.track, writeKey: 'test-key-1' })}`,
     );
     expect(res.status).toBe(200);
     expect(res.headers.get('X-Ndc-Segment-Error')).toBe('queue_unavailable');
+    expect(errors).toHaveBeenCalledWith('queue send failed', expect.stringContaining('outage'));
   });
 });
 
