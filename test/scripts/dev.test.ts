@@ -23,7 +23,14 @@ interface Proc {
   ppid: number;
   /** One letter, as in ps: Z is a zombie, dead and only waiting to be reaped. */
   state: string;
+  /** Clock ticks after boot it started: with the PID, names it even if the PID is reused. */
+  start: string;
 }
+
+/** A process, named so that another one given the same PID later is not mistaken for it. */
+type Id = `${number}@${string}`;
+const idOf = (p: Proc): Id => `${p.pid}@${p.start}`;
+const pidOf = (id: Id): number => Number(id.slice(0, id.indexOf('@')));
 
 /** Every process on the machine, from /proc (Linux). */
 async function processes(): Promise<Proc[]> {
@@ -36,33 +43,30 @@ async function processes(): Promise<Proc[]> {
     } catch {
       continue; // Gone meanwhile.
     }
-    // pid (comm) state ppid …; comm may hold spaces and parentheses.
-    const [state = '', ppid = '0'] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    out.push({ pid: Number(name), ppid: Number(ppid), state });
+    // pid (comm) state ppid … starttime (field 22) …; comm may hold spaces and parentheses.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const [state = '', ppid = '0'] = fields;
+    out.push({ pid: Number(name), ppid: Number(ppid), state, start: fields[19] ?? '' });
   }
   return out;
 }
 
-async function descendants(root: number): Promise<number[]> {
+/** `root` and every process below it. */
+async function tree(root: number): Promise<Id[]> {
   const all = await processes();
-  const found: number[] = [];
-  const queue = [root];
-  while (queue.length > 0) {
-    const parent = queue.shift();
-    for (const p of all) {
-      if (p.ppid === parent) {
-        found.push(p.pid);
-        queue.push(p.pid);
-      }
-    }
+  const top = all.find((p) => p.pid === root);
+  if (top === undefined) return [];
+  const found = [top];
+  for (let i = 0; i < found.length; i++) {
+    for (const p of all) if (p.ppid === found[i]?.pid) found.push(p);
   }
-  return found;
+  return found.map(idOf);
 }
 
-/** Still running: present and not a zombie. */
-async function running(pids: readonly number[]): Promise<number[]> {
-  const states = new Map((await processes()).map((p) => [p.pid, p.state]));
-  return pids.filter((pid) => states.has(pid) && states.get(pid) !== 'Z');
+/** Those still running: present (the same process, not a reused PID) and not a zombie. */
+async function running(ids: readonly Id[]): Promise<Id[]> {
+  const live = new Set((await processes()).filter((p) => p.state !== 'Z').map(idOf));
+  return ids.filter((id) => live.has(id));
 }
 
 async function commandLine(pid: number): Promise<string> {
@@ -127,19 +131,17 @@ async function npmStart(env: Record<string, string> = {}, args: string[] = []): 
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
   const exited = new Promise<number | null>((ok) => child.once('exit', (code) => ok(code)));
-  const tree: number[] = [];
+  const seen = new Set<Id>();
   cleanups.push(async () => {
     // Only after a failed assertion is anything still running: kill exactly what this test
-    // started, by PID.
-    for (const pid of await running([child.pid ?? -1, ...tree])) process.kill(pid, 'SIGKILL');
+    // started.
+    for (const id of await running([...seen])) process.kill(pidOf(id), 'SIGKILL');
     await rm(dataDir, { recursive: true, force: true });
   });
   // Recorded as it grows, so a failure mid-start still cleans up everything.
   const record = setInterval(() => {
     if (child.pid === undefined) return;
-    void descendants(child.pid).then((pids) => {
-      for (const pid of pids) if (!tree.includes(pid)) tree.push(pid);
-    });
+    void tree(child.pid).then((ids) => ids.forEach((id) => seen.add(id)));
   }, 200);
   cleanups.push(async () => clearInterval(record));
   return { child, port, firehosePort, stdout: () => out, stderr: () => err, exited };
@@ -160,18 +162,18 @@ async function bannerOf(s: Started): Promise<string> {
 /** Signals npm's own PID only; resolves with how long until no process of the tree runs. */
 async function stopAndMeasure(s: Started, signal: NodeJS.Signals): Promise<number> {
   const pid = s.child.pid ?? -1;
-  const tree = [pid, ...(await descendants(pid))];
-  const commands = await Promise.all(tree.map(commandLine));
+  const ids = await tree(pid);
+  const commands = await Promise.all(ids.map((id) => commandLine(pidOf(id))));
   // The whole chain is there: npm, node, the guard, wrangler's two nodes, workerd.
   expect(commands.filter((c) => c.includes('workerd serve'))).toHaveLength(2);
   expect(commands.some((c) => c.includes('wrangler-dist/cli.js dev'))).toBe(true);
   const started = Date.now();
   process.kill(pid, signal);
   for (;;) {
-    const left = await running(tree);
+    const left = await running(ids);
     if (left.length === 0) return Date.now() - started;
     if (Date.now() - started > STOP_LIMIT_MS) {
-      const names = await Promise.all(left.map(async (p) => `${p} ${await commandLine(p)}`));
+      const names = await Promise.all(left.map(async (id) => commandLine(pidOf(id))));
       throw new Error(`still running ${STOP_LIMIT_MS} ms after ${signal}:\n${names.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 50));
@@ -252,13 +254,13 @@ describe('npm start', () => {
     async () => {
       const s = await npmStart();
       await bannerOf(s);
-      const npm = s.child.pid ?? -1;
-      const tree = [npm, ...(await descendants(npm))];
-      const [node] = await descendants(npm);
-      expect(await commandLine(node ?? -1)).toContain('scripts/dev.ts');
-      process.kill(node ?? -1, 'SIGKILL');
+      const ids = await tree(s.child.pid ?? -1);
+      // npm's child: the node process running scripts/dev.ts (the start script execs it).
+      const node = pidOf(ids[1] ?? '0@');
+      expect(await commandLine(node)).toContain('scripts/dev.ts');
+      process.kill(node, 'SIGKILL');
       const started = Date.now();
-      while ((await running(tree)).length > 0) {
+      while ((await running(ids)).length > 0) {
         expect(Date.now() - started).toBeLessThan(STOP_LIMIT_MS);
         await new Promise((r) => setTimeout(r, 50));
       }
