@@ -6,8 +6,9 @@
 // miss. The guard exits with the command's status once the group is gone.
 //
 // wrangler dev is such a command: its bin starts a second node, which starts workerd twice and
-// esbuild. Signalling only the process we spawned leaves those serving (wrangler's bin forwards
-// one SIGTERM to its child and exits; workerd outlives a killed parent).
+// esbuild. Signalling only the process we spawned is not enough: wrangler's bin forwards one
+// SIGTERM to its child and exits, and a workerd whose wrangler was killed keeps serving and
+// ignores SIGTERM (seen with wrangler 4.86), hence the SIGKILL after the grace.
 // spawn-guarded.ts is the parent's side.
 
 import { spawn } from 'node:child_process';
