@@ -2,14 +2,36 @@
 // tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
 // endpoint started in Node by the global setup, with the static assets (analytics.js) it copies
 // first; `node` runs the local tooling in Node.
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
+import { testWorkerOptions } from './test/support/node/worker-options.ts';
+
+// wrangler (loaded by vitest-pool-workers, and by the e2e stack's wrangler dev) writes a debug
+// log per run, by default in the user's home: keep those under .data/logs. Set before wrangler
+// is loaded, which fixes the path then; hence the dynamic import of the pool below.
+process.env['WRANGLER_LOG_PATH'] ??= fileURLToPath(new URL('./.data/logs', import.meta.url));
+const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
 
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
 export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
+
+// The tests' own vars, over wrangler.toml's [vars] (FIREHOSE_ENDPOINT comes from the setup).
+const TEST_VARS = {
+  WRITE_KEYS: TEST_WRITE_KEYS,
+  FIREHOSE_STREAM: TEST_FIREHOSE.stream,
+  AWS_REGION: TEST_FIREHOSE.region,
+  AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
+  AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
+  ADMIN_TOKEN: 'test-admin-token',
+  // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
+  METRICS_FLUSH_SECONDS: '1',
+};
+
+// wrangler.toml's bindings and [vars], never a developer's .dev.vars (see worker-options.ts).
+const { workerOptions, vars } = await testWorkerOptions('./wrangler.toml');
 
 export default defineConfig({
   test: {
@@ -18,20 +40,17 @@ export default defineConfig({
         plugins: [
           cloudflareTest(({ inject }) => ({
             main: './src/index.ts',
-            wrangler: { configPath: './wrangler.toml' },
             miniflare: {
+              ...workerOptions,
               bindings: {
-                WRITE_KEYS: TEST_WRITE_KEYS,
+                ...workerOptions.bindings,
+                ...TEST_VARS,
                 FIREHOSE_ENDPOINT: inject('firehoseUrl'),
-                FIREHOSE_STREAM: TEST_FIREHOSE.stream,
-                AWS_REGION: TEST_FIREHOSE.region,
-                AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
-                AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
-                ADMIN_TOKEN: 'test-admin-token',
-                // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
-                METRICS_FLUSH_SECONDS: '1',
               },
-              ratelimits: { RATE_LIMITER_TEST: { simple: { limit: 3, period: 60 } } },
+              ratelimits: {
+                ...workerOptions.ratelimits,
+                RATE_LIMITER_TEST: { simple: { limit: 3, period: 60 } },
+              },
             },
           })),
         ],
@@ -40,16 +59,19 @@ export default defineConfig({
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/e2e/**'],
           globalSetup: [
+            './test/support/node/runtime-log-filter.ts',
             './test/support/node/analytics-js-assets-global-setup.ts',
             './test/support/node/firehose-global-setup.ts',
           ],
+          // What the Worker's vars must be, so a test can prove nothing else leaked in.
+          provide: { workerVars: { ...vars, ...TEST_VARS } },
         },
       },
       {
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/scripts/**/*.test.ts'],
+          include: ['test/scripts/**/*.test.ts', 'test/support/node/**/*.test.ts'],
         },
       },
       {

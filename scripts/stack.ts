@@ -1,14 +1,19 @@
 // The whole collector on loopback: the local Firehose endpoint (in this process) and the
 // Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together.
 // `npm start` runs it for people; the e2e tests run it for assertions.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir } from 'node:fs/promises';
+//
+// wrangler runs from its own bin under a guard process (process/guard.ts): stopping the stack,
+// or this process dying however it dies, ends wrangler and every workerd it started.
+import type { ChildProcess } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { get as httpsGet } from 'node:https';
+import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { syncAnalyticsJsAssets } from './analytics-js-assets';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
+import { spawnGuarded } from './process/spawn-guarded';
 
 // track.json (the seed's sample call) carries this key.
 export const SEED_WRITE_KEYS = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy=ndc-demo';
@@ -22,6 +27,29 @@ export const LOCAL_CREDENTIALS = {
 
 // Ours: wrangler dev answers in ~2-3 s here; a cold machine may take several times that.
 const WRANGLER_READY_TIMEOUT_MS = 60_000;
+// Ours: wrangler dev and its workerd stop within ~0.5 s of SIGTERM here; whatever is left
+// after this is killed, so a stop never takes longer than a few seconds.
+const WRANGLER_STOP_GRACE_MS = 2_500;
+
+// wrangler's own bin (what `npx wrangler` ends up running), started with this node: no npx or
+// shell in between to swallow signals.
+const WRANGLER_BIN = (() => {
+  const require = createRequire(import.meta.url);
+  const manifest = require.resolve('wrangler/package.json');
+  const { bin } = require('wrangler/package.json') as { bin: Record<string, string> };
+  return join(dirname(manifest), bin['wrangler'] ?? 'bin/wrangler.js');
+})();
+
+/** A port the stack needs is taken; `role` says which one. */
+export class PortInUseError extends Error {
+  constructor(
+    readonly role: 'worker' | 'firehose',
+    readonly port: number,
+  ) {
+    super(`port ${port} (${role}) is already in use`);
+    this.name = 'PortInUseError';
+  }
+}
 
 export interface StackOptions {
   /** Worker port; 0 picks a free one. */
@@ -32,6 +60,15 @@ export interface StackOptions {
   dataDir?: string;
   /** Where wrangler dev keeps queues and R2 (default .data/wrangler). */
   persistTo?: string;
+  /** wrangler's config file, passed as `--config` (default: wrangler's own lookup). */
+  configPath?: string;
+  /**
+   * Whether wrangler dev reads .dev.vars (or .env) beside the config, as it does by default.
+   * false: the Worker gets wrangler.toml's [vars] and `vars` only.
+   */
+  devVars?: boolean;
+  /** Where wrangler writes its debug logs (default $WRANGLER_LOG_PATH, else .data/logs). */
+  logDir?: string;
   stream?: string;
   writeKeys?: string;
   faults?: Partial<Faults>;
@@ -43,15 +80,13 @@ export interface StackOptions {
   inheritStdio?: boolean;
   /** `https` serves the Worker with wrangler's self-signed certificate (default `http`). */
   localProtocol?: 'http' | 'https';
-  /** Another wrangler config (beside wrangler.toml, so its relative paths hold): `--config`. */
-  configPath?: string;
 }
 
 export interface Stack {
   workerUrl: string;
   firehose: LocalFirehose;
   stream: string;
-  /** Stops wrangler dev and the local endpoint. */
+  /** Stops wrangler dev (and every process it started) and the local endpoint. */
   stop(): Promise<void>;
   /** Stops the local Firehose endpoint for `downMs`, then starts it again on the same port. */
   restartFirehose(downMs: number): Promise<void>;
@@ -69,12 +104,31 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** Whether nothing listens on 127.0.0.1:`port` (where wrangler dev will listen). */
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((ok) => {
+    const server = createServer();
+    server.once('error', () => ok(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => ok(true)));
+  });
+}
+
+function isAddressInUse(e: unknown): boolean {
+  return e instanceof Error && (e as NodeJS.ErrnoException).code === 'EADDRINUSE';
+}
+
+// workerd's bind failure, as wrangler dev reports it; the port is on the same line.
+const ADDRESS_IN_USE = /Address already in use \((?:[\d.]+|\[[\da-f:]+\]):(\d+)\)/;
+
 function waitForReady(
   child: ChildProcess,
+  exited: Promise<number | null>,
+  port: number,
   log: (line: string) => void,
   inherit: boolean,
 ): Promise<void> {
   return new Promise((ok, fail) => {
+    let inUse = false;
     const timer = setTimeout(
       () => fail(new Error('wrangler dev did not become ready')),
       WRANGLER_READY_TIMEOUT_MS,
@@ -84,7 +138,11 @@ function waitForReady(
       if (error) fail(error);
       else ok();
     };
-    child.once('exit', (code) => done(new Error(`wrangler dev exited with ${code}`)));
+    void exited.then((code) =>
+      done(
+        inUse ? new PortInUseError('worker', port) : new Error(`wrangler dev exited with ${code}`),
+      ),
+    );
     if (inherit) {
       // Without captured output, readiness is the first answer on the port (polled by caller).
       done();
@@ -99,6 +157,7 @@ function waitForReady(
         buffer = buffer.slice(newline + 1);
         log(line);
         if (line.includes('Ready on')) done();
+        if (ADDRESS_IN_USE.exec(line)?.[1] === String(port)) inUse = true;
       }
     };
     child.stdout?.on('data', onData);
@@ -139,6 +198,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const log = options.log ?? ((): void => undefined);
   const dataDir = resolve(options.dataDir ?? '.data/firehose');
   const persistTo = resolve(options.persistTo ?? '.data/wrangler');
+  const logDir = resolve(options.logDir ?? process.env['WRANGLER_LOG_PATH'] ?? '.data/logs');
   await mkdir(dataDir, { recursive: true });
   // wrangler dev runs the same copy ([build] in wrangler.toml), but settles on its assets
   // directory before that build has run: on a clean clone the first start could lack them.
@@ -151,11 +211,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     log: (line: string) => log(`[firehose] ${line}`),
   };
-  let firehose = await createLocalFirehose({ ...firehoseOptions, port: options.firehosePort ?? 0 });
+  const wantedFirehosePort = options.firehosePort ?? 0;
+  let firehose: LocalFirehose;
+  try {
+    firehose = await createLocalFirehose({ ...firehoseOptions, port: wantedFirehosePort });
+  } catch (e) {
+    throw isAddressInUse(e) ? new PortInUseError('firehose', wantedFirehosePort) : e;
+  }
   const firehosePort = firehose.port;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
+  if (!(await portIsFree(port))) {
+    await firehose.close();
+    throw new PortInUseError('worker', port);
+  }
   const inspectorPort = await freePort();
   const protocol = options.localProtocol ?? 'http';
+  // Given an env file, wrangler skips .dev.vars, and with CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV
+  // false (below) it gives the Worker nothing from env files either. The file must exist and
+  // be empty: Node 20 also reads an --env-file it finds among a script's arguments.
+  let noDevVars: string | undefined;
+  if (options.devVars === false) {
+    noDevVars = join(persistTo, 'no-dev-vars.env');
+    await mkdir(persistTo, { recursive: true });
+    await writeFile(noDevVars, '');
+  }
   const vars: Record<string, string> = {
     WRITE_KEYS: options.writeKeys ?? SEED_WRITE_KEYS,
     FIREHOSE_STREAM: stream,
@@ -166,8 +245,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.vars,
   };
   const args = [
-    'wrangler',
     'dev',
+    ...(options.configPath === undefined ? [] : ['--config', resolve(options.configPath)]),
     '--ip',
     '127.0.0.1',
     '--port',
@@ -179,52 +258,32 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     '--local-protocol',
     protocol,
     '--show-interactive-dev-session=false',
-    ...(options.configPath === undefined ? [] : ['--config', options.configPath]),
+    ...(noDevVars === undefined ? [] : ['--env-file', noDevVars]),
     ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
   ];
   const inherit = options.inheritStdio ?? false;
-  const child = spawn('npx', args, {
-    stdio: inherit ? 'inherit' : ['ignore', 'pipe', 'pipe'],
+  const wrangler = spawnGuarded(process.execPath, [WRANGLER_BIN, ...args], {
+    capture: !inherit,
+    graceMs: WRANGLER_STOP_GRACE_MS,
     env: {
       ...process.env,
       // Keep wrangler dev offline: no update check, telemetry or request.cf download.
       CLOUDFLARE_CF_FETCH_ENABLED: 'false',
       WRANGLER_SEND_METRICS: 'false',
       WRANGLER_HIDE_BANNER: 'true',
+      WRANGLER_LOG_PATH: logDir,
+      ...(options.devVars === false ? { CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'false' } : {}),
     },
-    detached: process.platform !== 'win32',
   });
   const workerUrl = `${protocol}://127.0.0.1:${port}`;
   try {
-    await waitForReady(child, log, inherit);
+    await waitForReady(wrangler.child, wrangler.exited, port, log, inherit);
     await waitForHttp(`${workerUrl}/`);
   } catch (e) {
-    child.kill('SIGTERM');
+    await wrangler.stop();
     await firehose.close();
     throw e;
   }
-
-  const stopChild = async (): Promise<void> => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-    // wrangler dev runs workerd as a grandchild: signal the whole process group.
-    try {
-      if (child.pid !== undefined && process.platform !== 'win32')
-        process.kill(-child.pid, 'SIGTERM');
-      else child.kill('SIGTERM');
-    } catch {
-      child.kill('SIGTERM');
-    }
-    const timeout = new Promise<void>((ok) => setTimeout(ok, 10_000));
-    await Promise.race([exited, timeout]);
-    if (child.exitCode === null && child.pid !== undefined) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-  };
 
   const stack: Stack = {
     workerUrl,
@@ -233,7 +292,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       return firehose;
     },
     async stop() {
-      await stopChild();
+      await wrangler.stop();
       await firehose.close();
     },
     async restartFirehose(downMs: number) {

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { recordRejected, recordRequest, routeLabel } from './metrics/record';
 import { listDeadLetters, replayDeadLetters } from './routes/admin';
 import { getAnalyticsJs } from './routes/analytics-js';
-import { cors } from './routes/cors';
+import { cors, preflight } from './routes/cors';
 import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
@@ -46,31 +46,41 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   });
   app.use('*', cors());
 
+  // Each path: its handlers, then OPTIONS (the CORS preflight, advertising exactly `allow`),
+  // then a 405 naming `allow` for any other method.
+  const accepts = (path: string, allow: string): void => {
+    app.options(path, preflight(allow));
+    app.all(path, methodNotAllowed(allow));
+  };
+
   app.get('/', (c) => c.json({ name: NAME, version: VERSION }));
+  accepts('/', 'GET, OPTIONS');
   app.get('/metrics', getMetrics);
+  accepts('/metrics', 'GET, OPTIONS');
   app.get('/health', getHealth);
+  accepts('/health', 'GET, OPTIONS');
 
   for (const path of BATCH_PATHS) {
     app.post(path, (c) => postBatch(c, deps));
-    app.all(path, methodNotAllowed('POST, OPTIONS'));
+    accepts(path, 'POST, OPTIONS');
   }
   app.get(`/v1/pixel/:type{${PIXEL_TYPES}}`, (c) =>
     getPixel(c, deps, pathType(c.req.param('type'))),
   );
-  app.all(`/v1/pixel/:type{${PIXEL_TYPES}}`, methodNotAllowed('GET, OPTIONS'));
+  accepts(`/v1/pixel/:type{${PIXEL_TYPES}}`, 'GET, OPTIONS');
   app.post(`/v1/:type{${SINGLE_PATHS}}`, (c) => postSingle(c, deps, pathType(c.req.param('type'))));
   app.get(`/v1/:type{${SINGLE_PATHS}}`, (c) => getSingle(c, deps, pathType(c.req.param('type'))));
-  app.all(`/v1/:type{${SINGLE_PATHS}}`, methodNotAllowed('GET, POST, OPTIONS'));
+  accepts(`/v1/:type{${SINGLE_PATHS}}`, 'GET, POST, OPTIONS');
   app.get('/v1/projects/:writeKey/settings', getSettings);
-  app.all('/v1/projects/:writeKey/settings', methodNotAllowed('GET, OPTIONS'));
+  accepts('/v1/projects/:writeKey/settings', 'GET, OPTIONS');
   // analytics.js itself; its chunks (/analytics-next/bundles/*) are static assets.
   app.get('/analytics.js/v1/:writeKey/analytics.min.js', getAnalyticsJs);
-  app.all('/analytics.js/v1/:writeKey/analytics.min.js', methodNotAllowed('GET, OPTIONS'));
+  accepts('/analytics.js/v1/:writeKey/analytics.min.js', 'GET, OPTIONS');
 
   app.get('/admin/dead-letters', listDeadLetters);
-  app.all('/admin/dead-letters', methodNotAllowed('GET'));
+  accepts('/admin/dead-letters', 'GET, OPTIONS');
   app.post('/admin/replay', (c) => replayDeadLetters(c, deps));
-  app.all('/admin/replay', methodNotAllowed('POST'));
+  accepts('/admin/replay', 'POST, OPTIONS');
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

@@ -26,6 +26,10 @@ export function defaultEndpoint(region: string): string {
 
 const clients = new Map<string, AwsClient>();
 
+// Firehose answers `application/x-amz-json-1.1`, UTF-8 JSON that workerd does not count as
+// text: Response.text() would log a warning per call, so the bytes are decoded here.
+const utf8 = new TextDecoder();
+
 function clientFor(s: FirehoseSettings): AwsClient {
   const key = `${s.accessKeyId}\n${s.secretAccessKey}\n${s.sessionToken ?? ''}\n${s.region}`;
   let client = clients.get(key);
@@ -76,7 +80,8 @@ export async function putRecordBatch(
       body,
       signal: AbortSignal.timeout(s.timeoutMs ?? FIREHOSE_CALL_TIMEOUT_MS),
     });
-    return decodePutRecordBatchResponse(res.status, await res.text(), recordCount);
+    const text = utf8.decode(await res.arrayBuffer());
+    return decodePutRecordBatchResponse(res.status, text, recordCount);
   } catch (e) {
     const timeout = e instanceof Error && (e.name === 'TimeoutError' || e.name === 'AbortError');
     // Either may strike after Firehose took the records: the call is ambiguous, not failed.

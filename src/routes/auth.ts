@@ -51,15 +51,24 @@ export async function sourceForKey(env: Env, key: string): Promise<string | unde
   return source;
 }
 
+/** Where a route takes the write key from; the 401 for a missing key names exactly these. */
+export type KeyPlaces = 'basic-or-body' | 'basic-or-data' | 'data';
+
+const MISSING_KEY_MESSAGES: Record<KeyPlaces, string> = {
+  'basic-or-body': "a write key is required: HTTP Basic (writeKey:) or the body's writeKey",
+  'basic-or-data':
+    'a write key is required: HTTP Basic (writeKey:) or writeKey inside the data JSON',
+  data: 'a write key is required: writeKey inside the data JSON',
+};
+
 /** The source name for a presented key; throws 401 when it is missing or unknown. */
-export async function authenticate(env: Env, key: string | undefined): Promise<string> {
+export async function authenticate(
+  env: Env,
+  key: string | undefined,
+  places: KeyPlaces,
+): Promise<string> {
   if (key === undefined) {
-    throw new IngestHttpError(
-      ingestError(
-        'missing_write_key',
-        "a write key is required: HTTP Basic (writeKey:) or the body's writeKey",
-      ),
-    );
+    throw new IngestHttpError(ingestError('missing_write_key', MISSING_KEY_MESSAGES[places]));
   }
   const source = await sourceForKey(env, key);
   if (source === undefined)

@@ -1,8 +1,10 @@
 // CORS for browsers (analytics.js posts text/plain with Basic auth, so a preflight comes
 // first). Any origin by default; only those in ALLOWED_ORIGINS when it is set. Requests
-// without an Origin header (servers, SDKs, curl) are not affected.
+// without an Origin header (servers, SDKs, curl) are not affected. The middleware admits or
+// refuses the origin; each route answers its own preflight (`preflight`), so a preflight
+// advertises exactly the methods that route accepts and an unknown path stays a 404.
 
-import type { MiddlewareHandler } from 'hono';
+import type { Handler, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './deps';
 import { ingestError } from '../segment/errors';
 import { IngestHttpError } from './error-response';
@@ -11,7 +13,6 @@ import { IngestHttpError } from './error-response';
 // one day is the common upper bound and costs nothing when capped lower.
 export const CORS_MAX_AGE_SECONDS = 86_400;
 
-const ALLOW_METHODS = 'GET, POST, OPTIONS';
 // What the Segment SDKs send: analytics.js sets Content-Type and Authorization; analytics-node
 // adds X-Retry-Count on retries; gzip bodies carry Content-Encoding.
 const DEFAULT_ALLOW_HEADERS = 'Content-Type, Authorization, Content-Encoding, X-Retry-Count';
@@ -46,11 +47,11 @@ export function originAllowed(spec: string | undefined, origin: string): boolean
   });
 }
 
+/** Refuses an origin outside ALLOWED_ORIGINS; lets every answer to an admitted one be read. */
 export function cors(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
     if (origin === undefined) {
-      if (c.req.method === 'OPTIONS') return c.body(null, 204, { Allow: ALLOW_METHODS });
       await next();
       return;
     }
@@ -59,19 +60,28 @@ export function cors(): MiddlewareHandler<AppEnv> {
         ingestError('origin_not_allowed', 'this origin is not in ALLOWED_ORIGINS'),
       );
     }
-    if (c.req.method === 'OPTIONS') {
-      return c.body(null, 204, {
-        'Access-Control-Allow-Origin': origin,
-        'Access-Control-Allow-Methods': ALLOW_METHODS,
-        'Access-Control-Allow-Headers':
-          c.req.header('access-control-request-headers') ?? DEFAULT_ALLOW_HEADERS,
-        'Access-Control-Max-Age': String(CORS_MAX_AGE_SECONDS),
-        Vary: 'Origin, Access-Control-Request-Headers',
-      });
-    }
     await next();
     c.res.headers.set('Access-Control-Allow-Origin', origin);
     c.res.headers.append('Vary', 'Origin');
     return undefined;
+  };
+}
+
+/**
+ * OPTIONS on a route that accepts `allow` (e.g. `POST, OPTIONS`): the CORS preflight when the
+ * request has an Origin (already admitted by `cors`), else a plain answer with `Allow`.
+ */
+export function preflight(allow: string): Handler<AppEnv> {
+  return (c) => {
+    if (c.req.header('origin') === undefined) return c.body(null, 204, { Allow: allow });
+    return c.body(null, 204, {
+      Allow: allow,
+      'Access-Control-Allow-Methods': allow,
+      'Access-Control-Allow-Headers':
+        c.req.header('access-control-request-headers') ?? DEFAULT_ALLOW_HEADERS,
+      'Access-Control-Max-Age': String(CORS_MAX_AGE_SECONDS),
+      // `cors` adds Origin after the handler.
+      Vary: 'Access-Control-Request-Headers',
+    });
   };
 }

@@ -19,7 +19,7 @@ import { BATCH_MAX_BYTES, EVENT_MAX_BYTES, PIXEL_DATA_MAX_CHARS } from '../segme
 import { err, type EventType, type Result } from '../segment/types';
 import { basicAuthWriteKey } from '../segment/write-keys';
 import type { IngestError } from '../segment/errors';
-import { authenticate } from './auth';
+import { authenticate, type KeyPlaces } from './auth';
 import { decodeUtf8, parseJson, readBody } from './body';
 import type { AppDeps, AppEnv } from './deps';
 import {
@@ -39,7 +39,8 @@ type Ctx = Context<AppEnv>;
 /** Authenticates from the Basic header when present, before any body is read. */
 async function headerSource(c: Ctx): Promise<string | undefined> {
   const key = unwrap(basicAuthWriteKey(c.req.header('authorization')));
-  return key === undefined ? undefined : authenticate(c.env, key);
+  // The key is present: `places` only words the answer to a missing one.
+  return key === undefined ? undefined : authenticate(c.env, key, 'basic-or-body');
 }
 
 // Ours: the Rate Limiting binding counts calls, not events (Workers docs, "Rate Limiting":
@@ -117,9 +118,10 @@ async function acceptSingle(
   raw: unknown,
   type: EventType,
   source: string | undefined,
+  keyPlaces: KeyPlaces,
 ): Promise<void> {
   const facts = requestFacts(c.req.raw, deps.now());
-  const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw)));
+  const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw), keyPlaces));
   await rateLimit(c.env, resolved, 1);
   const event = unwrap(
     ingestSingle(raw, type, facts, {
@@ -135,7 +137,7 @@ export async function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promis
   const source = await headerSource(c);
   const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
   recordBody(deps, body);
-  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source);
+  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, 'basic-or-body');
   return c.json({ success: true });
 }
 
@@ -144,7 +146,7 @@ export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
   const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
   recordBody(deps, body);
   const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
-  const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey));
+  const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey, 'basic-or-body'));
   await rateLimit(c.env, source, envelope.items.length);
   const facts = requestFacts(c.req.raw, deps.now());
   const outcome = unwrap(
@@ -211,7 +213,7 @@ export async function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise
   const source = await headerSource(c);
   const data = c.req.query('data');
   const raw = unwrap(decodePixelData(data));
-  await acceptSingle(c, deps, raw, type, source);
+  await acceptSingle(c, deps, raw, type, source, 'basic-or-data');
   return c.json({ success: true });
 }
 
@@ -233,7 +235,7 @@ export async function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<
   try {
     const data = c.req.query('data');
     const raw = unwrap(decodePixelData(data));
-    await acceptSingle(c, deps, raw, type, undefined);
+    await acceptSingle(c, deps, raw, type, undefined, 'data');
   } catch (e) {
     if (!(e instanceof IngestHttpError)) throw e;
     // Answered with the GIF, not through onError: count the refusal here.

@@ -21,6 +21,8 @@ export async function startTestStack(options: StackOptions = {}): Promise<TestSt
   const stack = await startStack({
     dataDir,
     persistTo,
+    // The Worker under test gets wrangler.toml's [vars] and the test's, never a .dev.vars.
+    devVars: false,
     log: (line) => logs.push(line),
     ...options,
     vars: { DELIVERY_RETRY_MAX_SECONDS: '2', METRICS_FLUSH_SECONDS: '1', ...options.vars },

@@ -11,6 +11,7 @@ import {
 import { METRICS_SHARDS } from '../../src/metrics/limits';
 import { persistDelayMs } from '../../src/metrics/object';
 import { ShardCore } from '../../src/metrics/shard';
+import { captureErrors } from '../support/console';
 
 const INTERVAL = 10_000;
 
@@ -94,6 +95,7 @@ describe('FlushScheduler', () => {
     const clock = virtualClock();
     const buffer = new MetricsBuffer();
     const scheduler = new FlushScheduler(buffer, () => 'iso-1');
+    const errors = captureErrors();
     // The first send fails as seen by the isolate, yet reached the shard (a lost answer).
     const shard = new ShardCore(0);
     let calls = 0;
@@ -114,6 +116,7 @@ describe('FlushScheduler', () => {
     await clock.advance(INTERVAL);
     expect(calls).toBe(2);
     expect(retried(shard)).toBe(7);
+    expect(errors).toHaveBeenCalledWith('metrics flush failed', 'answer lost');
   });
 
   it('applies a duplicated flush id once', () => {
@@ -134,11 +137,13 @@ describe('FlushScheduler', () => {
     const buffer = new MetricsBuffer();
     const scheduler = new FlushScheduler(buffer, () => 'iso-1');
     const { io } = fakeIo(clock, { failSends: 1_000 });
+    const errors = captureErrors();
     for (let i = 0; i < METRICS_MAX_UNSENT_FLUSHES + 5; i++) {
       buffer.inc('ndc_segment_events_retried_total', {});
       await scheduler.flushNow(io);
     }
     expect(scheduler.dropped).toBe(5);
+    expect(errors).toHaveBeenCalledWith('metrics flush failed', 'Durable Object unavailable');
   });
 });
 

@@ -12,6 +12,7 @@ import { packMessages } from '../../src/queue/pack';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';
 import { eventually, landedEvents, setStreamFaults } from '../support/firehose';
 import { basic, harness } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const AT = Date.parse('2026-11-29T10:00:00.000Z');
 const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'batch1' };
@@ -76,6 +77,7 @@ describe('archiveBatch', () => {
       { id: 'd0', timestamp: new Date(AT), attempts: 2, body: deadLetter('web', ['a'], 'x') },
     ]);
     const ctx = createExecutionContext();
+    const errors = captureErrors();
     const failing = {
       put: () => Promise.reject(new Error('R2 down')),
     } as unknown as R2Bucket;
@@ -84,6 +86,7 @@ describe('archiveBatch', () => {
     expect(report.archivedEvents).toBe(0);
     expect(result.ackAll).toBe(false);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['d0']);
+    expect(errors).toHaveBeenCalledWith('archive write failed', 'R2 down');
   });
 
   it('archives a batch holding a poison message that cannot be serialised, keeping the rest', async () => {
@@ -219,6 +222,7 @@ describe('admin API', () => {
 
   it('keeps the archive object when the queue refuses the replay', async () => {
     const { key } = await archive([deadLetter('web', ['k1'], 'X')]);
+    const errors = captureErrors();
     const h = harness({ failQueue: true });
     const res = await h.fetch('/admin/replay', {
       method: 'POST',
@@ -227,6 +231,7 @@ describe('admin API', () => {
     });
     expect(res.status).toBe(503);
     expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
+    expect(errors).toHaveBeenCalledWith('replay enqueue failed', expect.stringContaining('outage'));
   });
 
   it('refuses a prefix outside dead-letters/ and a bad limit', async () => {

@@ -13,6 +13,7 @@ import { DELIVERY_MAX_ATTEMPTS } from '../../src/queue/retry';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';
 import { landedEvents, setStreamFaults, streamStats, uniqueStream } from '../support/firehose';
 import { recordingQueue } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const RECEIVED = Date.parse('2026-11-29T10:00:00.000Z');
 const deps: ConsumerDeps = { now: () => RECEIVED + 1000, random: () => 0.5, newId: () => 'id' };
@@ -278,6 +279,7 @@ describe('deliverBatch', () => {
       { id: 'm0', timestamp: new Date(RECEIVED), attempts: 1, body: message('web', ['a']) },
     ]);
     const ctx = createExecutionContext();
+    const errors = captureErrors();
     const broken = recordingQueue({ fail: true });
     await deliverBatch(
       batch,
@@ -287,6 +289,10 @@ describe('deliverBatch', () => {
     const result = await getQueueResult(batch, ctx);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(errors).toHaveBeenCalledWith(
+      'dead-letter send failed',
+      'Queue send failed: simulated outage',
+    );
   });
 
   it('dead-letters a message that is not ours, as it came', async () => {

@@ -35,7 +35,13 @@ describe('write keys', () => {
     const res = await h.fetch('/v1/track', jsonPost(VALID_CALLS.track));
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toContain('Basic');
-    expect((await res.json<{ error: { code: string } }>()).error.code).toBe('missing_write_key');
+    expect(await res.json()).toEqual({
+      success: false,
+      error: {
+        code: 'missing_write_key',
+        message: "a write key is required: HTTP Basic (writeKey:) or the body's writeKey",
+      },
+    });
   });
 
   it.each([

@@ -141,7 +141,6 @@ describe('the Worker on arbitrary requests', () => {
           expect(res.status).toBeLessThan(500);
           if (
             method !== 'HEAD' &&
-            method !== 'OPTIONS' &&
             res.status >= 400 &&
             res.headers.get('Content-Type')?.includes('json')
           ) {

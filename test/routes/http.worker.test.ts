@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { VALID_CALLS } from '../fixtures/calls';
 import { basic, harness, jsonPost } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const ORIGIN = 'https://shop.example';
 
@@ -27,12 +28,56 @@ describe('CORS', () => {
     expect(res.headers.get('Access-Control-Max-Age')).toBe('86400');
   });
 
-  it.each(['/v1/batch', '/v1/b', '/v1/pixel/track', '/v1/projects/k/settings', '/'])(
-    'answers OPTIONS on %s',
+  it.each([
+    ['/v1/batch', 'POST, OPTIONS'],
+    ['/v1/b', 'POST, OPTIONS'],
+    ['/v1/import', 'POST, OPTIONS'],
+    ['/v1/t', 'GET, POST, OPTIONS'],
+    ['/v1/track', 'GET, POST, OPTIONS'],
+    ['/v1/pixel/track', 'GET, OPTIONS'],
+    ['/v1/projects/k/settings', 'GET, OPTIONS'],
+    ['/', 'GET, OPTIONS'],
+    ['/metrics', 'GET, OPTIONS'],
+    ['/health', 'GET, OPTIONS'],
+    ['/admin/dead-letters', 'GET, OPTIONS'],
+    ['/admin/replay', 'POST, OPTIONS'],
+  ])('advertises on %s exactly the methods it accepts (%s)', async (path, allow) => {
+    const h = harness();
+    const res = await h.fetch(path, {
+      method: 'OPTIONS',
+      headers: { Origin: ORIGIN, 'Access-Control-Request-Method': 'POST' },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('Access-Control-Allow-Methods')).toBe(allow);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN);
+    expect(res.headers.get('Vary')).toBe('Access-Control-Request-Headers, Origin');
+    const plain = await h.fetch(path, { method: 'OPTIONS' });
+    expect(plain.status).toBe(204);
+    expect(plain.headers.get('Allow')).toBe(allow);
+    // What a preflight advertises is never answered 405.
+    for (const method of allow.split(', ').filter((m) => m !== 'OPTIONS')) {
+      const actual = await h.fetch(path, { method, headers: { Origin: ORIGIN } });
+      expect(actual.status, `${method} ${path}`).not.toBe(405);
+    }
+  });
+
+  it.each(['/v2/track', '/v1/nope', '/favicon.ico'])(
+    'answers OPTIONS on the unknown path %s with the JSON 404, not a preflight',
     async (path) => {
       const h = harness();
-      const res = await h.fetch(path, { method: 'OPTIONS', headers: { Origin: ORIGIN } });
-      expect(res.status).toBe(204);
+      const preflight: Record<string, string> = {
+        Origin: ORIGIN,
+        'Access-Control-Request-Method': 'POST',
+      };
+      for (const headers of [{}, preflight]) {
+        const res = await h.fetch(path, { method: 'OPTIONS', headers });
+        expect(res.status).toBe(404);
+        expect(res.headers.get('Access-Control-Allow-Methods')).toBeNull();
+        expect(await res.json()).toEqual({
+          success: false,
+          error: { code: 'not_found', message: 'no such route' },
+        });
+      }
     },
   );
 
@@ -102,6 +147,17 @@ describe('GET forms of single calls', () => {
     expect(h.queue.events()).toHaveLength(2);
   });
 
+  it('answers a call without a key naming where this route takes one', async () => {
+    const h = harness();
+    const res = await h.fetch(`/v1/track?data=${encodeURIComponent(b64(VALID_CALLS.track))}`);
+    expect(res.status).toBe(401);
+    const { error } = await res.json<{ error: { code: string; message: string } }>();
+    expect(error.code).toBe('missing_write_key');
+    expect(error.message).toBe(
+      'a write key is required: HTTP Basic (writeKey:) or writeKey inside the data JSON',
+    );
+  });
+
   it.each([
     ['no data', '/v1/track', 'missing_data'],
     ['bad base64', '/v1/track?data=%25%25%25', 'invalid_encoding'],
@@ -162,12 +218,14 @@ describe('pixel API', () => {
   });
 
   it('still answers the GIF when the queue is down', async () => {
+    const errors = captureErrors();
     const h = harness({ failQueue: true });
     const res = await h.fetch(
       `/v1/pixel/track?data=${b64({ ...VALID_CALLS.track, writeKey: 'test-key-1' })}`,
     );
     expect(res.status).toBe(200);
     expect(res.headers.get('X-Ndc-Segment-Error')).toBe('queue_unavailable');
+    expect(errors).toHaveBeenCalledWith('queue send failed', expect.stringContaining('outage'));
   });
 });
 
@@ -209,6 +267,9 @@ describe('routing', () => {
     ['DELETE', '/v1/t', 'GET, POST, OPTIONS'],
     ['POST', '/v1/pixel/track', 'GET, OPTIONS'],
     ['POST', '/v1/projects/k/settings', 'GET, OPTIONS'],
+    ['POST', '/metrics', 'GET, OPTIONS'],
+    ['DELETE', '/', 'GET, OPTIONS'],
+    ['GET', '/admin/replay', 'POST, OPTIONS'],
   ])('answers %s %s with 405 and Allow', async (method, path, allow) => {
     const h = harness();
     const res = await h.fetch(path, { method });

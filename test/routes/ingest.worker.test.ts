@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { PATH_TYPES } from '../../src/segment/types';
 import { SEED_TRACK, VALID_CALLS } from '../fixtures/calls';
 import { basic, harness, jsonPost } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const KEY = 'test-key-1'; // source "web" in vitest.config.ts
 
@@ -254,6 +255,7 @@ describe('batch routes', () => {
 
 describe('queue failures', () => {
   it('answers 503 with Retry-After when the queue refuses the send', async () => {
+    const errors = captureErrors();
     const h = harness({ failQueue: true });
     const res = await h.fetch(
       '/v1/track',
@@ -265,12 +267,18 @@ describe('queue failures', () => {
       success: false,
       error: { code: 'queue_unavailable', message: 'the event queue is unavailable; retry later' },
     });
+    expect(errors).toHaveBeenCalledWith(
+      'queue send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
   it('answers 503 for a batch too', async () => {
+    const errors = captureErrors();
     const h = harness({ failQueue: true });
     const res = await h.fetch('/v1/batch', jsonPost({ batch: [VALID_CALLS.track], writeKey: KEY }));
     expect(res.status).toBe(503);
+    expect(errors).toHaveBeenCalledOnce();
   });
 });
 

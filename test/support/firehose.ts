@@ -2,6 +2,16 @@
 // a stream, and read-back of what it wrote.
 import { inject } from 'vitest';
 
+const utf8 = new TextDecoder();
+
+/**
+ * A response body as UTF-8 text, read as bytes: workerd warns on Response.text() for a type it
+ * does not count as text, such as the endpoint's application/x-ndjson.
+ */
+async function bodyText(res: Response): Promise<string> {
+  return utf8.decode(await res.arrayBuffer());
+}
+
 export function firehoseUrl(): string {
   return inject('firehoseUrl');
 }
@@ -34,13 +44,13 @@ export async function setStreamFaults(stream: string, faults: StreamFaults): Pro
     method: 'POST',
     body: JSON.stringify({ stream, ...faults }),
   });
-  if (!res.ok) throw new Error(`setting faults failed: ${res.status} ${await res.text()}`);
+  if (!res.ok) throw new Error(`setting faults failed: ${res.status} ${await bodyText(res)}`);
 }
 
 /** The NDJSON lines the endpoint accepted for a stream, as parsed events. */
 export async function landedEvents(stream: string): Promise<Array<Record<string, unknown>>> {
   const res = await fetch(`${firehoseUrl()}/_local/records?stream=${encodeURIComponent(stream)}`);
-  const text = await res.text();
+  const text = await bodyText(res);
   return text
     .split('\n')
     .filter((l) => l !== '')
