@@ -3,7 +3,7 @@
 // carry a failed event from ingest through the DLQ and the archive back to Firehose.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Env } from '../../src/env';
 import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
 import { encodeDeadLetter } from '../../src/queue/dead-letter';
@@ -201,12 +201,17 @@ describe('admin API', () => {
     const { key } = await archive([deadLetter('web', ['i1'], 'X'), deadLetter('ios', ['i2'], 'Y')]);
     // The first group goes, the second is refused: 503, the object stays with its progress.
     const flaky = harness({ failQueueCall: (n) => n === 1 });
+    const errors = captureErrors();
     const first = await flaky.fetch('/admin/replay', {
       method: 'POST',
       headers: ADMIN,
       body: JSON.stringify({ prefix: key }),
     });
     expect(first.status).toBe(503);
+    expect(errors).toHaveBeenCalledWith(
+      'replay enqueue failed',
+      'Queue send failed: simulated outage',
+    );
     expect(flaky.queue.events().map((e) => e['messageId'])).toEqual(['i1']);
     expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
     const h = harness();
@@ -251,6 +256,9 @@ describe('through the real queues', () => {
     const stream = TEST_FIREHOSE.stream;
     const messageId = `flow-${crypto.randomUUID()}`;
     await setStreamFaults(stream, { notFound: 1 });
+    // The consumer reports the refused call; asserted below rather than printed.
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    onTestFinished(() => warnings.mockRestore());
     const posted = await exports.default.fetch('https://collector.test/v1/track', {
       method: 'POST',
       headers: { Authorization: basic('test-key-1') },
@@ -280,6 +288,9 @@ describe('through the real queues', () => {
       return mine.length > 0 ? mine : undefined;
     }, 20_000);
     expect(landed).toHaveLength(1);
+    expect(warnings).toHaveBeenCalledWith(
+      expect.stringContaining('Firehose calls failed (ResourceNotFoundException'),
+    );
     expect(landed[0]).toMatchObject({ event: 'flow', source: 'web', type: 'track' });
   }, 60_000);
 });

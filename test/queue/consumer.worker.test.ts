@@ -291,7 +291,7 @@ describe('deliverBatch', () => {
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
     expect(errors).toHaveBeenCalledWith(
       'dead-letter send failed',
-      'Queue send failed: simulated outage',
+      'Queue sendBatch failed: simulated outage',
     );
   });
 
@@ -316,7 +316,12 @@ describe('deliverBatch', () => {
     // Five ~60 KB messages: two sendBatch calls of at most 256,000 bytes; the second fails.
     const bodies = Array.from({ length: 5 }, (_v, i) => message('web', [`d${i}`], 60_000));
     const dlq = recordingQueue({ failCall: (n) => n === 1 });
+    const errors = captureErrors();
     const { result, report } = await run(bodies, { FIREHOSE_STREAM: stream }, 1, { dlq });
+    expect(errors).toHaveBeenCalledWith(
+      'dead-letter send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
     expect(dlq.calls).toHaveLength(1);
     const sent = dlq.calls.flat().map((b) => decodeMessage(b)?.header.ids?.[0]);
     const acked = result.explicitAcks.map((id) => `d${id.slice(1)}`);
@@ -440,6 +445,7 @@ describe('deliverBatch with deduplication', () => {
 
   it('retries the batch, sending nothing, when a dedupe shard cannot be asked', async () => {
     const stream = uniqueStream('dedupe-down');
+    const errors = captureErrors();
     const down: DedupeSettings = {
       shards: 2,
       io: { call: () => Promise.reject(new Error('unavailable')) },
@@ -450,6 +456,7 @@ describe('deliverBatch with deduplication', () => {
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
     expect(report.calls).toEqual([]);
     expect(await landedEvents(stream)).toEqual([]);
+    expect(errors).toHaveBeenCalledWith('dedupe shard call failed', 'unavailable');
   });
 
   it('carries commits on the next call to each shard, or flushes them on their own', async () => {

@@ -267,10 +267,7 @@ describe('queue failures', () => {
       success: false,
       error: { code: 'queue_unavailable', message: 'the event queue is unavailable; retry later' },
     });
-    expect(errors).toHaveBeenCalledWith(
-      'queue send failed',
-      'Queue sendBatch failed: simulated outage',
-    );
+    expect(errors).toHaveBeenCalledWith('queue send failed', 'Queue send failed: simulated outage');
   });
 
   it('answers 503 for a batch too', async () => {

@@ -17,7 +17,13 @@ describe('startStack', () => {
     // The project's wrangler.toml, elsewhere, pointing at the project's Worker.
     const toml = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
     const main = JSON.stringify(join(ROOT, 'src/index.ts'));
-    await writeFile(join(dir, 'wrangler.toml'), toml.replace(/^main = .*$/m, `main = ${main}`));
+    // Its paths (the entry, the analytics.js assets and their build) point back at the project.
+    const moved = toml
+      .replace(/^main = .*$/m, `main = ${main}`)
+      .replace(/^directory = "\.\/assets"$/m, `directory = ${JSON.stringify(join(ROOT, 'assets'))}`)
+      .replace(/^command = "npx tsx scripts\//m, `command = "npx tsx ${ROOT}scripts/`)
+      .replace(/^watch_dir = "scripts\//m, `watch_dir = "${ROOT}scripts/`);
+    await writeFile(join(dir, 'wrangler.toml'), moved);
     await writeFile(
       join(dir, '.dev.vars'),
       'METRICS_TOKEN=leaked\nALLOWED_ORIGINS=https://x.test\n',

@@ -1,6 +1,6 @@
 // testWorkerOptions against a copy of wrangler.toml in a directory of its own, beside a
 // .dev.vars and a .env: the project's own files are never touched, so nothing races.
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +11,8 @@ describe('testWorkerOptions', () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'ndc-worker-options-'));
     await cp('wrangler.toml', join(dir, 'wrangler.toml'));
+    // wrangler.toml's static assets directory must exist beside it.
+    await mkdir(join(dir, 'assets'));
     await writeFile(join(dir, '.dev.vars'), 'LEAKED=dev-vars\nALLOWED_ORIGINS=https://x.test\n');
     await writeFile(join(dir, '.env'), 'LEAKED_ENV=dot-env\n');
   });
