@@ -23,6 +23,8 @@ export const OFFLINE_ENV = {
 export interface Bundles {
   ours: string;
   floor: string;
+  /** The persisting floor: read the body, one queue send, answer (bench/floor/persist.ts). */
+  persist: string;
   cpu: string;
 }
 
@@ -80,14 +82,20 @@ export async function buildAll(date: string, flags: readonly string[]): Promise<
     floorConfig,
     toml('ndc-segment-bench-floor', `${ROOT}bench/floor/worker.ts`, date, flags),
   );
+  const persistConfig = `${OUT}persist.wrangler.toml`;
+  writeFileSync(
+    persistConfig,
+    toml('ndc-segment-bench-persist', `${ROOT}bench/floor/persist.ts`, date, flags),
+  );
   const cpuEntryPath = `${OUT}cpu-entry.js`;
   writeFileSync(cpuEntryPath, cpuEntry());
   const cpuConfig = `${OUT}cpu.wrangler.toml`;
   writeFileSync(cpuConfig, toml('ndc-segment-bench-cpu', cpuEntryPath, date, flags));
-  const [ours, floor, cpu] = await Promise.all([
+  const [ours, floor, persist, cpu] = await Promise.all([
     wranglerBundle(`${OUT}worker`, WRANGLER_CONFIG),
     wranglerBundle(`${OUT}floor`, floorConfig),
+    wranglerBundle(`${OUT}persist`, persistConfig),
     wranglerBundle(`${OUT}cpu`, cpuConfig),
   ]);
-  return { ours, floor, cpu };
+  return { ours, floor, persist, cpu };
 }

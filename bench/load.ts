@@ -53,11 +53,13 @@ export interface CellSummary {
 
 export interface CellRatio {
   variant: string;
+  /** The floor it is measured against: the bare one, or the persisting one. */
+  reference: string;
   route: Route['name'];
   connections: number;
-  /** median(ours) / median(floor) request rate. */
+  /** median(variant) / median(reference) request rate. */
   ratio: number;
-  /** ours / floor paired within each round. */
+  /** variant / reference paired within each round. */
   perRound: number[];
 }
 
@@ -125,6 +127,8 @@ export async function runLoad(
   routes: readonly Route[],
   plan: LoadPlan,
   log: (line: string) => void,
+  /** The variants the others are measured against (the floors). */
+  references: readonly string[] = [variants[0]?.name ?? ''],
 ): Promise<LoadResults> {
   for (const runtime of variants) {
     for (const route of routes) {
@@ -170,7 +174,6 @@ export async function runLoad(
 
   const summaries: CellSummary[] = [];
   const ratios: CellRatio[] = [];
-  const floorName = variants[0]?.name;
   for (const { route, c } of cells) {
     for (const runtime of variants) {
       const mine = runs.filter(
@@ -191,17 +194,21 @@ export async function runLoad(
     }
     const of = (name: string | undefined) =>
       summaries.find((s) => s.variant === name && s.route === route.name && s.connections === c);
-    const floor = of(floorName);
-    for (const runtime of variants.slice(1)) {
-      const ours = of(runtime.name);
-      if (floor === undefined || ours === undefined) continue;
-      ratios.push({
-        variant: runtime.name,
-        route: route.name,
-        connections: c,
-        ratio: ours.rps / floor.rps,
-        perRound: ours.roundsRps.map((rps, k) => rps / (floor.roundsRps[k] ?? NaN)),
-      });
+    for (const reference of references) {
+      const floor = of(reference);
+      for (const runtime of variants) {
+        if (references.includes(runtime.name)) continue;
+        const ours = of(runtime.name);
+        if (floor === undefined || ours === undefined) continue;
+        ratios.push({
+          variant: runtime.name,
+          reference,
+          route: route.name,
+          connections: c,
+          ratio: ours.rps / floor.rps,
+          perRound: ours.roundsRps.map((rps, k) => rps / (floor.roundsRps[k] ?? NaN)),
+        });
+      }
     }
   }
   const order =

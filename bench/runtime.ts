@@ -39,6 +39,8 @@ export interface OursOptions {
   consumers: boolean;
   firehoseEndpoint: string;
   extraBindings?: Record<string, string>;
+  /** Expose workerd's V8 inspector on this port (for profiling; off by default). */
+  inspectorPort?: number;
 }
 
 /** workerd processes that are children of this Node process. */
@@ -87,8 +89,15 @@ export async function startOurs(
   opts: OursOptions,
   name = 'ours',
 ): Promise<Runtime> {
+  // Static assets (analytics.js) are served by Cloudflare in front of the Worker, free and off the
+  // Worker's CPU (Workers Static Assets pricing); Miniflare emulates that with a router Worker in
+  // the same process, which would charge every ingest request an extra hop the platform does not.
+  // The load and CPU runs leave it out; the e2e tests cover the assets under wrangler dev.
+  const { assets: _assets, ...withoutAssets } = worker.options as typeof worker.options & {
+    assets?: unknown;
+  };
   const options: WorkerOptions = {
-    ...worker.options,
+    ...withoutAssets,
     name,
     scriptPath,
     modules: true,
@@ -105,7 +114,11 @@ export async function startOurs(
   // Miniflare's local queue broker sets one timer per message and refuses sends past 10,000
   // pending timers, so under load an attached consumer turns into spurious 503s.
   if (!opts.consumers) options.queueConsumers = {};
-  return start(name, { ...SHARED, workers: [options, ...worker.externalWorkers] });
+  return start(name, {
+    ...SHARED,
+    ...(opts.inspectorPort === undefined ? {} : { inspectorPort: opts.inspectorPort }),
+    workers: [options, ...worker.externalWorkers],
+  });
 }
 
 export async function startPlain(
@@ -125,12 +138,34 @@ export async function startPlain(
   });
 }
 
+/**
+ * The persisting floor, with wrangler.toml's EVENTS producer (the same local queue broker as
+ * ours) and no consumer attached, as for ours under load.
+ */
+export async function startPersistFloor(
+  scriptPath: string,
+  worker: WranglerWorker,
+): Promise<Runtime> {
+  const events = (worker.options.queueProducers as Record<string, unknown> | undefined)?.['EVENTS'];
+  if (events === undefined) throw new Error('wrangler.toml binds no EVENTS queue');
+  return start('persisting floor', {
+    ...SHARED,
+    name: 'persisting floor',
+    scriptPath,
+    modules: true,
+    compatibilityDate: worker.compatibilityDate,
+    compatibilityFlags: worker.compatibilityFlags,
+    queueProducers: { EVENTS: events } as unknown as WorkerOptions['queueProducers'],
+  });
+}
+
 /** The CPU bench worker: ours's bindings (consumers detached) plus the fixtures. */
 export async function startCpuWorker(
   scriptPath: string,
   worker: WranglerWorker,
   firehoseEndpoint: string,
   fixtures: string,
+  inspectorPort?: number,
 ): Promise<Runtime> {
   return startOurs(
     scriptPath,
@@ -138,6 +173,7 @@ export async function startCpuWorker(
     {
       consumers: false,
       firehoseEndpoint,
+      ...(inspectorPort === undefined ? {} : { inspectorPort }),
       extraBindings: {
         BENCH_FIXTURES: fixtures,
         BENCH_QUEUE_BINDINGS: Object.keys(worker.options.queueProducers ?? {}).join(','),
