@@ -23,6 +23,7 @@ import {
   DO_BILLED_GB,
   DO_USD_PER_MILLION_GB_SECONDS,
   DO_USD_PER_MILLION_REQUESTS,
+  DO_USD_PER_MILLION_ROWS_READ,
   DO_USD_PER_MILLION_ROWS_WRITTEN,
   FIREHOSE_BYTES_PER_BILLED_GB,
   FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,
@@ -183,6 +184,8 @@ export function costAt(
   const scrapeReads = a.scrapesPerSecond * METRICS_SHARDS;
   const metricsRequests = flushes + alarms + scrapeReads;
   const metricsRows = 2 * alarms;
+  // The snapshot's UPDATE reads its row; restarts read it back (rare, left out).
+  const metricsRowsRead = alarms;
   const points = (METRICS_SHARDS * (a.sources + a.streams + 1)) / (ANALYTICS_INTERVAL_MS / 1000);
 
   // Dedupe: one call per shard a consumer batch has keys for (commits ride on it); each shard
@@ -194,6 +197,10 @@ export function costAt(
   const dedupeAlarms = dedupeOn ? dedupeShards / DEDUPE_PERSIST_SECONDS : 0;
   const dedupeRequests = batchesPerSecond * k * callsPerBatch + dedupeAlarms;
   const dedupeRows = 3 * dedupeAlarms;
+  // Each alarm's DELETE of expired rows and its min(at) scan both read every stored row: one
+  // per persist interval over 1.25 windows.
+  const storedRows = dedupeOn ? (1.25 * a.dedupeWindowSeconds) / DEDUPE_PERSIST_SECONDS : 0;
+  const dedupeRowsRead = 2 * storedRows * dedupeAlarms;
 
   const perSecond: Record<Line, number> = {
     workers_requests:
@@ -213,7 +220,10 @@ export function costAt(
         DO_BILLED_GB *
         DO_USD_PER_MILLION_GB_SECONDS) /
       MILLION,
-    metrics_do_rows: (metricsRows * DO_USD_PER_MILLION_ROWS_WRITTEN) / MILLION,
+    metrics_do_rows:
+      (metricsRows * DO_USD_PER_MILLION_ROWS_WRITTEN +
+        metricsRowsRead * DO_USD_PER_MILLION_ROWS_READ) /
+      MILLION,
     analytics_engine: (points * ANALYTICS_ENGINE_USD_PER_MILLION_POINTS) / MILLION,
     dedupe_do_requests: (dedupeRequests * DO_USD_PER_MILLION_REQUESTS) / MILLION,
     dedupe_do_duration:
@@ -221,7 +231,10 @@ export function costAt(
         DO_BILLED_GB *
         DO_USD_PER_MILLION_GB_SECONDS) /
       MILLION,
-    dedupe_do_rows: (dedupeRows * DO_USD_PER_MILLION_ROWS_WRITTEN) / MILLION,
+    dedupe_do_rows:
+      (dedupeRows * DO_USD_PER_MILLION_ROWS_WRITTEN +
+        dedupeRowsRead * DO_USD_PER_MILLION_ROWS_READ) /
+      MILLION,
     // One object per DLQ consumer batch (assumed ~10 dead letters each at low rates).
     r2_archive: ((dlqMessagesPerSecond / 10) * R2_USD_PER_MILLION_CLASS_A) / MILLION,
   };

@@ -364,11 +364,11 @@ const LINE_NAMES: Record<Line, string> = {
   firehose: 'Firehose ingestion',
   metrics_do_requests: 'metrics DO requests',
   metrics_do_duration: 'metrics DO duration',
-  metrics_do_rows: 'metrics DO rows written',
+  metrics_do_rows: 'metrics DO rows written/read',
   analytics_engine: 'Analytics Engine points',
   dedupe_do_requests: 'dedupe DO requests',
   dedupe_do_duration: 'dedupe DO duration',
-  dedupe_do_rows: 'dedupe DO rows written',
+  dedupe_do_rows: 'dedupe DO rows written/read',
   r2_archive: 'R2 archive operations',
 };
 
