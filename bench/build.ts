@@ -56,6 +56,8 @@ function toml(name: string, main: string, date: string, flags: readonly string[]
     `main = ${JSON.stringify(main)}`,
     `compatibility_date = ${JSON.stringify(date)}`,
     `compatibility_flags = ${JSON.stringify(flags)}`,
+    // As wrangler.toml: no per-closure __name() calls.
+    'keep_names = false',
     '',
   ].join('\n');
 }

@@ -34,6 +34,23 @@ export function escapeLabelValue(value: string): string {
   return value.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : `\\${c}`));
 }
 
+// Ours: label values repeat (routes, statuses, sources, event types), so their written form is
+// kept rather than re-made with two regex passes on every update; cleared when it reaches this
+// many, so a stream of distinct values cannot grow it (bench profile, docs/benchmarks.md).
+const LABEL_TEXT_CACHE_MAX = 4096;
+const labelTextCache = new Map<string, string>();
+
+/** A label value as written between quotes: normalized, then escaped. */
+function labelText(value: string): string {
+  let text = labelTextCache.get(value);
+  if (text === undefined) {
+    text = escapeLabelValue(normalizeLabelValue(value));
+    if (labelTextCache.size >= LABEL_TEXT_CACHE_MAX) labelTextCache.clear();
+    labelTextCache.set(value, text);
+  }
+  return text;
+}
+
 const sortedLabelsCache = new Map<string, readonly string[]>();
 
 function sortedLabels(name: string, def: MetricDef): readonly string[] {
@@ -52,10 +69,13 @@ function sortedLabels(name: string, def: MetricDef): readonly string[] {
 export function seriesKey(name: MetricName, labels: Readonly<Record<string, string>>): string {
   const def = metricDef(name);
   if (def === undefined || def.labels.length === 0) return name;
-  const pairs = sortedLabels(name, def).map(
-    (label) => `${label}="${escapeLabelValue(normalizeLabelValue(labels[label] ?? ''))}"`,
-  );
-  return `${name}{${pairs.join(',')}}`;
+  let key = `${name}{`;
+  let first = true;
+  for (const label of sortedLabels(name, def)) {
+    key += `${first ? '' : ','}${label}="${labelText(labels[label] ?? '')}"`;
+    first = false;
+  }
+  return `${key}}`;
 }
 
 export interface SeriesParts {

@@ -30,6 +30,8 @@ export interface BatchDefaults {
   context?: JsonObject;
   integrations?: JsonObject;
   sentAt?: string;
+  /** `sentAt` as parsed when the envelope was read. */
+  sentAtMs?: number;
 }
 
 const hasOwn = (o: JsonObject, key: string): boolean =>
@@ -85,15 +87,17 @@ export function enrichEvent(
 
   const receivedAt = facts.receivedAtIso ?? formatIsoTimestamp(facts.receivedAt);
   out['receivedAt'] = receivedAt;
-  const sentAt = typeof out['sentAt'] === 'string' ? out['sentAt'] : batch.sentAt;
+  const ownSentAt = typeof out['sentAt'] === 'string';
+  const sentAt = ownSentAt ? (out['sentAt'] as string) : batch.sentAt;
   if (sentAt !== undefined) out['sentAt'] = sentAt;
 
   const clientTimestamp = out['timestamp'];
   if (typeof clientTimestamp !== 'string') {
     out['timestamp'] = receivedAt;
   } else if (sentAt !== undefined) {
-    const sent = parseIsoTimestamp(sentAt);
-    const happened = parseIsoTimestamp(clientTimestamp);
+    // Parsed once, by validation (or the envelope's reader); parsed here only when not given.
+    const sent = (ownSentAt ? valid.sentAtMs : batch.sentAtMs) ?? parseIsoTimestamp(sentAt);
+    const happened = valid.timestampMs ?? parseIsoTimestamp(clientTimestamp);
     // Both were validated; the guard keeps an unvalidated caller from writing NaN dates.
     if (sent !== undefined && happened !== undefined) {
       out['timestamp'] = formatIsoTimestamp(facts.receivedAt - (sent - happened));

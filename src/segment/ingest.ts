@@ -140,12 +140,14 @@ export function parseBatchEnvelope(raw: unknown): Result<BatchEnvelope, IngestEr
   }
   const sentAt = raw['sentAt'];
   if (sentAt !== undefined && sentAt !== null) {
-    if (typeof sentAt !== 'string' || parseIsoTimestamp(sentAt) === undefined) {
+    const sentAtMs = typeof sentAt === 'string' ? parseIsoTimestamp(sentAt) : undefined;
+    if (sentAtMs === undefined) {
       return err(
         ingestError('invalid_timestamp', 'sentAt must be an ISO-8601 timestamp', '.sentAt'),
       );
     }
-    envelope.sentAt = sentAt;
+    envelope.sentAt = sentAt as string;
+    envelope.sentAtMs = sentAtMs;
   }
   const writeKey = bodyWriteKey(raw);
   if (writeKey !== undefined) envelope.writeKey = writeKey;

@@ -19,6 +19,9 @@ import {
 export interface ValidEvent {
   type: EventType;
   body: JsonObject;
+  /** `timestamp` and `sentAt` as parsed here, so enrichment does not parse them again. */
+  timestampMs?: number;
+  sentAtMs?: number;
 }
 
 // Segment spec "Common fields": these must be objects when present.
@@ -118,14 +121,17 @@ export function validateEvent(
       return err(ingestError('invalid_field', `${key} must be an object`, `.${key}`));
     }
   }
+  const parsed: Partial<Record<(typeof TIMESTAMP_FIELDS)[number], number>> = {};
   for (const key of TIMESTAMP_FIELDS) {
     const value = raw[key];
     if (value === undefined) continue;
-    if (typeof value !== 'string' || parseIsoTimestamp(value) === undefined) {
+    const ms = typeof value === 'string' ? parseIsoTimestamp(value) : undefined;
+    if (ms === undefined) {
       return err(
         ingestError('invalid_timestamp', `${key} must be an ISO-8601 timestamp`, `.${key}`),
       );
     }
+    parsed[key] = ms;
   }
   const messageId = raw['messageId'];
   if (messageId !== undefined && messageId !== null) {
@@ -143,5 +149,8 @@ export function validateEvent(
       );
     }
   }
-  return ok({ type, body: raw });
+  const valid: ValidEvent = { type, body: raw };
+  if (parsed.timestamp !== undefined) valid.timestampMs = parsed.timestamp;
+  if (parsed.sentAt !== undefined) valid.sentAtMs = parsed.sentAt;
+  return ok(valid);
 }

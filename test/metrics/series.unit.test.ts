@@ -65,6 +65,18 @@ describe('seriesKey', () => {
     expect(value).toHaveLength(LABEL_VALUE_MAX_CHARS);
   });
 
+  it('writes each value the same way past the cache of written values, and again after it', () => {
+    const key = (v: string): string =>
+      seriesKey('ndc_segment_events_rejected_total', { reason: v });
+    const expected = (v: string): string =>
+      `ndc_segment_events_rejected_total{reason="${escapeLabelValue(normalizeLabelValue(v))}"}`;
+    // More distinct values than the cache holds, each with a quote to escape, twice over.
+    const values = Array.from({ length: 5000 }, (_v, i) => `r"${i}\n`);
+    for (let round = 0; round < 2; round++) {
+      for (const v of values) expect(key(v)).toBe(expected(v));
+    }
+  });
+
   it('writes a missing label as empty and drops an uncatalogued one', () => {
     const labels = { type: 'track', extra: 'x' } as unknown as { type: string; source: string };
     expect(seriesKey('ndc_segment_events_received_total', labels)).toBe(

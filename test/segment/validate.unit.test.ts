@@ -6,7 +6,23 @@ import { SEED_TRACK, VALID_CALLS } from '../fixtures/calls';
 describe('validateEvent', () => {
   it('accepts the seed track.json on the track route', () => {
     const result = validateEvent(SEED_TRACK, 'track');
-    expect(result).toEqual({ ok: true, value: { type: 'track', body: SEED_TRACK } });
+    expect(result).toEqual({
+      ok: true,
+      value: {
+        type: 'track',
+        body: SEED_TRACK,
+        timestampMs: Date.UTC(2017, 7, 9, 13, 24, 25, 615),
+      },
+    });
+  });
+
+  it('hands on timestamp and sentAt as parsed, so enrichment does not parse them again', () => {
+    const result = validateEvent(
+      { ...SEED_TRACK, timestamp: '2026-11-30T10:00:00+01:00', sentAt: '2026-11-30T09:00:01Z' },
+      'track',
+    );
+    expect(result.ok && result.value.timestampMs).toBe(Date.UTC(2026, 10, 30, 9, 0, 0));
+    expect(result.ok && result.value.sentAtMs).toBe(Date.UTC(2026, 10, 30, 9, 0, 1));
   });
 
   it.each(EVENT_TYPES)('accepts a valid %s call from its route and as a batch item', (type) => {
