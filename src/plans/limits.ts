@@ -44,3 +44,9 @@ export const KV_LIST_MAX_KEYS = 1000;
 // Ours: a schema nests at most 64 schemas deep (real plans nest a few levels), so checking and
 // compiling it recurses within any stack.
 export const SCHEMA_MAX_DEPTH = 64;
+
+// KV limits page: "Writes to same key: 1 per second". Saves of plans close together (a script
+// applying many sources' plans) all rewrite the index: a refused write is tried again after
+// this long, this many times in all, before the save answers 503.
+export const KV_SAME_KEY_WRITE_INTERVAL_MS = 1100;
+export const INDEX_WRITE_ATTEMPTS = 3;

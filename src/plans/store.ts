@@ -11,7 +11,7 @@
 // stays under its own version.
 
 import { isJsonObject } from '../segment/types';
-import { KV_LIST_MAX_KEYS } from './limits';
+import { INDEX_WRITE_ATTEMPTS, KV_LIST_MAX_KEYS, KV_SAME_KEY_WRITE_INTERVAL_MS } from './limits';
 import { encodeIndex, HEAD_PREFIX, headKey, INDEX_KEY, planKey } from './layout';
 import type { PlanDocument } from './plan';
 
@@ -39,12 +39,23 @@ export async function listVersions(kv: KVNamespace): Promise<Map<string, string>
   return out;
 }
 
-/** Rewrites the index from the heads, with this call's own change applied whatever list saw. */
+/**
+ * Rewrites the index from the heads, with this call's own change applied whatever list saw. A
+ * write KV refuses (one write per second per key) is tried again, from a fresh list.
+ */
 async function rebuildIndex(kv: KVNamespace, source: string, version: string | undefined) {
-  const versions = await listVersions(kv);
-  if (version === undefined) versions.delete(source);
-  else versions.set(source, version);
-  await kv.put(INDEX_KEY, encodeIndex(versions));
+  for (let attempt = 1; ; attempt++) {
+    const versions = await listVersions(kv);
+    if (version === undefined) versions.delete(source);
+    else versions.set(source, version);
+    try {
+      await kv.put(INDEX_KEY, encodeIndex(versions));
+      return;
+    } catch (e) {
+      if (attempt >= INDEX_WRITE_ATTEMPTS) throw e;
+      await new Promise((resolve) => setTimeout(resolve, KV_SAME_KEY_WRITE_INTERVAL_MS));
+    }
+  }
 }
 
 export async function savePlan(

@@ -42,6 +42,21 @@ function namespace(env: Env): KVNamespace {
   return kv;
 }
 
+/** Runs a write to the plans' namespace; a refusal (KV down, a key written too often) is a 503. */
+async function writing<T>(what: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    console.error(`tracking plan ${what} failed`, e instanceof Error ? e.message : String(e));
+    throw new IngestHttpError(
+      ingestError(
+        'tracking_plan_unavailable',
+        `the tracking plans namespace refused the ${what}; retry later`,
+      ),
+    );
+  }
+}
+
 function noPlan(source: string): IngestHttpError {
   return new IngestHttpError(ingestError('not_found', `source ${source} has no tracking plan`));
 }
@@ -54,7 +69,7 @@ export async function putTrackingPlan(c: Ctx, deps: AppDeps): Promise<Response> 
   const body = unwrap(await readBody(c.req.raw, PLAN_MAX_BYTES));
   const parsed = unwrap(parsePlan(unwrap(parseJson(body.text))));
   const version = makeVersion(deps.now(), deps.newId());
-  await savePlan(kv, source, version, parsed.document);
+  await writing('save', () => savePlan(kv, source, version, parsed.document));
   deps.plans.install(source, version, parsed.compiled);
   return c.json({ success: true, source, version });
 }
@@ -70,7 +85,7 @@ export async function getTrackingPlan(c: Ctx): Promise<Response> {
 export async function deleteTrackingPlan(c: Ctx, deps: AppDeps): Promise<Response> {
   await authorised(c);
   const source = sourceParam(c);
-  const version = await deletePlan(namespace(c.env), source);
+  const version = await writing('delete', () => deletePlan(namespace(c.env), source));
   if (version === undefined) throw noPlan(source);
   deps.plans.forget(source);
   return c.json({ success: true, source, deleted: version });

@@ -144,6 +144,30 @@ describe('admin API for tracking plans', () => {
     );
   });
 
+  it('writes the index again when KV refuses it (one write per second per key)', async () => {
+    const real = testEnv.TRACKING_PLANS as KVNamespace;
+    let refusals = 1;
+    const busy = new Proxy(real, {
+      get(target, prop) {
+        if (prop === 'put') {
+          return (key: string, value: string, options?: KVNamespacePutOptions) => {
+            if (key === INDEX_KEY && refusals-- > 0) {
+              return Promise.reject(new Error('KV PUT failed: 429 Too Many Requests'));
+            }
+            return target.put(key, value, options);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const h = harness();
+    const res = await h.fetch('/admin/tracking-plans/api-busy', put({}), { TRACKING_PLANS: busy });
+    expect(res.status).toBe(200);
+    const index = await real.get<{ plans: Json }>(INDEX_KEY, 'json');
+    expect(index?.plans['api-busy']).toBe((await res.json<{ version: string }>()).version);
+  });
+
   it('refuses a source name that WRITE_KEYS could not give', async () => {
     const h = harness();
     const res = await h.fetch('/admin/tracking-plans/a%20b', put({}));
