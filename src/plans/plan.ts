@@ -112,16 +112,14 @@ export function parsePlan(raw: unknown): Result<ParsedPlan, IngestError> {
   if (!unplanned.ok) return unplanned;
   const violations = mode(raw['violations'], VIOLATION_MODES, 'violations');
   if (!violations.ok) return violations;
-  const document: PlanDocument = {
-    unplannedEvents: unplanned.value,
-    violations: violations.value,
-  };
   const compiled: CompiledPlan = {
     events: undefined,
     types: {},
     unplannedEvents: unplanned.value,
     violations: violations.value,
   };
+  // Built in the format's order (events, the call types, the modes), as GET answers it.
+  const document: Record<string, unknown> = {};
 
   const events = raw['events'];
   if (events !== undefined) {
@@ -136,7 +134,7 @@ export function parsePlan(raw: unknown): Result<ParsedPlan, IngestError> {
       docEvents[name] = s.value.schema === undefined ? {} : { properties: s.value.schema };
       validators.set(name, s.value.validator);
     }
-    document.events = docEvents;
+    document['events'] = docEvents;
     compiled.events = validators;
   }
   const types: Partial<Record<PlannedType, Validator>> = {};
@@ -146,14 +144,11 @@ export function parsePlan(raw: unknown): Result<ParsedPlan, IngestError> {
     const field = TYPE_FIELDS[type];
     const s = section(value, field, `/${type}`);
     if (!s.ok) return s;
-    if (s.value.schema !== undefined) {
-      // One assignment per type keeps the document's shape per key (traits or properties).
-      (document as unknown as Record<string, unknown>)[type] = { [field]: s.value.schema };
-    } else {
-      (document as unknown as Record<string, unknown>)[type] = {};
-    }
+    document[type] = s.value.schema === undefined ? {} : { [field]: s.value.schema };
     if (s.value.validator !== undefined) types[type] = s.value.validator;
   }
   compiled.types = types;
-  return ok({ document, compiled });
+  document['unplannedEvents'] = unplanned.value;
+  document['violations'] = violations.value;
+  return ok({ document: document as unknown as PlanDocument, compiled });
 }
