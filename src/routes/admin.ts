@@ -21,15 +21,9 @@ import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from './deps';
 import type { Env } from '../env';
 import { recordReplayed } from '../metrics/record';
-import { recheckEvent, type BlockReason } from '../plans/enforce';
 import type { CompiledPlan } from '../plans/plan';
-import {
-  ARCHIVE_PREFIX,
-  BLOCKED_PREFIX,
-  blockedReason,
-  reblockedLine,
-  REPLAYED_PREFIX,
-} from '../queue/dead-letter';
+import { recheckArchive, type Rechecked } from '../plans/replay';
+import { ARCHIVE_PREFIX, BLOCKED_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
 import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import {
   claimIsStale,
@@ -40,7 +34,7 @@ import {
   type ReplayClaim,
 } from '../queue/replay';
 import { ingestError } from '../segment/errors';
-import { isJsonObject, type JsonObject } from '../segment/types';
+import { isJsonObject } from '../segment/types';
 import { requireBearer } from './bearer';
 import { IngestHttpError } from './error-response';
 
@@ -172,15 +166,12 @@ type ObjectOutcome =
   | { kind: 'busy' }
   | { kind: 'gone' };
 
-/** A blocked object checked again: per group, the events to queue; the rest, as archive lines. */
-interface Rechecked {
-  deliver: JsonObject[][];
-  still: string;
-  stillEvents: number;
-}
-
-/** Checks every event of a blocked/ object against the plan now in force for its source. */
-async function recheckArchive(env: Env, deps: AppDeps, archive: ParsedArchive): Promise<Rechecked> {
+/** Each source's plan in force now, read afresh, for a replay of blocked events. */
+async function plansInForce(
+  env: Env,
+  deps: AppDeps,
+  archive: ParsedArchive,
+): Promise<Map<string, CompiledPlan | undefined>> {
   const plans = new Map<string, CompiledPlan | undefined>();
   for (const source of new Set(archive.groups.map((g) => g.source))) {
     try {
@@ -192,28 +183,44 @@ async function recheckArchive(env: Env, deps: AppDeps, archive: ParsedArchive): 
       );
     }
   }
-  const at = deps.now();
-  const out: Rechecked = { deliver: [], still: '', stillEvents: 0 };
-  for (const group of archive.groups) {
-    const deliver: JsonObject[] = [];
-    for (const event of group.events) {
-      const verdict = recheckEvent(plans.get(group.source), event);
-      if (verdict.kind === 'pass') deliver.push(event);
-      else if (verdict.kind === 'changed') deliver.push(verdict.event);
-      else {
-        out.stillEvents += 1;
-        out.still += reblockedLine(verdict.event, {
-          reason: blockedReason(verdict.reason satisfies BlockReason),
-          source: group.source,
-          receivedAt: group.receivedAt,
-          at,
-          ...(group.token === undefined ? {} : { token: group.token }),
-        });
-      }
-    }
-    out.deliver.push(deliver);
+  return plans;
+}
+
+/**
+ * Once every group is back on the queue: the object as it was is copied to replayed/, and
+ * removed, or (blocked events the plan still refuses) rewritten with those alone; the claim goes.
+ */
+async function finishReplay(
+  env: Env,
+  key: string,
+  stored: R2ObjectBody,
+  text: string,
+  rechecked: Rechecked | undefined,
+  replayedAt: string,
+): Promise<void> {
+  // A blocked object's copy is named for its content too: the events still blocked stay at the
+  // key, and a later replay of them must not overwrite the copy of what was there before.
+  const rest = key.startsWith(BLOCKED_PREFIX)
+    ? key.replace(/\.ndjson$/, `-${stored.etag.slice(0, 8)}.ndjson`)
+    : key.slice(ARCHIVE_PREFIX.length);
+  const stillBlocked = rechecked?.stillEvents ?? 0;
+  await env.ARCHIVE.put(`${REPLAYED_PREFIX}${rest}`, text, {
+    httpMetadata: { contentType: 'application/x-ndjson' },
+    customMetadata: {
+      ...(stored.customMetadata ?? {}),
+      replayedAt,
+      ...(rechecked === undefined ? {} : { stillBlocked: String(stillBlocked) }),
+    },
+  });
+  if (rechecked === undefined || stillBlocked === 0) {
+    await env.ARCHIVE.delete([key, CLAIM_PREFIX + key]);
+    return;
   }
-  return out;
+  await env.ARCHIVE.put(key, rechecked.still, {
+    httpMetadata: { contentType: 'application/x-ndjson' },
+    customMetadata: { events: String(stillBlocked), recheckedAt: replayedAt },
+  });
+  await env.ARCHIVE.delete(CLAIM_PREFIX + key);
 }
 
 async function replayObject(
@@ -228,7 +235,7 @@ async function replayObject(
   const archive = parseArchive(text);
   // Before the claim: a plan that cannot be read leaves the object as it was.
   const rechecked = key.startsWith(BLOCKED_PREFIX)
-    ? await recheckArchive(env, deps, archive)
+    ? recheckArchive(archive, await plansInForce(env, deps, archive), deps.now())
     : undefined;
   let held = await takeClaim(env, key, replayId, deps.now());
   if (held === undefined) return { kind: 'busy' };
@@ -271,33 +278,14 @@ async function replayObject(
     }
   }
   // Moved only once every event is back on the queue; a failure above leaves it for a retry.
-  // A blocked object's copy is named for its content too: the events still blocked stay at the
-  // key, and a later replay of them must not overwrite the copy of what was there before.
-  const rest = key.startsWith(BLOCKED_PREFIX)
-    ? key.replace(/\.ndjson$/, `-${stored.etag.slice(0, 8)}.ndjson`)
-    : key.slice(ARCHIVE_PREFIX.length);
-  const stillBlocked = rechecked?.stillEvents ?? 0;
-  const replayedAt = new Date(deps.now()).toISOString();
-  await env.ARCHIVE.put(`${REPLAYED_PREFIX}${rest}`, text, {
-    httpMetadata: { contentType: 'application/x-ndjson' },
-    customMetadata: {
-      ...(stored.customMetadata ?? {}),
-      replayedAt,
-      ...(rechecked === undefined ? {} : { stillBlocked: String(stillBlocked) }),
-    },
-  });
-  if (rechecked !== undefined && stillBlocked > 0) {
-    // What the plan still refuses stays where it was, annotated afresh, for a later replay.
-    await env.ARCHIVE.put(key, rechecked.still, {
-      httpMetadata: { contentType: 'application/x-ndjson' },
-      customMetadata: { events: String(stillBlocked), recheckedAt: replayedAt },
-    });
-    await env.ARCHIVE.delete(CLAIM_PREFIX + key);
-  } else {
-    await env.ARCHIVE.delete([key, CLAIM_PREFIX + key]);
-  }
+  await finishReplay(env, key, stored, text, rechecked, new Date(deps.now()).toISOString());
   recordReplayed(deps.metrics, events);
-  return { kind: 'replayed', events, skipped: archive.skipped, stillBlocked };
+  return {
+    kind: 'replayed',
+    events,
+    skipped: archive.skipped,
+    stillBlocked: rechecked?.stillEvents ?? 0,
+  };
 }
 
 export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
