@@ -308,25 +308,31 @@ describe('enforcement on ingest', () => {
 });
 
 describe('the isolate cache', () => {
-  it('reads the index once per cache window, not per request, and a body once per version', async () => {
+  it('reads the index once per cache window for every source, and a body once per version', async () => {
     const s = source('cache-reads');
+    const other = source('cache-reads-2');
     const admin = harness();
     await admin.fetch('/admin/tracking-plans/cache-reads', put(ORDER_PLAN));
+    await admin.fetch('/admin/tracking-plans/cache-reads-2', put(ORDER_PLAN));
     // Another isolate: its own cache, on a clock the test moves.
     let now = FIXED_NOW + LOCAL_WRITE_PIN_MS;
     const plans = new PlanCache(() => now);
     const h = harness({ deps: { ...fixedDeps(), now: () => now, plans } });
     const { kv, reads } = countingKv(testEnv.TRACKING_PLANS as KVNamespace);
-    const send = (id: string): Promise<Response> =>
-      h.fetch('/v1/track', jsonPost(order(id, { total: 'x' }), { Authorization: s.auth }), {
-        ...s.overrides,
+    const send = (id: string, from = s): Promise<Response> =>
+      h.fetch('/v1/track', jsonPost(order(id, { total: 'x' }), { Authorization: from.auth }), {
+        WRITE_KEYS: `${s.key}=cache-reads,${other.key}=cache-reads-2`,
         TRACKING_PLANS: kv,
         TRACKING_PLAN_CACHE_SECONDS: '30',
       });
-    for (let i = 0; i < 20; i++) expect((await send(`c${i}`)).status).toBe(200);
+    for (let i = 0; i < 20; i++) {
+      expect((await send(`c${i}`)).status).toBe(200);
+      expect((await send(`d${i}`, other)).status).toBe(200);
+    }
+    // One index read for both sources; one body read per source.
     expect(reads.get(INDEX_KEY)).toBe(1);
-    const bodies = [...reads.keys()].filter((k) => k.startsWith('plan:cache-reads:'));
-    expect(bodies.map((k) => reads.get(k))).toEqual([1]);
+    const bodies = [...reads.keys()].filter((k) => k.startsWith('plan:'));
+    expect(bodies.map((k) => reads.get(k))).toEqual([1, 1]);
     expect(h.queue.events().every((e) => Array.isArray(violationsOf(e)))).toBe(true);
 
     // Past the window the first request refreshes (in its waitUntil); the plan has not changed,
@@ -335,7 +341,7 @@ describe('the isolate cache', () => {
     await send('c-late');
     await send('c-later');
     expect(reads.get(INDEX_KEY)).toBe(2);
-    expect(bodies.map((k) => reads.get(k))).toEqual([1]);
+    expect(bodies.map((k) => reads.get(k))).toEqual([1, 1]);
   });
 
   it('picks up a plan another isolate saved once its cache window has passed', async () => {
