@@ -4,7 +4,9 @@
 //
 // Lines: Workers requests and CPU; Queues operations (events queues and the DLQ); Firehose
 // ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
-// same three); Analytics Engine data points; R2 operations of the archive. What is assumed rather
+// same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
+// KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
+// way through the dead-letter queue to R2). What is assumed rather
 // than measured is in ModelAssumptions, each stated in the bench output.
 
 import {
@@ -17,6 +19,7 @@ import {
   METRICS_PERSIST_MAX_MS,
   METRICS_SHARDS,
 } from '../src/metrics/limits';
+import { TRACKING_PLAN_CACHE_SECONDS_DEFAULT } from '../src/plans/limits';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
 import {
   ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
@@ -30,6 +33,8 @@ import {
   FIREHOSE_STREAM_MAX_CALLS_PER_SECOND,
   FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND,
   FIREHOSE_USD_PER_GB,
+  KV_USD_PER_MILLION_READS,
+  KV_USD_PER_MILLION_WRITES,
   QUEUE_MAX_MESSAGES_PER_SECOND,
   QUEUES_USD_PER_MILLION_OPERATIONS,
   R2_USD_PER_MILLION_CLASS_A,
@@ -39,6 +44,11 @@ import {
 } from './prices';
 
 const MILLION = 1_000_000;
+const SECONDS_PER_DAY = 86_400;
+
+// Ours, wrangler.toml: the DLQ consumer takes up to 100 messages a batch and waits at most 5 s.
+const DLQ_BATCH_MESSAGES = 100;
+const DLQ_BATCH_TIMEOUT_SECONDS = 5;
 
 // Ours, from src/dedupe/window.ts: 9 bytes a slot at a load of 0.75–0.8, and up to 1.25 windows
 // of keys kept (generations): what a dedupe shard holds per key of the window.
@@ -63,6 +73,12 @@ export interface ModelAssumptions {
   deadLetterShare: number;
   /** Share of deliveries that fail and are retried. */
   retryRate: number;
+  /** TRACKING_PLAN_CACHE_SECONDS: each isolate reads the plans' index once per this. */
+  planCacheSeconds: number;
+  /** Plans saved per day (all sources): each makes every isolate read one plan body. */
+  planChangesPerDay: number;
+  /** Share of events a tracking plan blocks (sent to the DLQ and archived under blocked/). */
+  blockedShare: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -76,6 +92,9 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   dedupeWindowSeconds: 3600,
   deadLetterShare: 0.0001,
   retryRate: 0,
+  planCacheSeconds: TRACKING_PLAN_CACHE_SECONDS_DEFAULT,
+  planChangesPerDay: 10,
+  blockedShare: 0.01,
 };
 
 export const LINES = [
@@ -91,6 +110,9 @@ export const LINES = [
   'dedupe_do_duration',
   'dedupe_do_rows',
   'r2_archive',
+  'tracking_plan_kv',
+  'tracking_plan_cpu',
+  'tracking_plan_blocked',
 ] as const;
 export type Line = (typeof LINES)[number];
 
@@ -159,7 +181,8 @@ function streamCapacity(d: DeliveryFigures): {
 
 /**
  * The monthly bill at `eventsPerSecond` of the traffic `d` describes, with `cpuMsPerEvent` of
- * Workers CPU (handler and consumer, measured) per event.
+ * Workers CPU (handler and consumer, measured) per event, and `planCpuMsPerEvent` more for
+ * checking each event against its source's tracking plan (measured; 0: no source has a plan).
  */
 export function costAt(
   label: string,
@@ -167,6 +190,7 @@ export function costAt(
   eventsPerSecond: number,
   cpuMsPerEvent: number,
   a: ModelAssumptions,
+  planCpuMsPerEvent = 0,
 ): CostAt {
   const rate = eventsPerSecond;
   const k = attempts(a.retryRate);
@@ -201,6 +225,25 @@ export function costAt(
   // per persist interval over 1.25 windows.
   const storedRows = dedupeOn ? (1.25 * a.dedupeWindowSeconds) / DEDUPE_PERSIST_SECONDS : 0;
   const dedupeRowsRead = 2 * storedRows * dedupeAlarms;
+
+  // Tracking plans. Blocked events of one request go as one DLQ message (per reason), so at most
+  // one message per request; each is written, read and deleted (3 operations, well under 64 KB).
+  // The DLQ consumer writes one R2 object per source per batch (at most 100 messages, at most
+  // 5 s apart) and is one Workers request per batch.
+  const planReads = trackingPlanReads(a.isolates, a);
+  // Each save: the body, the head and the index written, and one list() of the heads (KV
+  // pricing: list requests are priced as writes).
+  const planWrites = (a.planChangesPerDay * 4) / SECONDS_PER_DAY;
+  const blockedMessages = Math.min(rate * a.blockedShare, requestsPerSecond);
+  const blockedBatches =
+    blockedMessages > 0
+      ? Math.max(
+          blockedMessages / DLQ_BATCH_MESSAGES,
+          Math.min(blockedMessages, 1 / DLQ_BATCH_TIMEOUT_SECONDS),
+        )
+      : 0;
+  const blockedObjects =
+    blockedBatches * Math.min(a.sources, Math.max(1, blockedMessages / blockedBatches));
 
   const perSecond: Record<Line, number> = {
     workers_requests:
@@ -237,6 +280,16 @@ export function costAt(
       MILLION,
     // One object per DLQ consumer batch (assumed ~10 dead letters each at low rates).
     r2_archive: ((dlqMessagesPerSecond / 10) * R2_USD_PER_MILLION_CLASS_A) / MILLION,
+    tracking_plan_kv:
+      (planReads.readsPerSecond * KV_USD_PER_MILLION_READS +
+        planWrites * KV_USD_PER_MILLION_WRITES) /
+      MILLION,
+    tracking_plan_cpu: (rate * planCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS) / MILLION,
+    tracking_plan_blocked:
+      (blockedMessages * 3 * QUEUES_USD_PER_MILLION_OPERATIONS +
+        blockedBatches * WORKERS_USD_PER_MILLION_REQUESTS +
+        blockedObjects * R2_USD_PER_MILLION_CLASS_A) /
+      MILLION,
   };
   const usdPerMonth = Object.fromEntries(
     LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),
@@ -269,6 +322,28 @@ export function costAt(
       dedupeMegabytesPerShard: (keysPerShard * DEDUPE_BYTES_PER_WINDOW_KEY) / 1e6,
       dedupeCallsPerBatch: callsPerBatch,
     },
+  };
+}
+
+/** KV reads per second of tracking plans: index reads, plan body reads, and their sum. */
+export interface PlanReads {
+  indexReadsPerSecond: number;
+  bodyReadsPerSecond: number;
+  readsPerSecond: number;
+}
+
+/**
+ * The plans' KV reads at `isolates` active isolates: one index read per isolate per cache window
+ * (whatever the number of sources: the index names them all), and one body read per isolate per
+ * plan change (an upper bound: only isolates that meet the changed source read it).
+ */
+export function trackingPlanReads(isolates: number, a: ModelAssumptions): PlanReads {
+  const indexReadsPerSecond = isolates / Math.max(a.planCacheSeconds, 1);
+  const bodyReadsPerSecond = (isolates * a.planChangesPerDay) / SECONDS_PER_DAY;
+  return {
+    indexReadsPerSecond,
+    bodyReadsPerSecond,
+    readsPerSecond: indexReadsPerSecond + bodyReadsPerSecond,
   };
 }
 

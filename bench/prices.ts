@@ -79,6 +79,9 @@ export const R2_USD_PER_MILLION_CLASS_B = 0.36;
 export const R2_USD_PER_GB_MONTH = 0.015;
 
 // KV pricing (PLATFORM.md, kv/platform/pricing): "$0.50 per million reads, $5 per million writes".
+// Deletes and list requests are priced as writes (the same page's table, as summarised in stored
+// copies read 2026-11-30; the cost model bills them at KV_USD_PER_MILLION_WRITES). Every read is
+// billed, an edge-cached one or a miss (null) alike.
 export const KV_USD_PER_MILLION_READS = 0.5;
 export const KV_USD_PER_MILLION_WRITES = 5;
 

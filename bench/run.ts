@@ -10,6 +10,7 @@ import {
   LINES,
   costAt,
   metricShardRequestsPerSecond,
+  trackingPlanReads,
   type CostAt,
   type Line,
 } from './cost';
@@ -35,8 +36,13 @@ import {
 } from './runtime';
 import {
   batchBody,
+  benchPlan,
   DEFAULT_MIX,
   generateMix,
+  PLAN_SOURCE,
+  PLAN_WRITE_KEY,
+  plannedBatchBody,
+  PROPS_WRITE_KEY,
   SEED_WRITE_KEY,
   TRACK_JSON_TEXT,
   trackEnrichedBytes,
@@ -76,6 +82,9 @@ const TARGETS = {
   handlerTrackMs: 0.1,
   handlerBatch100Ms: 1.5,
   consumerEventsPerSecondPerCore: 200_000,
+  // Issue #14: "validation adds at most 20 µs of CPU per event for a plan of 20 events with 10
+  // properties each".
+  planUsPerEvent: 20,
 };
 
 const CPU_METHOD =
@@ -123,6 +132,14 @@ function cpuCase(results: readonly CaseResult[], name: string): CaseResult | und
   return results.find((r) => r.name === name);
 }
 
+/** What checking an event against the 20 × 10 plan adds: plan case less the same batch without. */
+function planUsPerEvent(results: readonly CaseResult[]): number | undefined {
+  const withPlan = cpuCase(results, 'handler.batch100.plan');
+  const without = cpuCase(results, 'handler.batch100.props10');
+  if (withPlan === undefined || without === undefined) return undefined;
+  return withPlan.usPerEvent - without.usPerEvent;
+}
+
 /** Handler CPU per event over the mix: singles cost a track call, batch events a 1/100th. */
 function mixHandlerMsPerEvent(mix: readonly ModelRequest[], cpu: readonly CaseResult[]) {
   const track = cpuCase(cpu, 'handler.track')?.msPerIteration;
@@ -144,6 +161,11 @@ function consumerFixtures(mix: readonly ModelRequest[], endpoint: string): CpuFi
     trackBody: TRACK_JSON_TEXT,
     batchBody: batchBody(100),
     writeKey: SEED_WRITE_KEY,
+    plannedBatchBody: plannedBatchBody(100),
+    plan: JSON.stringify(benchPlan()),
+    planSource: PLAN_SOURCE,
+    planWriteKey: PLAN_WRITE_KEY,
+    propsWriteKey: PROPS_WRITE_KEY,
     singlesMessages: singles.slice(0, 100).map((m) => m.body),
     mixMessages: all.slice(0, 100).map((m) => m.body),
     stream: 'ndc-segment',
@@ -282,6 +304,16 @@ function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): v
         `(${num(((batch.msPerIteration - floorBatch) * 1000) / 100, 2)} µs per event).`,
     );
   }
+  const planUs = planUsPerEvent(cpu);
+  if (planUs !== undefined) {
+    const enforce = cpuCase(cpu, 'stage.plan.enforce100');
+    print(
+      `Tracking plan (20 events × 10 properties, every event checked): ${num(planUs, 2)} µs per ` +
+        `event above the same batch without a plan (target ≤ ${TARGETS.planUsPerEvent} µs) ` +
+        `${verdict(planUs <= TARGETS.planUsPerEvent)}; enforcePlan alone ` +
+        `${num(enforce?.usPerEvent ?? NaN, 2)} µs per event.`,
+    );
+  }
   if (mix !== undefined && singles !== undefined) {
     print(
       `Consumer: ${int(perCore(mix))} events/s per core on the mix (${mix.events} events in 100 messages), ` +
@@ -370,6 +402,9 @@ const LINE_NAMES: Record<Line, string> = {
   dedupe_do_duration: 'dedupe DO duration',
   dedupe_do_rows: 'dedupe DO rows written/read',
   r2_archive: 'R2 archive operations',
+  tracking_plan_kv: 'tracking plans: KV reads',
+  tracking_plan_cpu: 'tracking plans: CPU',
+  tracking_plan_blocked: 'tracking plans: blocked',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -441,13 +476,28 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `${COST_TARGETS.shardRequestsPerSecond}) ${verdict(perShard < COST_TARGETS.shardRequestsPerSecond)}.`,
   );
   print();
+  const isolates = HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE;
+  const reads = trackingPlanReads(isolates, { ...a, isolates });
+  const readsUsdPerMonth =
+    (reads.readsPerSecond * prices.SECONDS_PER_MONTH * prices.KV_USD_PER_MILLION_READS) / 1e6;
+  print(
+    `Tracking plans at ${int(isolates)} isolates: ${num(reads.indexReadsPerSecond, 1)} index reads/s (one per ` +
+      `isolate per TRACKING_PLAN_CACHE_SECONDS = ${a.planCacheSeconds} s, however many sources) and ` +
+      `${num(reads.bodyReadsPerSecond, 3)} plan body reads/s (${a.planChangesPerDay} plan changes a day, each ` +
+      `read once by every isolate): ${usd(readsUsdPerMonth)} a month. Per-source lookups would cost ` +
+      `${a.sources}× that with ${a.sources} sources; a KV read per request would cost ` +
+      `$${prices.KV_USD_PER_MILLION_READS} per million requests.`,
+  );
+  print();
   print(
     `Assumptions (stated, not measured): METRICS_FLUSH_SECONDS ${a.flushSeconds}; ${a.sources} sources and ` +
       `${a.streams} stream (one Analytics Engine point each per metrics shard a minute); a Prometheus scrape every ` +
       `15 s and a /health check every 10 s; a Durable Object active ${a.metricsRequestMs} ms per metrics request ` +
       `and ${a.dedupeRequestMs} ms per dedupe request (idle objects hibernate and are not billed); ` +
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
-      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries. Measured: ` +
+      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; every source ` +
+      `with the 20 × 10 tracking plan (its CPU measured above), ${num(a.blockedShare * 100, 2)}% of events blocked ` +
+      `(one DLQ message per request that has any, one R2 object per source per DLQ batch). Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
       '(bench/prices.ts).',
@@ -711,11 +761,17 @@ async function main(): Promise<number> {
       ? NaN
       : trackMsPerEvent + consumerSingles.usPerEvent / 1000;
   const browser = modelOurs(generateMix(plan.mixRequests, BROWSER_MIX), RETRY_RATES);
+  // As if every source had the 20 × 10 plan: an upper bound on what checking costs.
+  const planCpuMs = Math.max(0, planUsPerEvent(cpu) ?? 0) / 1000;
   const scenario = (label: string, d: DeliveryFigures, cpuMs: number, rate: number): CostAt =>
-    costAt(label, d, rate, cpuMs, {
-      ...DEFAULT_ASSUMPTIONS,
-      isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE,
-    });
+    costAt(
+      label,
+      d,
+      rate,
+      cpuMs,
+      { ...DEFAULT_ASSUMPTIONS, isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE },
+      planCpuMs,
+    );
   const headline = [
     scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
     scenario('browser-only', browser, cpuBrowser, HEADLINE_RATE),
@@ -776,16 +832,19 @@ async function main(): Promise<number> {
       handler_mix_us_per_event: handlerMix === undefined ? undefined : handlerMix * 1000,
       consumer_mix_events_per_second_per_core: perCore(consumerMix),
       consumer_singles_events_per_second_per_core: perCore(consumerSingles),
+      tracking_plan_us_per_event: planUsPerEvent(cpu),
       targets: {
         handler_track_ms: TARGETS.handlerTrackMs,
         handler_batch100_ms: TARGETS.handlerBatch100Ms,
         consumer_events_per_second_per_core: TARGETS.consumerEventsPerSecondPerCore,
+        tracking_plan_us_per_event: TARGETS.planUsPerEvent,
       },
       pass: {
         handler_track_ms: trackMs !== undefined && trackMs <= TARGETS.handlerTrackMs,
         handler_batch100_ms: batchMs !== undefined && batchMs <= TARGETS.handlerBatch100Ms,
         consumer_mix: (perCore(consumerMix) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         consumer_singles: (perCore(consumerSingles) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
+        tracking_plan_us_per_event: (planUsPerEvent(cpu) ?? Infinity) <= TARGETS.planUsPerEvent,
       },
       plan: plan.cpu,
       cases: cpu,
@@ -815,6 +874,10 @@ async function main(): Promise<number> {
         ...DEFAULT_ASSUMPTIONS,
         isolates: 10_000,
       }),
+      tracking_plan_kv_reads_per_second_at_1000_isolates: trackingPlanReads(1_000, {
+        ...DEFAULT_ASSUMPTIONS,
+        isolates: 1_000,
+      }),
       prices_read_on: prices.PRICES_READ_ON,
       prices: {
         workers_usd_per_million_requests: prices.WORKERS_USD_PER_MILLION_REQUESTS,
@@ -826,6 +889,8 @@ async function main(): Promise<number> {
         durable_objects_usd_per_million_rows_written: prices.DO_USD_PER_MILLION_ROWS_WRITTEN,
         analytics_engine_usd_per_million_points: prices.ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
         r2_usd_per_million_class_a: prices.R2_USD_PER_MILLION_CLASS_A,
+        kv_usd_per_million_reads: prices.KV_USD_PER_MILLION_READS,
+        kv_usd_per_million_writes: prices.KV_USD_PER_MILLION_WRITES,
       },
       assumptions: DEFAULT_ASSUMPTIONS,
       cpu_ms_per_event: { todays_mix: cpuOurs, browser_only: cpuBrowser },

@@ -23,7 +23,52 @@ export const TRACK_JSON_TEXT = readFileSync(TRACK_JSON_PATH, 'utf8');
 // track.json carries this key; the bench Worker accepts it as source ndc-demo.
 export const SEED_WRITE_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 export const SEED_SOURCE = 'ndc-demo';
-export const BENCH_WRITE_KEYS = `${SEED_WRITE_KEY}=${SEED_SOURCE}`;
+// Two more sources for the tracking-plan CPU cases: the same 100 events posted to one without a
+// plan and to one with the plan below (bench/cpu/worker.ts saves it to the local KV).
+export const PLAN_WRITE_KEY = 'bench-plan-key';
+export const PLAN_SOURCE = 'bench-plan';
+export const PROPS_WRITE_KEY = 'bench-props-key';
+export const PROPS_SOURCE = 'bench-props';
+export const BENCH_WRITE_KEYS = [
+  `${SEED_WRITE_KEY}=${SEED_SOURCE}`,
+  `${PLAN_WRITE_KEY}=${PLAN_SOURCE}`,
+  `${PROPS_WRITE_KEY}=${PROPS_SOURCE}`,
+].join(',');
+
+// Issue #14's cost target: "a plan of 20 events with 10 properties each".
+export const PLAN_EVENTS = 20;
+export const PLAN_PROPERTIES = 10;
+const PROPERTY_TYPES = ['string', 'number', 'integer', 'boolean'] as const;
+const PROPERTY_VALUES = { string: 'Melbourne', number: 12.5, integer: 3, boolean: true } as const;
+
+/**
+ * The plan of the CPU cases: PLAN_EVENTS events, each with PLAN_PROPERTIES typed properties (two
+ * required), unplanned events and violations blocked, so every event is checked in full.
+ */
+export function benchPlan(): JsonObject {
+  const properties: JsonObject = {};
+  for (let p = 0; p < PLAN_PROPERTIES; p++) {
+    properties[`p${p}`] = { type: PROPERTY_TYPES[p % PROPERTY_TYPES.length] };
+  }
+  const schema = { type: 'object', required: ['p0', 'p1'], properties };
+  const events: JsonObject = {};
+  for (let e = 0; e < PLAN_EVENTS; e++) events[`Event ${e}`] = { properties: schema };
+  return { events, unplannedEvents: 'block', violations: 'block' };
+}
+
+/** `{"batch": [...]}` of `n` track events that satisfy benchPlan(), spread over its events. */
+export function plannedBatchBody(n: number): string {
+  const base = trackEvent();
+  const properties: JsonObject = {};
+  for (let p = 0; p < PLAN_PROPERTIES; p++) {
+    properties[`p${p}`] = PROPERTY_VALUES[PROPERTY_TYPES[p % PROPERTY_TYPES.length] ?? 'string'];
+  }
+  const batch = Array.from({ length: n }, (_v, i) => {
+    const { writeKey: _key, ...event } = base;
+    return { ...event, event: `Event ${i % PLAN_EVENTS}`, properties };
+  });
+  return JSON.stringify({ batch });
+}
 
 export function trackEvent(): JsonObject {
   const parsed: unknown = JSON.parse(TRACK_JSON_TEXT);

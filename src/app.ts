@@ -2,7 +2,7 @@
 
 import { Hono } from 'hono';
 import { recordRejected, recordRequest, routeLabel } from './metrics/record';
-import { listDeadLetters, replayDeadLetters } from './routes/admin';
+import { listBlocked, listDeadLetters, replayDeadLetters } from './routes/admin';
 import { getAnalyticsJs } from './routes/analytics-js';
 import { cors, preflight } from './routes/cors';
 import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
@@ -10,6 +10,12 @@ import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
 import { getHealth, getMetrics } from './routes/observability';
 import { getSettings } from './routes/settings';
+import {
+  deleteTrackingPlan,
+  getTrackingPlan,
+  listTrackingPlans,
+  putTrackingPlan,
+} from './routes/tracking-plans';
 import { ingestError } from './segment/errors';
 import { EVENT_TYPES, PATH_TYPES, type EventType } from './segment/types';
 import { NAME, VERSION } from './version';
@@ -79,8 +85,16 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
 
   app.get('/admin/dead-letters', listDeadLetters);
   accepts('/admin/dead-letters', 'GET, OPTIONS');
+  app.get('/admin/blocked', listBlocked);
+  accepts('/admin/blocked', 'GET, OPTIONS');
   app.post('/admin/replay', (c) => replayDeadLetters(c, deps));
   accepts('/admin/replay', 'POST, OPTIONS');
+  app.get('/admin/tracking-plans', listTrackingPlans);
+  accepts('/admin/tracking-plans', 'GET, OPTIONS');
+  app.put('/admin/tracking-plans/:source', (c) => putTrackingPlan(c, deps));
+  app.get('/admin/tracking-plans/:source', getTrackingPlan);
+  app.delete('/admin/tracking-plans/:source', (c) => deleteTrackingPlan(c, deps));
+  accepts('/admin/tracking-plans/:source', 'GET, PUT, DELETE, OPTIONS');
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

@@ -26,7 +26,9 @@ type Narrowed =
   | 'DEDUPE_WINDOW_SECONDS'
   | 'DEDUPE_SHARDS'
   | 'DEAD_LETTER_QUEUE'
-  | 'RATE_LIMIT_PERIOD_SECONDS';
+  | 'RATE_LIMIT_PERIOD_SECONDS'
+  | 'TRACKING_PLANS'
+  | 'TRACKING_PLAN_CACHE_SECONDS';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
@@ -45,6 +47,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   ANALYTICS?: AnalyticsEngineDataset;
   /** Static assets (wrangler.toml [assets]): analytics.js, copied from the pinned package. */
   ASSETS: Fetcher;
+  /** KV namespace of the tracking plans (src/plans/layout.ts); absent: no source has a plan. */
+  TRACKING_PLANS?: KVNamespace;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
@@ -81,6 +85,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   DEAD_LETTER_QUEUE?: string;
   /** Period of the RATE_LIMITER binding, for Retry-After (default 60). */
   RATE_LIMIT_PERIOD_SECONDS?: string;
+  /** Seconds an isolate keeps the tracking plans' index before reading it again (default 30). */
+  TRACKING_PLAN_CACHE_SECONDS?: string;
 
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;
@@ -91,6 +97,9 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Bearer token for /metrics; unset, /metrics is open. */
   METRICS_TOKEN?: string;
 }
+
+/** What the tracking-plan cache (src/plans/cache.ts) reads. */
+export type PlansEnv = Pick<Env, 'TRACKING_PLANS' | 'TRACKING_PLAN_CACHE_SECONDS'>;
 
 /** Reads a boolean var the way `wrangler dev --var NAME:true` and [vars] both set it. */
 export function flag(value: string | boolean | undefined): boolean {

@@ -31,6 +31,20 @@ export const CPU_CASES: readonly CaseInfo[] = [
     main: true,
   },
   {
+    name: 'handler.batch100.props10',
+    group: 'handler',
+    label: 'POST /v1/batch (100 events, 10 properties each) for a source without a plan',
+    events: 100,
+    main: true,
+  },
+  {
+    name: 'handler.batch100.plan',
+    group: 'handler',
+    label: 'the same batch for a source whose plan has 20 events × 10 properties (all checked)',
+    events: 100,
+    main: true,
+  },
+  {
     name: 'floor.track',
     group: 'floor',
     label: 'the same track Request through the bare Hono floor app',
@@ -120,6 +134,13 @@ export const CPU_CASES: readonly CaseInfo[] = [
     group: 'stage',
     label: 'packMessages + groupForSendBatch for one line',
     events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.plan.enforce100',
+    group: 'stage',
+    label: 'enforcePlan: the 20 × 10 plan checking the 100 ingested events (none changed)',
+    events: 100,
     main: false,
   },
   {
@@ -248,6 +269,12 @@ export interface CpuFixtures {
   trackBody: string;
   batchBody: string;
   writeKey: string;
+  /** 100 events with 10 properties each, and the tracking plan (JSON) they satisfy. */
+  plannedBatchBody: string;
+  plan: string;
+  planSource: string;
+  planWriteKey: string;
+  propsWriteKey: string;
   /** Queue message bodies as the producer writes them. */
   singlesMessages: string[];
   mixMessages: string[];

@@ -25,6 +25,9 @@ import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { isJsonObject, type JsonObject } from '../../src/segment/types';
 import { utf8Length } from '../../src/segment/utf8';
 import { decodeMessage } from '../../src/queue/message';
+import { enforcePlan } from '../../src/plans/enforce';
+import { makeVersion } from '../../src/plans/layout';
+import { parsePlan } from '../../src/plans/plan';
 import { validateEvent, type ValidEvent } from '../../src/segment/validate';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
@@ -83,7 +86,7 @@ function benchEnv(env: BenchEnv, loop: boolean): BenchEnv {
 
 const encoder = new TextEncoder();
 
-function request(path: string, body: string): Request {
+function request(path: string, body: string, writeKey?: string): Request {
   const init = {
     method: 'POST',
     body,
@@ -92,6 +95,7 @@ function request(path: string, body: string): Request {
       'content-length': String(utf8Length(body)),
       'user-agent': 'analytics-go (version: 3.0.0)',
       'cf-connecting-ip': '203.0.113.42',
+      ...(writeKey === undefined ? {} : { authorization: `Basic ${btoa(`${writeKey}:`)}` }),
     },
     cf: CF,
   };
@@ -215,6 +219,18 @@ function buildCases(
     messageId: String(enrichedBatch[i]?.['messageId']),
   }));
   const reparsedBatch = batchLines.map((line) => JSON.parse(line) as unknown);
+  const plan = parsePlan(JSON.parse(fx.plan) as unknown);
+  if (!plan.ok) throw new Error(`the bench plan is refused: ${plan.error.message}`);
+  const plannedEnvelope = parseBatchEnvelope(JSON.parse(fx.plannedBatchBody) as unknown);
+  if (!plannedEnvelope.ok) throw new Error('the planned batch is refused');
+  const planned = ingestBatch(plannedEnvelope.value, utf8Length(fx.plannedBatchBody), facts, {
+    ...enrich,
+    source: fx.planSource,
+  });
+  if (!planned.ok || planned.value.accepted.length !== 100) {
+    throw new Error('the planned batch does not ingest whole');
+  }
+  const plannedEvents = planned.value.accepted;
   const mixCalls = planCalls(fx.mixMessages, streams);
   const mixBodies = mixCalls.map((c) => encodePutRecordBatch(c.stream, c.records));
   const keyBytes = () => encoder.encode(fx.writeKey);
@@ -238,6 +254,28 @@ function buildCases(
     [
       'handler.batch100',
       () => status200(app.fetch(request('/v1/batch', fx.batchBody), appEnv, invocation.ctx)),
+    ],
+    [
+      'handler.batch100.props10',
+      () =>
+        status200(
+          app.fetch(
+            request('/v1/batch', fx.plannedBatchBody, fx.propsWriteKey),
+            appEnv,
+            invocation.ctx,
+          ),
+        ),
+    ],
+    [
+      'handler.batch100.plan',
+      () =>
+        status200(
+          app.fetch(
+            request('/v1/batch', fx.plannedBatchBody, fx.planWriteKey),
+            appEnv,
+            invocation.ctx,
+          ),
+        ),
     ],
     ['floor.track', () => status200(floor.fetch(request('/v1/track', fx.trackBody)))],
     ['floor.batch100', () => status200(floor.fetch(request('/v1/batch', fx.batchBody)))],
@@ -272,6 +310,14 @@ function buildCases(
             receivedAt: facts.receivedAt,
           }),
         ).length === 1,
+    ],
+    [
+      'stage.plan.enforce100',
+      () => {
+        const out = enforcePlan(plan.value.compiled, plannedEvents);
+        // Every event passes, so none is serialised again: what is timed is the checking.
+        return out.deliver === plannedEvents && out.violated === 0;
+      },
     ],
     [
       'stage.readBody.batch100',
@@ -362,10 +408,25 @@ async function runCase(fn: Case, n: number): Promise<Omit<RunReply, 'name' | 'n'
   return firstFailure === undefined ? { failures } : { failures, firstFailure };
 }
 
-export function cpuBenchWorker(makeApp: () => FetchApp): {
+/**
+ * Saves a tracking plan to the app's KV namespace as the admin API would (the generated entry
+ * wires src/plans/store.ts savePlan, whose KV types tsconfig.node.json cannot check).
+ */
+export type SavePlan = (
+  env: BenchEnv,
+  source: string,
+  version: string,
+  document: unknown,
+) => Promise<void>;
+
+export function cpuBenchWorker(
+  makeApp: () => FetchApp,
+  savePlan: SavePlan,
+): {
   fetch: (request: Request, env: BenchEnv, ctx: unknown) => Promise<Response>;
 } {
   let app: FetchApp | undefined;
+  let planSaved = false;
   let serveEnv: BenchEnv | undefined;
   let cases: Map<string, Case> | undefined;
   const invocation: Invocation = { ctx: undefined };
@@ -380,7 +441,27 @@ export function cpuBenchWorker(makeApp: () => FetchApp): {
       }
       const { name, n } = (await req.json()) as { name: string; n: number };
       invocation.ctx = ctx;
-      cases ??= buildCases(parseFixtures(env), app, benchEnv(env, true), invocation);
+      const fixtures = parseFixtures(env);
+      if (!planSaved) {
+        // The plan case's source gets its plan through KV, the way production's does.
+        const parsed = parsePlan(JSON.parse(fixtures.plan) as unknown);
+        if (!parsed.ok) throw new Error(`the bench plan is refused: ${parsed.error.message}`);
+        const version = makeVersion(Date.now(), 'benchplan');
+        await savePlan(env, fixtures.planSource, version, parsed.value.document);
+        // Check the plan is in force: an unplanned event for its source must be blocked (sent to
+        // the dead-letter queue), or the plan case would time a source without one.
+        let blocked = false;
+        const dlq = { ...noopQueue, send: async () => void (blocked = true) };
+        const probe = JSON.stringify({ type: 'track', event: 'Unplanned', userId: 'u' });
+        await app.fetch(
+          request('/v1/track', probe, fixtures.planWriteKey),
+          { ...serveEnv, DLQ: dlq },
+          ctx,
+        );
+        if (!blocked) throw new Error('the plan case: the plan is not in force for its source');
+        planSaved = true;
+      }
+      cases ??= buildCases(fixtures, app, benchEnv(env, true), invocation);
       const fn = cases.get(name);
       if (fn === undefined) return Response.json({ error: `no case ${name}` }, { status: 404 });
       const reply: RunReply = { name, n, ...(await runCase(fn, n)) };

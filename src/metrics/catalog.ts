@@ -122,6 +122,16 @@ export const METRIC_CATALOG = {
     help: 'Events sent again after a Firehose call whose answer was lost (they may land twice).',
     labels: [],
   },
+  ndc_segment_tracking_plan_violations_total: {
+    type: 'counter',
+    help: "Events that broke their source's tracking plan (a schema violation or an unplanned event), by source.",
+    labels: ['source'],
+  },
+  ndc_segment_events_blocked_total: {
+    type: 'counter',
+    help: 'Events a tracking plan kept from delivery and archived, by source and reason (violation, unplanned_event).',
+    labels: ['source', 'reason'],
+  },
   delivery_success_total: {
     type: 'counter',
     help: 'Events delivered to the Firehose stream (legacy name from the Go service).',

@@ -40,17 +40,21 @@ const FIXED_ROUTES = new Set([
   '/v1/import',
   '/v1/b',
   '/admin/dead-letters',
+  '/admin/blocked',
   '/admin/replay',
+  '/admin/tracking-plans',
 ]);
 const PIXEL = /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/;
 const SETTINGS = /^\/v1\/projects\/[^/]+\/settings$/;
 const ANALYTICS_JS = /^\/analytics\.js\/v1\/[^/]+\/analytics\.min\.js$/;
+const TRACKING_PLAN = /^\/admin\/tracking-plans\/[^/]+$/;
 
 /** A bounded `route` label: the path for known routes, never a write key or free text. */
 export function routeLabel(path: string): string {
   if (SINGLE_PATHS.has(path) || FIXED_ROUTES.has(path) || PIXEL.test(path)) return path;
   if (SETTINGS.test(path)) return '/v1/projects/:writeKey/settings';
   if (ANALYTICS_JS.test(path)) return '/analytics.js/v1/:writeKey/analytics.min.js';
+  if (TRACKING_PLAN.test(path)) return '/admin/tracking-plans/:source';
   return 'unmatched';
 }
 
@@ -144,6 +148,24 @@ export function failedCallsLine(report: DeliveryReport): string | undefined {
   }
   const list = [...codes].map(([code, n]) => `${code} ×${n}`).join(', ');
   return `delivery: ${failed.length} of ${report.calls.length} Firehose calls failed (${list})`;
+}
+
+/**
+ * What a tracking plan did to one request's events: how many broke it, and how many it blocked
+ * by reason. Labels are the source (a configured name) and a fixed reason, never an event
+ * name or a property.
+ */
+export function recordTrackingPlan(
+  m: MetricsBuffer,
+  source: string,
+  violated: number,
+  blockedBy: Readonly<Record<'violation' | 'unplanned_event', number>>,
+): void {
+  if (violated > 0) m.inc('ndc_segment_tracking_plan_violations_total', { source }, violated);
+  for (const reason of ['violation', 'unplanned_event'] as const) {
+    const n = blockedBy[reason];
+    if (n > 0) m.inc('ndc_segment_events_blocked_total', { source, reason }, n);
+  }
 }
 
 export function recordArchived(m: MetricsBuffer, events: number): void {

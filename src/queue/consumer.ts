@@ -12,7 +12,14 @@ import { parseStreams, type FirehoseCall, type PackInput } from '../firehose/pac
 import type { Env } from '../env';
 import type { CallLabel, DeliveryReport } from '../metrics/record';
 import { utf8Length } from '../segment/utf8';
-import { archiveKey, archiveLines, encodeDeadLetter, undecodableLine } from './dead-letter';
+import {
+  archiveKey,
+  archiveLines,
+  blockedArchiveKey,
+  encodeDeadLetter,
+  isBlockedReason,
+  undecodableLine,
+} from './dead-letter';
 import {
   decide,
   planDelivery,
@@ -423,7 +430,10 @@ async function deadLetter(
 
 export interface ArchiveReport {
   archivedEvents: number;
+  /** The first object written (the dead letters', when the batch had any). */
   key?: string;
+  /** Every object written: one for the dead letters, one per source of blocked events. */
+  keys: string[];
 }
 
 /**
@@ -471,7 +481,10 @@ async function releaseMovedLetters(
   );
 }
 
-/** The DLQ consumer: every message of the batch as NDJSON lines in one R2 object. */
+/**
+ * The DLQ consumer: every message of the batch as NDJSON lines in R2, dead letters in one object
+ * and blocked events in one per source; each message is acked once its object is written.
+ */
 export async function archiveBatch(
   batch: MessageBatch<unknown>,
   env: Env,
@@ -479,16 +492,17 @@ export async function archiveBatch(
   dedupe?: DedupeSettings,
 ): Promise<ArchiveReport> {
   const at = deps.now();
+  const retryOne = (message: Message_): void => {
+    message.retry({
+      delaySeconds: retryDelaySeconds(
+        message.attempts,
+        deps.random,
+        retryCapSeconds(env.DELIVERY_RETRY_MAX_SECONDS),
+      ),
+    });
+  };
   const retryAll = (): void => {
-    for (const message of batch.messages) {
-      message.retry({
-        delaySeconds: retryDelaySeconds(
-          message.attempts,
-          deps.random,
-          retryCapSeconds(env.DELIVERY_RETRY_MAX_SECONDS),
-        ),
-      });
-    }
+    for (const message of batch.messages) retryOne(message);
   };
   if (dedupe !== undefined) {
     try {
@@ -497,32 +511,61 @@ export async function archiveBatch(
       // Archived unreleased, a replay could be taken for a duplicate: retry instead.
       console.error('dedupe release failed', e instanceof Error ? e.message : String(e));
       retryAll();
-      return { archivedEvents: 0 };
+      return { archivedEvents: 0, keys: [] };
     }
   }
-  let text = '';
-  let events = 0;
+  // Dead letters go to one object; events a tracking plan blocked to one object per source under
+  // blocked/<source>/, so an operator lists and replays a source's blocked events on their own.
+  const objects = new Map<string, { text: string; events: number; messages: Array<Message_> }>();
   for (const message of batch.messages) {
     const decoded = decodeMessage(message.body);
+    const blocked = isBlockedReason(decoded?.header.deadLetter?.reason);
+    const group = blocked && decoded !== undefined ? decoded.header.source : '';
+    let object = objects.get(group);
+    if (object === undefined) {
+      object = { text: '', events: 0, messages: [] };
+      objects.set(group, object);
+    }
+    object.messages.push(message);
     if (decoded === undefined) {
-      text += undecodableLine(message.body, at);
-      events += 1;
+      object.text += undecodableLine(message.body, at);
+      object.events += 1;
     } else {
-      text += archiveLines(decoded, at, message.attempts, message.id);
-      events += decoded.header.events;
+      object.text += archiveLines(decoded, at, message.attempts, message.id);
+      object.events += decoded.header.events;
     }
   }
-  const key = archiveKey(at, deps.newId());
-  try {
-    await env.ARCHIVE.put(key, text, {
-      httpMetadata: { contentType: 'application/x-ndjson' },
-      customMetadata: { events: String(events) },
-    });
-  } catch (e) {
-    console.error('archive write failed', e instanceof Error ? e.message : String(e));
-    retryAll();
-    return { archivedEvents: 0 };
+  const report: ArchiveReport = { archivedEvents: 0, keys: [] };
+  const id = deps.newId();
+  const failed: Array<Message_> = [];
+  await Promise.all(
+    [...objects].map(async ([source, object]) => {
+      const key = source === '' ? archiveKey(at, id) : blockedArchiveKey(source, at, id);
+      try {
+        await env.ARCHIVE.put(key, object.text, {
+          httpMetadata: { contentType: 'application/x-ndjson' },
+          customMetadata: { events: String(object.events) },
+        });
+      } catch (e) {
+        console.error('archive write failed', e instanceof Error ? e.message : String(e));
+        failed.push(...object.messages);
+        return;
+      }
+      report.archivedEvents += object.events;
+      if (source === '') report.keys.unshift(key);
+      else report.keys.push(key);
+    }),
+  );
+  if (failed.length === 0) {
+    batch.ackAll();
+  } else {
+    // Written objects are acked, the others retried: nothing is archived twice.
+    for (const message of batch.messages) {
+      if (failed.includes(message)) retryOne(message);
+      else message.ack();
+    }
   }
-  batch.ackAll();
-  return { archivedEvents: events, key };
+  const [first] = report.keys;
+  if (first !== undefined) report.key = first;
+  return report;
 }

@@ -1,6 +1,7 @@
 // Dead letters: the message the consumer sends to the dead-letter queue when it gives up, and
 // the NDJSON lines the DLQ consumer archives to R2. Pure.
 
+import type { JsonObject } from '../segment/types';
 import { encodeHeader, type DeadLetterInfo, type DecodedMessage } from './message';
 
 /**
@@ -72,6 +73,26 @@ export function archiveLines(
   return out;
 }
 
+/**
+ * The archive line of an event blocked again when a replay checked it (same fields as
+ * `archiveLines`; `deadLetteredAt` is when it was blocked again, and `attempts` 0, as at ingest).
+ */
+export function reblockedLine(
+  event: JsonObject,
+  entry: { reason: string; source: string; receivedAt: number; at: number; token?: string },
+): string {
+  return `${JSON.stringify({
+    reason: entry.reason,
+    attempts: 0,
+    source: entry.source,
+    receivedAt: new Date(entry.receivedAt).toISOString(),
+    deadLetteredAt: new Date(entry.at).toISOString(),
+    archiveAttempts: 0,
+    ...(entry.token === undefined ? {} : { token: entry.token }),
+    event,
+  })}\n`;
+}
+
 // Ours: how much of a body that is not ours is kept in its archive line.
 export const UNDECODABLE_RAW_MAX_CHARS = 128 * 1024;
 
@@ -100,12 +121,36 @@ export function undecodableLine(body: unknown, archivedAt: number): string {
   })}\n`;
 }
 
-/** R2 key of one archived DLQ batch: dead-letters/YYYY/MM/DD/HH/<time>-<id>.ndjson. */
-export function archiveKey(archivedAt: number, id: string): string {
+/** `YYYY/MM/DD/HH/<time>-<id>.ndjson` under `prefix`. */
+function datedKey(prefix: string, archivedAt: number, id: string): string {
   const iso = new Date(archivedAt).toISOString();
   const [y, m, d, h] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10), iso.slice(11, 13)];
-  return `${ARCHIVE_PREFIX}${y}/${m}/${d}/${h}/${iso.replace(/[:.]/g, '')}-${id}.ndjson`;
+  return `${prefix}${y}/${m}/${d}/${h}/${iso.replace(/[:.]/g, '')}-${id}.ndjson`;
+}
+
+/** R2 key of one archived DLQ batch: dead-letters/YYYY/MM/DD/HH/<time>-<id>.ndjson. */
+export function archiveKey(archivedAt: number, id: string): string {
+  return datedKey(ARCHIVE_PREFIX, archivedAt, id);
+}
+
+/** R2 key of one source's blocked events of a DLQ batch: blocked/<source>/YYYY/MM/DD/HH/…. */
+export function blockedArchiveKey(source: string, archivedAt: number, id: string): string {
+  return datedKey(`${BLOCKED_PREFIX}${source}/`, archivedAt, id);
 }
 
 export const ARCHIVE_PREFIX = 'dead-letters/';
 export const REPLAYED_PREFIX = 'replayed/';
+/** Events a tracking plan blocked (issue #14), archived per source. */
+export const BLOCKED_PREFIX = 'blocked/';
+
+// The dead-letter reason of events a tracking plan blocked: `blocked: violation`,
+// `blocked: unplanned_event`. The DLQ consumer archives these under BLOCKED_PREFIX.
+const BLOCKED_REASON_PREFIX = 'blocked: ';
+
+export function blockedReason(reason: string): string {
+  return `${BLOCKED_REASON_PREFIX}${reason}`;
+}
+
+export function isBlockedReason(reason: string | undefined): boolean {
+  return reason !== undefined && reason.startsWith(BLOCKED_REASON_PREFIX);
+}

@@ -1,7 +1,7 @@
 // Packing serialised events into queue messages and messages into sendBatch calls. Pure.
 
 import { utf8Length } from '../segment/utf8';
-import { encodeHeader } from './message';
+import { encodeHeader, type DeadLetterInfo } from './message';
 import {
   QUEUE_MESSAGE_OVERHEAD_BYTES,
   QUEUE_MESSAGE_TARGET_BYTES,
@@ -27,6 +27,8 @@ export interface PackContext {
   receivedAt: number;
   /** Set on replayed events: the dedupe token they were first delivered under. */
   token?: string;
+  /** Set on events sent straight to the dead-letter queue (blocked by a tracking plan). */
+  deadLetter?: DeadLetterInfo;
 }
 
 // Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
@@ -48,7 +50,10 @@ export function packMessages(
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
 ): PackedMessage[] {
   const base = { source: context.source, receivedAt: context.receivedAt };
-  const extra = context.token === undefined ? {} : { token: context.token };
+  const extra = {
+    ...(context.token === undefined ? {} : { token: context.token }),
+    ...(context.deadLetter === undefined ? {} : { deadLetter: context.deadLetter }),
+  };
   // The header's size varies with the event count's digits and the ids; reserve for the most
   // digits, and count each id as it is added.
   const headerBase = utf8Length(

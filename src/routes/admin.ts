@@ -1,6 +1,6 @@
-// Operator endpoints behind ADMIN_TOKEN: list archived dead letters (and replayed objects), and
-// replay dead letters onto an events queue. Adapter; the archive format and the claim rules are
-// in src/queue/replay.ts.
+// Operator endpoints behind ADMIN_TOKEN: list archived dead letters (and replayed objects) and
+// the events tracking plans blocked, and replay either onto an events queue. Adapter; the archive
+// format and the claim rules are in src/queue/replay.ts.
 //
 // Replay is safe to run twice at once or after a crash: each object is claimed first (an R2
 // marker created only if absent, taken over only once stale, with compare-and-swap), its groups
@@ -8,18 +8,29 @@
 // dead-letters/ to replayed/ only after all of them. A second replay skips a claimed object; a
 // replay resumed after a crash skips the groups already queued. Replayed events keep their
 // messageId, receivedAt and the dedupe token of their first delivery.
+//
+// Blocked events (blocked/<source>/…) are checked again against the plan now in force (read
+// afresh from KV) before the claim is taken: those that pass go back on the queue (annotated or
+// omitted as that plan says), and those that still fail stay archived at the same key, annotated
+// afresh, while the object as it was moves to replayed/blocked/…; the answer counts them as
+// `stillBlocked`. A replay resumed after a crash checks every group again, so an event queued
+// before the crash that a plan changed since would now block is archived again too (once more
+// in the archive, never twice on the queue).
 
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from './deps';
 import type { Env } from '../env';
 import { recordReplayed } from '../metrics/record';
-import { ARCHIVE_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
+import type { CompiledPlan } from '../plans/plan';
+import { recheckArchive, type Rechecked } from '../plans/replay';
+import { ARCHIVE_PREFIX, BLOCKED_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
 import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import {
   claimIsStale,
   eventMessageId,
   parseArchive,
   parseClaim,
+  type ParsedArchive,
   type ReplayClaim,
 } from '../queue/replay';
 import { ingestError } from '../segment/errors';
@@ -38,7 +49,7 @@ export const LIST_MAX_OBJECTS = 1000;
 export const CLAIM_PREFIX = 'replay-claims/';
 
 const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX];
-const REPLAYABLE = [ARCHIVE_PREFIX];
+const REPLAYABLE = [ARCHIVE_PREFIX, BLOCKED_PREFIX];
 
 function prefixOf(value: unknown, allowed: readonly string[]): string {
   const prefix = typeof value === 'string' && value !== '' ? value : (allowed[0] ?? '');
@@ -61,10 +72,10 @@ function limitOf(value: unknown, max: number): number {
   return n;
 }
 
-export async function listDeadLetters(c: Ctx): Promise<Response> {
+async function listArchive(c: Ctx, allowed: readonly string[]): Promise<Response> {
   await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
   const listing = await c.env.ARCHIVE.list({
-    prefix: prefixOf(c.req.query('prefix'), LISTABLE),
+    prefix: prefixOf(c.req.query('prefix'), allowed),
     limit: limitOf(c.req.query('limit'), LIST_MAX_OBJECTS),
     include: ['customMetadata'],
     ...(c.req.query('cursor') ? { cursor: c.req.query('cursor') } : {}),
@@ -81,6 +92,16 @@ export async function listDeadLetters(c: Ctx): Promise<Response> {
     truncated: listing.truncated,
     ...(listing.truncated ? { cursor: listing.cursor } : {}),
   });
+}
+
+/** GET /admin/dead-letters: archived dead letters, and (prefix replayed/) replayed objects. */
+export function listDeadLetters(c: Ctx): Promise<Response> {
+  return listArchive(c, LISTABLE);
+}
+
+/** GET /admin/blocked: events tracking plans blocked, one object per source and DLQ batch. */
+export function listBlocked(c: Ctx): Promise<Response> {
+  return listArchive(c, [BLOCKED_PREFIX]);
 }
 
 async function readBody(c: Ctx): Promise<Record<string, unknown>> {
@@ -141,7 +162,66 @@ async function updateClaim(
 }
 
 type ObjectOutcome =
-  { kind: 'replayed'; events: number; skipped: number } | { kind: 'busy' } | { kind: 'gone' };
+  | { kind: 'replayed'; events: number; skipped: number; stillBlocked: number }
+  | { kind: 'busy' }
+  | { kind: 'gone' };
+
+/** Each source's plan in force now, read afresh, for a replay of blocked events. */
+async function plansInForce(
+  env: Env,
+  deps: AppDeps,
+  archive: ParsedArchive,
+): Promise<Map<string, CompiledPlan | undefined>> {
+  const plans = new Map<string, CompiledPlan | undefined>();
+  for (const source of new Set(archive.groups.map((g) => g.source))) {
+    try {
+      plans.set(source, await deps.plans.currentPlan(env, source));
+    } catch (e) {
+      console.error('tracking plan unavailable', e instanceof Error ? e.message : String(e));
+      throw new IngestHttpError(
+        ingestError('tracking_plan_unavailable', 'the tracking plans cannot be read; retry later'),
+      );
+    }
+  }
+  return plans;
+}
+
+/**
+ * Once every group is back on the queue: the object as it was is copied to replayed/, and
+ * removed, or (blocked events the plan still refuses) rewritten with those alone; the claim goes.
+ */
+async function finishReplay(
+  env: Env,
+  key: string,
+  stored: R2ObjectBody,
+  text: string,
+  rechecked: Rechecked | undefined,
+  replayedAt: string,
+): Promise<void> {
+  // A blocked object's copy is named for its content too: the events still blocked stay at the
+  // key, and a later replay of them must not overwrite the copy of what was there before.
+  const rest = key.startsWith(BLOCKED_PREFIX)
+    ? key.replace(/\.ndjson$/, `-${stored.etag.slice(0, 8)}.ndjson`)
+    : key.slice(ARCHIVE_PREFIX.length);
+  const stillBlocked = rechecked?.stillEvents ?? 0;
+  await env.ARCHIVE.put(`${REPLAYED_PREFIX}${rest}`, text, {
+    httpMetadata: { contentType: 'application/x-ndjson' },
+    customMetadata: {
+      ...(stored.customMetadata ?? {}),
+      replayedAt,
+      ...(rechecked === undefined ? {} : { stillBlocked: String(stillBlocked) }),
+    },
+  });
+  if (rechecked === undefined || stillBlocked === 0) {
+    await env.ARCHIVE.delete([key, CLAIM_PREFIX + key]);
+    return;
+  }
+  await env.ARCHIVE.put(key, rechecked.still, {
+    httpMetadata: { contentType: 'application/x-ndjson' },
+    customMetadata: { events: String(stillBlocked), recheckedAt: replayedAt },
+  });
+  await env.ARCHIVE.delete(CLAIM_PREFIX + key);
+}
 
 async function replayObject(
   env: Env,
@@ -152,28 +232,35 @@ async function replayObject(
   const stored = await env.ARCHIVE.get(key);
   if (stored === null) return { kind: 'gone' };
   const text = await stored.text();
+  const archive = parseArchive(text);
+  // Before the claim: a plan that cannot be read leaves the object as it was.
+  const rechecked = key.startsWith(BLOCKED_PREFIX)
+    ? recheckArchive(archive, await plansInForce(env, deps, archive), deps.now())
+    : undefined;
   let held = await takeClaim(env, key, replayId, deps.now());
   if (held === undefined) return { kind: 'busy' };
-  const archive = parseArchive(text);
   const target = pickQueue(eventsQueues(env), deps.random);
   let events = 0;
   for (let g = held.claim.done; g < archive.groups.length; g++) {
     const group = archive.groups[g];
     if (group === undefined) continue;
+    const queued = rechecked?.deliver[g] ?? group.events;
     try {
       if (target === undefined) throw new Error('no events queue is bound');
-      await enqueueEvents(
-        target.queue,
-        group.events.map((e, i) => ({
-          line: JSON.stringify(e),
-          messageId: eventMessageId(e, `${key}:${g}:${i}`),
-        })),
-        {
-          source: group.source,
-          receivedAt: group.receivedAt,
-          ...(group.token ? { token: group.token } : {}),
-        },
-      );
+      if (queued.length > 0) {
+        await enqueueEvents(
+          target.queue,
+          queued.map((e, i) => ({
+            line: JSON.stringify(e),
+            messageId: eventMessageId(e, `${key}:${g}:${i}`),
+          })),
+          {
+            source: group.source,
+            receivedAt: group.receivedAt,
+            ...(group.token ? { token: group.token } : {}),
+          },
+        );
+      }
     } catch (e) {
       console.error('replay enqueue failed', e instanceof Error ? e.message : String(e));
       // Left claimable at once, with its progress, so a retry resumes where this stopped.
@@ -183,7 +270,7 @@ async function replayObject(
         ingestError('queue_unavailable', 'the event queue refused the replay; retry later'),
       );
     }
-    events += group.events.length;
+    events += queued.length;
     held = await updateClaim(env, key, held, { ...held.claim, at: deps.now(), done: g + 1 });
     if (held === undefined) {
       recordReplayed(deps.metrics, events);
@@ -191,29 +278,32 @@ async function replayObject(
     }
   }
   // Moved only once every event is back on the queue; a failure above leaves it for a retry.
-  const moved = `${REPLAYED_PREFIX}${key.slice(ARCHIVE_PREFIX.length)}`;
-  await env.ARCHIVE.put(moved, text, {
-    httpMetadata: { contentType: 'application/x-ndjson' },
-    customMetadata: {
-      ...(stored.customMetadata ?? {}),
-      replayedAt: new Date(deps.now()).toISOString(),
-    },
-  });
-  await env.ARCHIVE.delete([key, CLAIM_PREFIX + key]);
+  await finishReplay(env, key, stored, text, rechecked, new Date(deps.now()).toISOString());
   recordReplayed(deps.metrics, events);
-  return { kind: 'replayed', events, skipped: archive.skipped };
+  return {
+    kind: 'replayed',
+    events,
+    skipped: archive.skipped,
+    stillBlocked: rechecked?.stillEvents ?? 0,
+  };
 }
 
 export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
   await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
   const body = await readBody(c);
+  const prefix = prefixOf(body['prefix'], REPLAYABLE);
+  const cursor = body['cursor'];
+  // Events a plan still blocks stay where they were: a caller going through many objects passes
+  // the cursor of the last answer, or it would meet them again.
   const listing = await c.env.ARCHIVE.list({
-    prefix: prefixOf(body['prefix'], REPLAYABLE),
+    prefix,
     limit: limitOf(body['limit'], REPLAY_MAX_OBJECTS),
+    ...(typeof cursor === 'string' && cursor !== '' ? { cursor } : {}),
   });
   const replayId = deps.newId();
   let events = 0;
   let skipped = 0;
+  let stillBlocked = 0;
   const replayed: string[] = [];
   const busy: string[] = [];
   for (const object of listing.objects) {
@@ -222,6 +312,7 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
     if (outcome.kind !== 'replayed') continue;
     events += outcome.events;
     skipped += outcome.skipped;
+    stillBlocked += outcome.stillBlocked;
     replayed.push(object.key);
   }
   return c.json({
@@ -229,8 +320,10 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
     objects: replayed.length,
     events,
     skipped,
+    ...(prefix.startsWith(BLOCKED_PREFIX) ? { stillBlocked } : {}),
     replayed,
     busy,
     truncated: listing.truncated,
+    ...(listing.truncated ? { cursor: listing.cursor } : {}),
   });
 }

@@ -4,6 +4,7 @@
 import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
+import { isolatePlans, type PlanCache } from '../plans/cache';
 
 export interface AppDeps {
   /** Server clock, ms since the epoch. */
@@ -16,6 +17,8 @@ export interface AppDeps {
   metrics: MetricsBuffer;
   /** Called once per request, after the response: arms the metrics flush. */
   afterRequest: (env: Env, ctx: ExecutionContext) => void;
+  /** The isolate's tracking plans (src/plans/cache.ts). */
+  plans: PlanCache;
 }
 
 export const runtimeDeps: AppDeps = {
@@ -24,6 +27,7 @@ export const runtimeDeps: AppDeps = {
   random: () => Math.random(),
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
+  plans: isolatePlans,
 };
 
 export interface AppEnv {

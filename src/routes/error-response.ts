@@ -13,6 +13,10 @@ export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
 // per-queue throughput limits (5,000 messages/s) clear on the scale of seconds.
 export const QUEUE_RETRY_AFTER_SECONDS = 5;
 
+// Ours: how long a client should wait when the source's tracking plan could not be read (a new
+// isolate that cannot reach KV); an isolate tries KV again every 5 s (PLAN_RETRY_MS).
+export const TRACKING_PLAN_RETRY_AFTER_SECONDS = 5;
+
 export function statusFor(reason: IngestReason): number {
   switch (reason) {
     case 'invalid_json':
@@ -25,6 +29,7 @@ export function statusFor(reason: IngestReason): number {
     case 'type_mismatch':
     case 'unknown_type':
     case 'missing_data':
+    case 'invalid_plan':
       return 400;
     case 'missing_write_key':
     case 'invalid_write_key':
@@ -51,6 +56,7 @@ export function statusFor(reason: IngestReason): number {
     case 'internal_error':
       return 500;
     case 'queue_unavailable':
+    case 'tracking_plan_unavailable':
       return 503;
   }
 }
@@ -61,6 +67,10 @@ function headersFor(error: IngestError): Record<string, string> {
       return { 'Retry-After': String(error.retryAfterSeconds ?? RATE_LIMIT_RETRY_AFTER_SECONDS) };
     case 'queue_unavailable':
       return { 'Retry-After': String(error.retryAfterSeconds ?? QUEUE_RETRY_AFTER_SECONDS) };
+    case 'tracking_plan_unavailable':
+      return {
+        'Retry-After': String(error.retryAfterSeconds ?? TRACKING_PLAN_RETRY_AFTER_SECONDS),
+      };
     case 'missing_write_key':
     case 'invalid_write_key':
     case 'invalid_authorization':

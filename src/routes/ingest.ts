@@ -4,6 +4,9 @@
 
 import type { Context } from 'hono';
 import { flag, type Env } from '../env';
+import { applyTrackingPlan } from '../plans/apply';
+import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
+import { blockedReason } from '../queue/dead-letter';
 import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
@@ -29,6 +32,7 @@ import {
   recordQueueSendFailure,
   recordRejected,
   recordRequestBytes,
+  recordTrackingPlan,
 } from '../metrics/record';
 import type { ReadBody } from './body';
 import { errorResponse, IngestHttpError, unwrap } from './error-response';
@@ -78,7 +82,38 @@ function recordBody(deps: AppDeps, body: ReadBody): void {
   if (body.compressedBytes !== undefined) recordCompressedBytes(deps.metrics, body.compressedBytes);
 }
 
-/** Puts the accepted events on one of the events queues, then records them. */
+/**
+ * Sends a plan's blocked events to the dead-letter queue, whose consumer archives them under
+ * blocked/<source>/ (src/queue/consumer.ts archiveBatch). Sent, not written to R2 here: the
+ * send is as durable as the events' own (the request answers 200 only once both are on a
+ * queue), costs three queue operations per message instead of an R2 write per request
+ * (Class A, $4.50 per million), and the consumer writes one object per batch of up to 100
+ * messages (bench/cost.ts `tracking_plan_blocked`).
+ */
+async function sendBlocked(
+  env: Env,
+  blocked: readonly BlockedEvent[],
+  source: string,
+  facts: RequestFacts,
+  at: number,
+): Promise<void> {
+  await Promise.all(
+    BLOCK_REASONS.map(async (reason) => {
+      const events = blocked.filter((b) => b.reason === reason);
+      if (events.length === 0) return;
+      await enqueueEvents(env.DLQ, events, {
+        source,
+        receivedAt: facts.receivedAt,
+        deadLetter: { reason: blockedReason(reason), attempts: 0, at },
+      });
+    }),
+  );
+}
+
+/**
+ * Applies the source's tracking plan, puts the events it lets through on one of the events
+ * queues and the ones it blocks on the dead-letter queue, then records them.
+ */
 async function enqueue(
   c: Ctx,
   deps: AppDeps,
@@ -86,15 +121,26 @@ async function enqueue(
   source: string,
   facts: RequestFacts,
 ): Promise<void> {
+  const checked = unwrap(
+    await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
+  );
   const target = pickQueue(eventsQueues(c.env), deps.random);
   let sent;
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
-    sent = await enqueueEvents(
-      target.queue,
-      events.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
-      { source, receivedAt: facts.receivedAt },
-    );
+    const deliver = checked.deliver;
+    [sent] = await Promise.all([
+      deliver.length === 0
+        ? { messages: 0, bytes: 0 }
+        : enqueueEvents(
+            target.queue,
+            deliver.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
+            { source, receivedAt: facts.receivedAt },
+          ),
+      checked.blocked.length === 0
+        ? undefined
+        : sendBlocked(c.env, checked.blocked, source, facts, deps.now()),
+    ]);
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);
@@ -102,7 +148,8 @@ async function enqueue(
       ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
     );
   }
-  recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
+  if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
+  recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
   recordAccepted(
     deps.metrics,
     events.map((e) => e.type),

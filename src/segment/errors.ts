@@ -27,6 +27,8 @@ export type IngestReason =
   | 'not_found'
   | 'method_not_allowed'
   | 'unauthorized'
+  | 'invalid_plan'
+  | 'tracking_plan_unavailable'
   | 'internal_error';
 
 export interface IngestError {

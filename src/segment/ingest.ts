@@ -22,7 +22,11 @@ export interface RejectedItem {
   field?: string;
 }
 
-/** An event ready for the queue: its NDJSON line (no newline), its type and its messageId. */
+/**
+ * An event ready for the queue: its NDJSON line (no newline), its type and its messageId, and
+ * the enriched object the line was made from (so a later check, a tracking plan, reads it
+ * without parsing the line again; it must not be mutated, or the line no longer says it).
+ */
 export interface QueuedEvent {
   line: string;
   /** UTF-8 size of `line`. */
@@ -30,6 +34,7 @@ export interface QueuedEvent {
   type: EventType;
   /** The event's messageId (the client's, or the one enrichment gave it): the dedupe key. */
   messageId: string;
+  event: JsonObject;
 }
 
 export interface BatchOutcome {
@@ -71,7 +76,7 @@ export function serializeEvent(
       ),
     );
   }
-  return ok({ line, bytes, type, messageId: String(event['messageId']) });
+  return ok({ line, bytes, type, messageId: String(event['messageId']), event });
 }
 
 /** The parsed `{batch, context?, integrations?, sentAt?, writeKey?}` envelope. */

@@ -32,6 +32,8 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_replayed_total', 'counter', []],
   ['ndc_segment_events_deduplicated_total', 'counter', ['source']],
   ['ndc_segment_events_ambiguous_total', 'counter', []],
+  ['ndc_segment_tracking_plan_violations_total', 'counter', ['source']],
+  ['ndc_segment_events_blocked_total', 'counter', ['source', 'reason']],
   ['delivery_success_total', 'counter', ['stream']],
   ['delivery_failure_total', 'counter', ['stream']],
   ['ndc_segment_delivery_latency_seconds', 'histogram', []],

@@ -51,6 +51,10 @@ ndc_segment_events_replayed_total 0
 # HELP ndc_segment_events_ambiguous_total Events sent again after a Firehose call whose answer was lost (they may land twice).
 # TYPE ndc_segment_events_ambiguous_total counter
 ndc_segment_events_ambiguous_total 0
+# HELP ndc_segment_tracking_plan_violations_total Events that broke their source's tracking plan (a schema violation or an unplanned event), by source.
+# TYPE ndc_segment_tracking_plan_violations_total counter
+# HELP ndc_segment_events_blocked_total Events a tracking plan kept from delivery and archived, by source and reason (violation, unplanned_event).
+# TYPE ndc_segment_events_blocked_total counter
 # HELP delivery_success_total Events delivered to the Firehose stream (legacy name from the Go service).
 # TYPE delivery_success_total counter
 # HELP delivery_failure_total Events whose delivery to the Firehose stream failed (legacy name from the Go service).

@@ -179,8 +179,9 @@ describe('what one batch may put on the queue', () => {
 });
 
 describe('serializeEvent', () => {
-  it('serialises an event to one line', () => {
-    const r = serializeEvent({ type: 'track', event: 'é', messageId: 'm1' }, 'track');
+  it('serialises an event to one line, keeping the object it came from', () => {
+    const event = { type: 'track', event: 'é', messageId: 'm1' };
+    const r = serializeEvent(event, 'track');
     // 45 characters, one of them two bytes in UTF-8.
     expect(r).toEqual({
       ok: true,
@@ -189,8 +190,10 @@ describe('serializeEvent', () => {
         bytes: 46,
         type: 'track',
         messageId: 'm1',
+        event,
       },
     });
+    expect(r.ok && r.value.event).toBe(event);
   });
 
   it('refuses an event larger than the queued-event limit once enriched', () => {

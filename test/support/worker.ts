@@ -6,13 +6,21 @@ import { createApp } from '../../src/app';
 import type { Env } from '../../src/env';
 import { decodeMessage, type DecodedMessage } from '../../src/queue/message';
 import { MetricsBuffer } from '../../src/metrics/buffer';
+import { PlanCache } from '../../src/plans/cache';
 import type { AppDeps } from '../../src/routes/deps';
 
 export const FIXED_NOW = Date.parse('2026-11-29T10:00:00.000Z');
 export const BASE_URL = 'https://collector.test';
 
-/** A fixed clock and id maker; metrics go to a buffer of the test's own, never flushed. */
-export function fixedDeps(now = FIXED_NOW, metrics = new MetricsBuffer()): AppDeps {
+/**
+ * A fixed clock and id maker; metrics go to a buffer of the test's own, never flushed, and
+ * tracking plans to a cache of its own (on the same clock).
+ */
+export function fixedDeps(
+  now = FIXED_NOW,
+  metrics = new MetricsBuffer(),
+  plans = new PlanCache(() => now),
+): AppDeps {
   let n = 0;
   return {
     now: () => now,
@@ -20,6 +28,7 @@ export function fixedDeps(now = FIXED_NOW, metrics = new MetricsBuffer()): AppDe
     random: () => 0,
     metrics,
     afterRequest: () => undefined,
+    plans,
   };
 }
 
