@@ -43,10 +43,11 @@ export const DEBUGGER_SAMPLE_EVENTS_PER_SECOND = 100;
 // long enough to open the socket, short enough that a ticket seen in a log is useless.
 export const DEBUGGER_TICKET_SECONDS = 60;
 
-// Ours: how often the object writes its ring to storage after a change (one row per part and
-// one for the alarm, Durable Objects pricing), so an object evicted from memory (Durable
-// Objects lifecycle: after ~10 s without work, hibernated sockets included) comes back with it.
-export const DEBUGGER_PERSIST_SECONDS = 10;
+// Ours: how long after a change the object writes its ring to storage (one row per part and one
+// for the alarm, Durable Objects pricing). Durable Object lifecycle docs: an idle object may be
+// evicted from memory after 10 s (hibernating with its sockets open), losing what it has not
+// written; this is well inside that, as DEDUPE_PERSIST_SECONDS is.
+export const DEBUGGER_PERSIST_SECONDS = 5;
 
 // Ours: a ring nobody adds to is deleted after a day, so captured payloads (personal data) do
 // not sit in storage forever.

@@ -122,6 +122,16 @@ export const METRIC_CATALOG = {
     help: 'Events sent again after a Firehose call whose answer was lost (they may land twice).',
     labels: [],
   },
+  ndc_segment_debugger_events_captured_total: {
+    type: 'counter',
+    help: 'Events captured for the live debugger (a source being watched), by status.',
+    labels: ['status'],
+  },
+  ndc_segment_debugger_events_skipped_total: {
+    type: 'counter',
+    help: 'Events of watched sources left out of the debugger by its per-source sampling.',
+    labels: [],
+  },
   delivery_success_total: {
     type: 'counter',
     help: 'Events delivered to the Firehose stream (legacy name from the Go service).',

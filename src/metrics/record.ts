@@ -41,6 +41,11 @@ const FIXED_ROUTES = new Set([
   '/v1/b',
   '/admin/dead-letters',
   '/admin/replay',
+  '/debugger',
+  '/debugger/events',
+  '/debugger/sources',
+  '/debugger/watch',
+  '/debugger/ws',
 ]);
 const PIXEL = /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/;
 const SETTINGS = /^\/v1\/projects\/[^/]+\/settings$/;
@@ -144,6 +149,20 @@ export function failedCallsLine(report: DeliveryReport): string | undefined {
   }
   const list = [...codes].map(([code, n]) => `${code} ×${n}`).join(', ');
   return `delivery: ${failed.length} of ${report.calls.length} Firehose calls failed (${list})`;
+}
+
+/** Events captured for the debugger, by status; and those its sampling left out. */
+export function recordDebuggerCaptured(
+  m: MetricsBuffer,
+  accepted: number,
+  rejected: number,
+  skipped: number,
+): void {
+  if (accepted > 0)
+    m.inc('ndc_segment_debugger_events_captured_total', { status: 'accepted' }, accepted);
+  if (rejected > 0)
+    m.inc('ndc_segment_debugger_events_captured_total', { status: 'rejected' }, rejected);
+  if (skipped > 0) m.inc('ndc_segment_debugger_events_skipped_total', {}, skipped);
 }
 
 export function recordArchived(m: MetricsBuffer, events: number): void {
