@@ -1,6 +1,8 @@
 // What the routes get from outside: the clock and id maker the pure core takes (tests pass
 // fixed ones), and where metrics go. Also the Hono environment type every route shares.
 
+import { isolateTap } from '../debugger/isolate';
+import type { DebuggerTap } from '../debugger/tap';
 import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
@@ -16,6 +18,8 @@ export interface AppDeps {
   metrics: MetricsBuffer;
   /** Called once per request, after the response: arms the metrics flush. */
   afterRequest: (env: Env, ctx: ExecutionContext) => void;
+  /** The debugger's tap ingest requests go through (src/debugger/tap.ts); undefined: none. */
+  tap: DebuggerTap | undefined;
 }
 
 export const runtimeDeps: AppDeps = {
@@ -24,6 +28,7 @@ export const runtimeDeps: AppDeps = {
   random: () => Math.random(),
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
+  tap: isolateTap,
 };
 
 export interface AppEnv {

@@ -20,6 +20,7 @@ export function fixedDeps(now = FIXED_NOW, metrics = new MetricsBuffer()): AppDe
     random: () => 0,
     metrics,
     afterRequest: () => undefined,
+    tap: undefined,
   };
 }
 
