@@ -14,6 +14,7 @@ export const PAGE_STYLE = String.raw`
 @media (prefers-color-scheme: dark) { :root { --ok: #81c995; --bad: #f28b82; --muted: #9aa0a6;
   --line: #3c4043; --bg-alt: #202124; --sel: #1c3a5e; } }
 * { box-sizing: border-box; }
+[hidden] { display: none !important; }
 body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; }
 header { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding: 10px 16px;
   border-bottom: 1px solid var(--line); }
@@ -49,7 +50,8 @@ pre { margin: 0; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, 
   white-space: pre-wrap; word-break: break-word; }
 .truncated { color: var(--bad); font-weight: 600; }
 .empty { color: var(--muted); padding: 16px; }
-#disabled { max-width: 720px; padding: 8px 16px; }
+#disabled, #intro { max-width: 760px; padding: 8px 16px; }
+#intro { color: var(--muted); }
 #disabled code, #disabled pre { background: var(--bg-alt); }
 #disabled pre { padding: 8px; }
 `;
@@ -62,8 +64,21 @@ export const PAGE_SCRIPT = String.raw`
   var PING_MS = 30000;
   var RECONNECT_MS = 2000;
   var $ = function (id) { return document.getElementById(id); };
+  if (document.body.dataset.enabled !== 'true') {
+    $('login').hidden = true;
+    $('intro').hidden = true;
+    $('disabled').hidden = false;
+    return;
+  }
+  // sessionStorage only: the token goes when the tab closes. Storage may be refused (a
+  // sandboxed frame, a locked-down browser): the page then asks again on every load.
+  var stored = {
+    get: function () { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; } },
+    set: function (v) { try { sessionStorage.setItem(TOKEN_KEY, v); } catch (e) { /* kept in memory only */ } },
+    forget: function () { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing kept */ } }
+  };
   var state = {
-    token: sessionStorage.getItem(TOKEN_KEY) || '',
+    token: stored.get(),
     source: new URLSearchParams(location.search).get('source') || '',
     events: [], held: [], skipped: 0, skippedBase: 0, paused: false, selected: null,
     socket: null, timers: [], renew: null, generation: 0
@@ -97,9 +112,10 @@ export const PAGE_SCRIPT = String.raw`
   function refused(e) {
     if (e.status !== 401) { notice(e.message, 'error'); return; }
     stop();
-    sessionStorage.removeItem(TOKEN_KEY);
+    stored.forget();
     state.token = '';
     $('app').hidden = true;
+    $('intro').hidden = false;
     $('login').hidden = false;
     $('forget').hidden = true;
     notice('Wrong admin token: the collector answered 401. Enter ADMIN_TOKEN again.', 'error');
@@ -117,8 +133,9 @@ export const PAGE_SCRIPT = String.raw`
   function start() {
     notice('Connecting…');
     api('GET', '/debugger/sources').then(function (body) {
-      sessionStorage.setItem(TOKEN_KEY, state.token);
+      stored.set(state.token);
       $('login').hidden = true;
+      $('intro').hidden = true;
       $('forget').hidden = false;
       $('app').hidden = false;
       var select = $('source');
@@ -296,11 +313,6 @@ export const PAGE_SCRIPT = String.raw`
     marker.textContent = e.truncated ? 'Truncated: the first 8 KiB of ' + e.bytes + ' bytes.' : '';
   }
 
-  if (document.body.dataset.enabled !== 'true') {
-    $('login').hidden = true;
-    $('disabled').hidden = false;
-    return;
-  }
   $('login').addEventListener('submit', function (ev) {
     ev.preventDefault();
     state.token = $('token').value.trim();
@@ -309,9 +321,10 @@ export const PAGE_SCRIPT = String.raw`
   });
   $('forget').addEventListener('click', function () {
     stop();
-    sessionStorage.removeItem(TOKEN_KEY);
+    stored.forget();
     state.token = '';
     $('app').hidden = true;
+    $('intro').hidden = false;
     $('login').hidden = false;
     $('forget').hidden = true;
     notice('Token forgotten.');
@@ -377,6 +390,11 @@ export function pageHtml(enabled: boolean): string {
   <p id="notice" role="status" data-testid="debugger-notice"></p>
 </header>
 ${DISABLED}
+<section id="intro">
+  <p>Every event a source sends, accepted or rejected, as it arrives: enter the admin token
+  (<code>ADMIN_TOKEN</code>) to start. Locally, <code>npm start</code> prints it. The token is
+  kept in this tab only.</p>
+</section>
 <main id="app" hidden>
   <div class="toolbar">
     <label for="source">Source</label>
