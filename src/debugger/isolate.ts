@@ -5,7 +5,7 @@
 import type { Env } from '../env';
 import { isolateBuffer } from '../metrics/isolate';
 import type { IngestTrace } from './capture';
-import { DEBUGGER_WATCH_CACHE_SECONDS } from './limits';
+import { DEBUGGER_REARM_SLACK_SECONDS, DEBUGGER_WATCH_CACHE_SECONDS } from './limits';
 import type { ListAnswer, ListQuery } from './object';
 import type { CaptureBatch } from './outbox';
 import { DebuggerTap, type Invocation, type TapIo } from './tap';
@@ -21,8 +21,9 @@ export const WATCH_CACHE_PATH = '/__ndc-segment/debugger/watched';
 // The registry is one object for every source.
 const REGISTRY_NAME = 'watchlist';
 
-/** Reads of the registry this isolate made (each one Durable Object request). */
+/** Reads and writes of the registry this isolate made (each one Durable Object request). */
 export const registryReads = { count: 0 };
+export const registryWrites = { count: 0 };
 
 export function debuggerBound(env: Env): boolean {
   return env.DEBUGGER !== undefined && env.DEBUGGER_WATCHLIST !== undefined;
@@ -103,8 +104,9 @@ export function captureIngest(
 
 /**
  * Watches `source` for `seconds`: in this isolate at once, then in the registry and this data
- * centre's cached copy (so this data centre's other isolates see it at their next lookup). A
- * registry that cannot be reached leaves the arming local, logged.
+ * centre's cached copy (so this data centre's other isolates see it at their next lookup),
+ * unless an arming this isolate knows of already lasts within DEBUGGER_REARM_SLACK_SECONDS of
+ * that. A registry that cannot be reached leaves the arming local, logged.
  */
 export async function armSource(
   tap: DebuggerTap,
@@ -114,8 +116,11 @@ export async function armSource(
   seconds: number,
 ): Promise<void> {
   const until = Date.now() + seconds * 1000;
+  const known = tap.watch.until(source);
   tap.arm(source, until);
+  if (known >= until - DEBUGGER_REARM_SLACK_SECONDS * 1000) return;
   try {
+    registryWrites.count += 1;
     const list = await registry(env).arm(source, until);
     await cacheWatchList(url, list);
   } catch (e) {

@@ -72,6 +72,11 @@ export class WatchState {
     this.#until.set(source, Math.max(until, this.#until.get(source) ?? 0));
   }
 
+  /** Until when `source` is watched as far as this isolate knows, ms (0: not watched). */
+  until(source: string): number {
+    return this.#until.get(source) ?? 0;
+  }
+
   /** Watched sources at `now` (tests, operators). */
   watched(now: number): string[] {
     return [...this.#until].filter(([, until]) => until > now).map(([source]) => source);

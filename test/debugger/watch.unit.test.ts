@@ -15,6 +15,8 @@ describe('WatchState', () => {
     expect(w.isWatched('web', T + 599_999)).toBe(true);
     expect(w.isWatched('web', T + 600_000)).toBe(false);
     expect(w.isWatched('other', T)).toBe(false);
+    expect(w.until('web')).toBe(T + 600_000);
+    expect(w.until('other')).toBe(0);
   });
 
   it('lets one request look the list up per refresh interval, and none while one is under way', () => {

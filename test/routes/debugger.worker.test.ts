@@ -5,7 +5,7 @@ import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test'
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app';
-import { registryReads, sourceObject } from '../../src/debugger/isolate';
+import { registryReads, registryWrites, sourceObject } from '../../src/debugger/isolate';
 import {
   DEBUGGER_PAGE_LEASE_SECONDS,
   DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
@@ -335,6 +335,27 @@ describe('debugger API', () => {
     expect(quiet.events).toEqual([]);
     const other = await readEvents(h, 'source=dbg-other');
     expect(other.events.map((e) => e.messageId)).toEqual(['other-1']);
+  });
+});
+
+describe('debugger arming', () => {
+  it('writes the registry once for a burst of API reads, and again for a page renewing its lease', async () => {
+    const h = debuggerHarness();
+    const before = registryWrites.count;
+    for (let i = 0; i < 5; i++) await readEvents(h, 'source=dbg-other');
+    expect(registryWrites.count - before).toBe(1);
+    expect(h.tap.watch.isWatched('dbg-other', Date.now())).toBe(true);
+    // A page's lease is shorter than the API's arming: nothing to write while that lasts longer.
+    await h.fetch('/debugger/watch?source=dbg-other', { method: 'POST', headers: bearer() });
+    expect(registryWrites.count - before).toBe(1);
+    // A page on a source nobody watched yet writes at each renewal (the lease must reach the
+    // other isolates).
+    const page = debuggerHarness();
+    const renew = (): Promise<Response> =>
+      page.fetch('/debugger/watch?source=dbg-socket', { method: 'POST', headers: bearer() });
+    const w0 = registryWrites.count;
+    await renew();
+    expect(registryWrites.count - w0).toBe(1);
   });
 });
 
