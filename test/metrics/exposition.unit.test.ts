@@ -51,6 +51,11 @@ ndc_segment_events_replayed_total 0
 # HELP ndc_segment_events_ambiguous_total Events sent again after a Firehose call whose answer was lost (they may land twice).
 # TYPE ndc_segment_events_ambiguous_total counter
 ndc_segment_events_ambiguous_total 0
+# HELP ndc_segment_debugger_events_captured_total Events captured for the live debugger (a source being watched), by status.
+# TYPE ndc_segment_debugger_events_captured_total counter
+# HELP ndc_segment_debugger_events_skipped_total Events of watched sources left out of the debugger by its per-source sampling.
+# TYPE ndc_segment_debugger_events_skipped_total counter
+ndc_segment_debugger_events_skipped_total 0
 # HELP delivery_success_total Events delivered to the Firehose stream (legacy name from the Go service).
 # TYPE delivery_success_total counter
 # HELP delivery_failure_total Events whose delivery to the Firehose stream failed (legacy name from the Go service).
