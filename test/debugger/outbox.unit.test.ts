@@ -1,6 +1,7 @@
 // Captured events on their way to the source's object: sampling to 100 events/s per source, and
 // at most one send per second per source, a burst coalesced.
 import { describe, expect, it } from 'vitest';
+import { captureErrors } from '../support/console';
 import type { CapturedEvent } from '../../src/debugger/capture';
 import {
   DEBUGGER_FLUSH_INTERVAL_MS,
@@ -123,7 +124,8 @@ describe('CaptureOutbox', () => {
     expect(io.sent[1]?.batch.skipped).toBe(0);
   });
 
-  it('drops a batch whose send fails, counts it, and goes on', async () => {
+  it('drops a batch whose send fails, counts it, logs it, and goes on', async () => {
+    const errors = captureErrors();
     const box = new CaptureOutbox();
     const io = fakeIo();
     io.send = async () => {
@@ -132,6 +134,7 @@ describe('CaptureOutbox', () => {
     box.add('web', [event(1)]);
     await box.schedule('web', io);
     expect(box.failedSends).toBe(1);
+    expect(errors).toHaveBeenCalledWith('debugger send failed', 'object unreachable');
     expect(box.schedule('web', io)).toBeUndefined(); // nothing left to send
   });
 

@@ -16,6 +16,7 @@ import type { RingEvent } from '../../src/debugger/ring';
 import { DebuggerTap } from '../../src/debugger/tap';
 import type { Env } from '../../src/env';
 import { SEED_TRACK, VALID_CALLS } from '../fixtures/calls';
+import { captureErrors } from '../support/console';
 import { basic, BASE_URL, fixedDeps, harness, jsonPost, type Harness } from '../support/worker';
 
 const TOKEN = 'test-admin-token'; // vitest.config.ts
@@ -249,6 +250,7 @@ describe('debugger API', () => {
   });
 
   it('captures a request refused as a whole once its source is known', async () => {
+    const errors = captureErrors();
     const h = debuggerHarness();
     await readEvents(h, 'source=dbg-api');
     const res = await h.fetch(
@@ -266,6 +268,7 @@ describe('debugger API', () => {
     expect(res.status).toBe(503);
     const [e] = await eventsWith(h, 'dbg-api', ['queue-down']);
     expect(e).toMatchObject({ status: 'rejected', error: { code: 'queue_unavailable' } });
+    expect(errors).toHaveBeenCalledWith('queue send failed', 'simulated outage');
   });
 
   it('never captures the write key, wherever it was sent', async () => {
