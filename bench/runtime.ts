@@ -93,9 +93,7 @@ export async function startOurs(
   // Worker's CPU (Workers Static Assets pricing); Miniflare emulates that with a router Worker in
   // the same process, which would charge every ingest request an extra hop the platform does not.
   // The load and CPU runs leave it out; the e2e tests cover the assets under wrangler dev.
-  const { assets: _assets, ...withoutAssets } = worker.options as typeof worker.options & {
-    assets?: unknown;
-  };
+  const { assets: _assets, ...withoutAssets } = worker.options;
   const options: WorkerOptions = {
     ...withoutAssets,
     name,
