@@ -6,7 +6,8 @@
 // ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
 // same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
 // KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
-// way through the dead-letter queue to R2). What is assumed rather
+// way through the dead-letter queue to R2); the live debugger's watch-list reads when nobody
+// watches (what watching costs is stated, not modelled). What is assumed rather
 // than measured is in ModelAssumptions, each stated in the bench output.
 
 import {
@@ -14,6 +15,7 @@ import {
   DEDUPE_PERSIST_SECONDS,
   DEDUPE_SHARDS_DEFAULT,
 } from '../src/dedupe/limits';
+import { DEBUGGER_WATCH_CACHE_SECONDS, DEBUGGER_WATCH_REFRESH_MS } from '../src/debugger/limits';
 import {
   ANALYTICS_INTERVAL_MS,
   METRICS_PERSIST_MAX_MS,
@@ -79,6 +81,15 @@ export interface ModelAssumptions {
   planChangesPerDay: number;
   /** Share of events a tracking plan blocks (sent to the DLQ and archived under blocked/). */
   blockedShare: number;
+  /**
+   * Cloudflare data centres serving the traffic: each keeps the debugger's watch list in its
+   * cache (the Cache API) and reads the registry once per DEBUGGER_WATCH_CACHE_SECONDS.
+   */
+  dataCentres: number;
+  /** Whether the Cache API works (a custom domain); on *.workers.dev it does nothing. */
+  cacheApi: boolean;
+  /** Wall time the debugger's registry object is active per read. */
+  debuggerRequestMs: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -95,6 +106,9 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   planCacheSeconds: TRACKING_PLAN_CACHE_SECONDS_DEFAULT,
   planChangesPerDay: 10,
   blockedShare: 0.01,
+  dataCentres: 50,
+  cacheApi: true,
+  debuggerRequestMs: 2,
 };
 
 export const LINES = [
@@ -113,6 +127,7 @@ export const LINES = [
   'tracking_plan_kv',
   'tracking_plan_cpu',
   'tracking_plan_blocked',
+  'debugger',
 ] as const;
 export type Line = (typeof LINES)[number];
 
@@ -150,6 +165,31 @@ export interface CostAt {
   /** Metrics Durable Objects and Analytics Engine as a share of the total (0..1). */
   metricsShare: number;
   infrastructure: Infrastructure;
+}
+
+/**
+ * Reads of the debugger's registry per second when nobody watches: every isolate looks the watch
+ * list up once per DEBUGGER_WATCH_REFRESH_MS; with the Cache API each data centre reads the
+ * registry at most once per DEBUGGER_WATCH_CACHE_SECONDS (the other lookups are cache hits, not
+ * billed), without it every lookup is a read. Nothing is per request.
+ */
+export function debuggerRegistryReadsPerSecond(a: ModelAssumptions): number {
+  const lookups = a.isolates / (DEBUGGER_WATCH_REFRESH_MS / 1000);
+  return a.cacheApi ? Math.min(lookups, a.dataCentres / DEBUGGER_WATCH_CACHE_SECONDS) : lookups;
+}
+
+/** What the debugger costs per month when nobody watches: the registry's reads, billed. */
+export function debuggerIdleUsdPerMonth(a: ModelAssumptions): number {
+  return debuggerIdleUsdPerSecond(a) * SECONDS_PER_MONTH;
+}
+
+function debuggerIdleUsdPerSecond(a: ModelAssumptions): number {
+  const reads = debuggerRegistryReadsPerSecond(a);
+  return (
+    (reads * DO_USD_PER_MILLION_REQUESTS) / MILLION +
+    (((reads * a.debuggerRequestMs) / 1000) * DO_BILLED_GB * DO_USD_PER_MILLION_GB_SECONDS) /
+      MILLION
+  );
 }
 
 /** Dedupe shards a rate needs so no shard holds more than DEDUPE_MAX_KEYS_PER_SHARD keys. */
@@ -290,6 +330,8 @@ export function costAt(
         blockedBatches * WORKERS_USD_PER_MILLION_REQUESTS +
         blockedObjects * R2_USD_PER_MILLION_CLASS_A) /
       MILLION,
+    // Nobody watching: the registry's reads; lookups the data centres' caches answer are free.
+    debugger: debuggerIdleUsdPerSecond(a),
   };
   const usdPerMonth = Object.fromEntries(
     LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),

@@ -9,6 +9,8 @@ import {
   DEFAULT_ASSUMPTIONS,
   LINES,
   costAt,
+  debuggerIdleUsdPerMonth,
+  debuggerRegistryReadsPerSecond,
   metricShardRequestsPerSecond,
   trackingPlanReads,
   type CostAt,
@@ -405,6 +407,7 @@ const LINE_NAMES: Record<Line, string> = {
   tracking_plan_kv: 'tracking plans: KV reads',
   tracking_plan_cpu: 'tracking plans: CPU',
   tracking_plan_blocked: 'tracking plans: blocked',
+  debugger: 'debugger (nobody watching)',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -487,6 +490,22 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `read once by every isolate): ${usd(readsUsdPerMonth)} a month. Per-source lookups would cost ` +
       `${a.sources}× that with ${a.sources} sources; a KV read per request would cost ` +
       `$${prices.KV_USD_PER_MILLION_READS} per million requests.`,
+  );
+  print();
+  const dbgIsolates = 1000;
+  const dbgCachedAt = { ...a, isolates: dbgIsolates };
+  const dbgUncachedAt = { ...dbgCachedAt, cacheApi: false };
+  const dbgCached = debuggerRegistryReadsPerSecond(dbgCachedAt);
+  const dbgUncached = debuggerRegistryReadsPerSecond(dbgUncachedAt);
+  print(
+    `Debugger, nobody watching: no Durable Object call per request (tests: 0 calls for 300 requests). ` +
+      `${int(dbgIsolates)} isolates look the watch list up ${int(dbgIsolates / 10)} times/s (one each per 10 s); ` +
+      `${a.dataCentres} data centres' caches turn that into ${num(dbgCached, 1)} registry reads/s ` +
+      `(${usd(debuggerIdleUsdPerMonth(dbgCachedAt))}/month), ${num(dbgUncached, 0)} reads/s on *.workers.dev where the ` +
+      `Cache API does nothing (${usd(debuggerIdleUsdPerMonth(dbgUncachedAt))}/month). Watching a source: at most one call ` +
+      `per isolate per second to its object (tests: 2 calls for 300 requests in 1.1 s), 100 events/s kept, ` +
+      `the object active while it receives, its ring written at most every 5 s (a row per 500 KB part and the ` +
+      `alarm); messages to pages are free, the pages' pings auto-answered.`,
   );
   print();
   print(

@@ -5,6 +5,13 @@ import { recordRejected, recordRequest, routeLabel } from './metrics/record';
 import { listBlocked, listDeadLetters, replayDeadLetters } from './routes/admin';
 import { getAnalyticsJs } from './routes/analytics-js';
 import { cors, preflight } from './routes/cors';
+import {
+  getDebuggerEvents,
+  getDebuggerPage,
+  getDebuggerSocket,
+  getDebuggerSources,
+  postDebuggerWatch,
+} from './routes/debugger';
 import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
@@ -95,6 +102,18 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   app.get('/admin/tracking-plans/:source', getTrackingPlan);
   app.delete('/admin/tracking-plans/:source', (c) => deleteTrackingPlan(c, deps));
   accepts('/admin/tracking-plans/:source', 'GET, PUT, DELETE, OPTIONS');
+
+  // The live debugger (docs/debugger.md).
+  app.get('/debugger', getDebuggerPage);
+  accepts('/debugger', 'GET, OPTIONS');
+  app.get('/debugger/sources', getDebuggerSources);
+  accepts('/debugger/sources', 'GET, OPTIONS');
+  app.post('/debugger/watch', (c) => postDebuggerWatch(c, deps));
+  accepts('/debugger/watch', 'POST, OPTIONS');
+  app.get('/debugger/ws', getDebuggerSocket);
+  accepts('/debugger/ws', 'GET, OPTIONS');
+  app.get('/debugger/events', (c) => getDebuggerEvents(c, deps));
+  accepts('/debugger/events', 'GET, OPTIONS');
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

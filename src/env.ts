@@ -3,6 +3,8 @@
 // wrangler.toml binds; this interface narrows those bindings' types, marks vars optional (a
 // deploy may drop them) and adds the secrets, which wrangler cannot see.
 
+import type { DebuggerSource } from './debugger/object';
+import type { DebuggerWatchlist } from './debugger/watchlist';
 import type { DedupeShard } from './dedupe/object';
 import type { MetricsShard } from './metrics/object';
 
@@ -11,6 +13,8 @@ type Narrowed =
   | 'DLQ'
   | 'METRICS'
   | 'DEDUPE'
+  | 'DEBUGGER'
+  | 'DEBUGGER_WATCHLIST'
   | 'ANALYTICS'
   | 'ASSETS'
   | 'PUBLIC_HOST'
@@ -28,7 +32,8 @@ type Narrowed =
   | 'DEAD_LETTER_QUEUE'
   | 'RATE_LIMIT_PERIOD_SECONDS'
   | 'TRACKING_PLANS'
-  | 'TRACKING_PLAN_CACHE_SECONDS';
+  | 'TRACKING_PLAN_CACHE_SECONDS'
+  | 'DEBUGGER_ARM_SECONDS';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
@@ -43,6 +48,10 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   METRICS: DurableObjectNamespace<MetricsShard>;
   /** Durable Object namespace of the dedupe shards (src/dedupe/object.ts); absent: no dedupe. */
   DEDUPE?: DurableObjectNamespace<DedupeShard>;
+  /** The debugger's object per source (src/debugger/object.ts); absent: no debugger. */
+  DEBUGGER?: DurableObjectNamespace<DebuggerSource>;
+  /** The debugger's registry of watched sources (src/debugger/watchlist.ts). */
+  DEBUGGER_WATCHLIST?: DurableObjectNamespace<DebuggerWatchlist>;
   /** Optional Workers Analytics Engine dataset: one data point per request and per batch. */
   ANALYTICS?: AnalyticsEngineDataset;
   /** Static assets (wrangler.toml [assets]): analytics.js, copied from the pinned package. */
@@ -87,12 +96,14 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   RATE_LIMIT_PERIOD_SECONDS?: string;
   /** Seconds an isolate keeps the tracking plans' index before reading it again (default 30). */
   TRACKING_PLAN_CACHE_SECONDS?: string;
+  /** Seconds an API read of the debugger keeps its source captured (default 600). */
+  DEBUGGER_ARM_SECONDS?: string;
 
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
-  /** Bearer token for /admin/*; unset, the admin API is disabled. */
+  /** Bearer token for /admin/* and /debugger; unset, both are disabled. */
   ADMIN_TOKEN?: string;
   /** Bearer token for /metrics; unset, /metrics is open. */
   METRICS_TOKEN?: string;

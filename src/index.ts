@@ -3,6 +3,8 @@ import { createApp } from './app';
 import type { Env } from './env';
 import { handleQueue } from './queue/handler';
 
+export { DebuggerSource } from './debugger/object';
+export { DebuggerWatchlist } from './debugger/watchlist';
 export { DedupeShard } from './dedupe/object';
 export { MetricsShard } from './metrics/object';
 

@@ -262,6 +262,24 @@ export const CPU_CASES: readonly CaseInfo[] = [
     events: 'fixture:mix',
     main: false,
   },
+  {
+    name: 'stage.capture.track',
+    group: 'stage',
+    label: 'debugger: capturedEvents of an accepted track.json (parse the line, scrub, measure)',
+    events: 1,
+    main: false,
+  },
+  // Last: it arms the debugger for track.json's source in the bench isolate (for a day), which
+  // would make every later handler case a watched one.
+  {
+    name: 'handler.track.watched',
+    group: 'handler',
+    label:
+      'POST /v1/track with its source watched by the debugger (100 events/s captured, the rest ' +
+      'counted as skipped: in a loop nearly every iteration is a skipped one)',
+    events: 1,
+    main: false,
+  },
 ];
 
 /** What the runner hands the bench worker (as the BENCH_FIXTURES text binding). */

@@ -8,6 +8,7 @@
 // the app with the no-op queue, so the load test can drive ours without Miniflare's queue.
 
 import { AwsClient } from 'aws4fetch';
+import { capturedEvents, newTrace, type IngestTrace } from '../../src/debugger/capture';
 import { decodePutRecordBatchResponse, encodePutRecordBatch } from '../../src/firehose/codec';
 import { FIREHOSE_CONTENT_TYPE, FIREHOSE_TARGET_PUT_RECORD_BATCH } from '../../src/firehose/limits';
 import type { FirehoseCall } from '../../src/firehose/pack';
@@ -85,6 +86,10 @@ function benchEnv(env: BenchEnv, loop: boolean): BenchEnv {
 }
 
 const encoder = new TextEncoder();
+
+// The watched case's admin token and arming: a day, so it outlasts the case's repetitions.
+const BENCH_ADMIN_TOKEN = 'bench-admin-token';
+const BENCH_ARM_SECONDS = '86400';
 
 function request(path: string, body: string, writeKey?: string): Request {
   const init = {
@@ -239,6 +244,47 @@ function buildCases(
   const mixNdjson = fx.mixMessages.map((body) => body.slice(body.indexOf('\n') + 1));
   const scratch = new Uint8Array(3 * Math.max(...mixNdjson.map((t) => t.length)));
 
+  // The debugger: what one accepted track.json costs to capture, and the handler with its source
+  // watched (armed once, as an API read arms it).
+  const trackTrace: IngestTrace = {
+    ...newTrace(facts.receivedAt),
+    source: 'ndc-demo',
+    writeKey: fx.writeKey,
+    single: { raw: parsedTrack, pathType: 'track' },
+    outcome: {
+      accepted: [
+        {
+          line: trackLine,
+          bytes: utf8Length(trackLine),
+          type: 'track',
+          messageId: trackId,
+          event: JSON.parse(trackLine) as JsonObject,
+        },
+      ],
+      rejected: [],
+    },
+    queued: true,
+  };
+  const watchedEnv: BenchEnv = {
+    ...appEnv,
+    ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
+    DEBUGGER_ARM_SECONDS: BENCH_ARM_SECONDS,
+  };
+  let armed = false;
+  const armTrackSource = async (): Promise<void> => {
+    if (armed) return;
+    const res = await app.fetch(
+      new Request('http://127.0.0.1/debugger/events?source=ndc-demo&limit=1', {
+        headers: { Authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
+      }),
+      watchedEnv,
+      invocation.ctx,
+    );
+    await res.arrayBuffer();
+    if (res.status !== 200) throw new Error(`arming the debugger answered ${res.status}`);
+    armed = true;
+  };
+
   const status200 = async (r: Response | Promise<Response>): Promise<boolean> => {
     const res = await r;
     // Drain the body so every iteration pays for the whole answer.
@@ -383,6 +429,14 @@ function buildCases(
           await aws.sign(fx.endpoint, { method: 'POST', headers, body });
         }
         return true;
+      },
+    ],
+    ['stage.capture.track', () => capturedEvents(trackTrace).length === 1],
+    [
+      'handler.track.watched',
+      async () => {
+        await armTrackSource();
+        return status200(app.fetch(request('/v1/track', fx.trackBody), watchedEnv, invocation.ctx));
       },
     ],
   ]);

@@ -132,6 +132,16 @@ export const METRIC_CATALOG = {
     help: 'Events a tracking plan kept from delivery and archived, by source and reason (violation, unplanned_event).',
     labels: ['source', 'reason'],
   },
+  ndc_segment_debugger_events_captured_total: {
+    type: 'counter',
+    help: 'Events captured for the live debugger (a source being watched), by status.',
+    labels: ['status'],
+  },
+  ndc_segment_debugger_events_skipped_total: {
+    type: 'counter',
+    help: 'Events of watched sources left out of the debugger by its per-source sampling.',
+    labels: [],
+  },
   delivery_success_total: {
     type: 'counter',
     help: 'Events delivered to the Firehose stream (legacy name from the Go service).',

@@ -43,6 +43,11 @@ const FIXED_ROUTES = new Set([
   '/admin/blocked',
   '/admin/replay',
   '/admin/tracking-plans',
+  '/debugger',
+  '/debugger/events',
+  '/debugger/sources',
+  '/debugger/watch',
+  '/debugger/ws',
 ]);
 const PIXEL = /^\/v1\/pixel\/(track|identify|page|screen|group|alias)$/;
 const SETTINGS = /^\/v1\/projects\/[^/]+\/settings$/;
@@ -166,6 +171,20 @@ export function recordTrackingPlan(
     const n = blockedBy[reason];
     if (n > 0) m.inc('ndc_segment_events_blocked_total', { source, reason }, n);
   }
+}
+
+/** Events captured for the debugger, by status; and those its sampling left out. */
+export function recordDebuggerCaptured(
+  m: MetricsBuffer,
+  accepted: number,
+  rejected: number,
+  skipped: number,
+): void {
+  if (accepted > 0)
+    m.inc('ndc_segment_debugger_events_captured_total', { status: 'accepted' }, accepted);
+  if (rejected > 0)
+    m.inc('ndc_segment_debugger_events_captured_total', { status: 'rejected' }, rejected);
+  if (skipped > 0) m.inc('ndc_segment_debugger_events_skipped_total', {}, skipped);
 }
 
 export function recordArchived(m: MetricsBuffer, events: number): void {

@@ -165,6 +165,8 @@ export function recheckEvent(plan: CompiledPlan | undefined, event: JsonObject):
 
 /** An event a plan kept from delivery, serialised with its annotation for the archive. */
 export interface BlockedEvent {
+  /** Its position among the request's events (what the debugger shows it against). */
+  index: number;
   line: string;
   bytes: number;
   messageId: string;
@@ -212,6 +214,7 @@ export function enforcePlan(plan: CompiledPlan, events: readonly QueuedEvent[]):
     if (verdict.kind === 'blocked') {
       outcome.blockedBy[verdict.reason] += 1;
       outcome.blocked.push({
+        index: i,
         line,
         bytes,
         messageId: queued.messageId,

@@ -75,3 +75,9 @@ export async function authenticate(
     throw new IngestHttpError(ingestError('invalid_write_key', 'the write key is not known'));
   return source;
 }
+
+/** Every source WRITE_KEYS names, sorted, each once (for the debugger's selector). */
+export async function sourceNames(env: Env): Promise<string[]> {
+  const table = await keyTable(env.WRITE_KEYS ?? '');
+  return [...new Set(table.entries.map((e) => e.source))].sort();
+}

@@ -1,8 +1,9 @@
 // CORS for browsers (analytics.js posts text/plain with Basic auth, so a preflight comes
 // first). Any origin by default; only those in ALLOWED_ORIGINS when it is set. Requests
-// without an Origin header (servers, SDKs, curl) are not affected. The middleware admits or
-// refuses the origin; each route answers its own preflight (`preflight`), so a preflight
-// advertises exactly the methods that route accepts and an unknown path stays a 404.
+// without an Origin header (servers, SDKs, curl), or from the collector's own origin (the
+// debugger page), are not affected. The middleware admits or refuses the origin; each route
+// answers its own preflight (`preflight`), so a preflight advertises exactly the methods that
+// route accepts and an unknown path stays a 404.
 
 import type { Handler, MiddlewareHandler } from 'hono';
 import type { AppEnv } from './deps';
@@ -51,7 +52,10 @@ export function originAllowed(spec: string | undefined, origin: string): boolean
 export function cors(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const origin = c.req.header('origin');
-    if (origin === undefined) {
+    // Fetch standard: a browser sends Origin on same-origin POSTs and WebSocket handshakes too
+    // (the debugger page's); those are not cross-origin, so CORS and ALLOWED_ORIGINS leave them
+    // be. Nor are they answered with CORS headers (a WebSocket's 101 has immutable headers).
+    if (origin === undefined || origin === new URL(c.req.url).origin) {
       await next();
       return;
     }

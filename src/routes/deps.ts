@@ -1,6 +1,8 @@
 // What the routes get from outside: the clock and id maker the pure core takes (tests pass
 // fixed ones), and where metrics go. Also the Hono environment type every route shares.
 
+import { isolateTap } from '../debugger/isolate';
+import type { DebuggerTap } from '../debugger/tap';
 import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
@@ -19,6 +21,8 @@ export interface AppDeps {
   afterRequest: (env: Env, ctx: ExecutionContext) => void;
   /** The isolate's tracking plans (src/plans/cache.ts). */
   plans: PlanCache;
+  /** The debugger's tap ingest requests go through (src/debugger/tap.ts); undefined: none. */
+  tap: DebuggerTap | undefined;
 }
 
 export const runtimeDeps: AppDeps = {
@@ -28,6 +32,7 @@ export const runtimeDeps: AppDeps = {
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
   plans: isolatePlans,
+  tap: isolateTap,
 };
 
 export interface AppEnv {

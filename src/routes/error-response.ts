@@ -44,6 +44,8 @@ export function statusFor(reason: IngestReason): number {
       return 408;
     case 'method_not_allowed':
       return 405;
+    case 'upgrade_required':
+      return 426;
     case 'event_too_large':
     case 'payload_too_large':
     case 'too_many_events':
@@ -75,6 +77,8 @@ function headersFor(error: IngestError): Record<string, string> {
     case 'invalid_write_key':
     case 'invalid_authorization':
       return { 'WWW-Authenticate': 'Basic realm="ndc-segment"' };
+    case 'upgrade_required':
+      return { Upgrade: 'websocket' };
     default:
       return {};
   }

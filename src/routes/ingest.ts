@@ -1,8 +1,11 @@
 // HTTP edge of ingest: single calls, batches and the GET forms (pixels). Parses the request,
 // authenticates, calls the pure core (src/segment/ingest.ts) and enqueues; every failure is a
-// thrown IngestHttpError that app.onError maps (src/routes/error-response.ts).
+// thrown IngestHttpError that app.onError maps (src/routes/error-response.ts). Each handler
+// records what it did in an IngestTrace, handed to the debugger's tap when it ends (`traced`).
 
 import type { Context } from 'hono';
+import { newTrace, type IngestTrace } from '../debugger/capture';
+import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
 import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
@@ -41,10 +44,48 @@ import { requestFacts } from './facts';
 type Ctx = Context<AppEnv>;
 
 /** Authenticates from the Basic header when present, before any body is read. */
-async function headerSource(c: Ctx): Promise<string | undefined> {
+async function headerSource(c: Ctx, trace: IngestTrace): Promise<string | undefined> {
   const key = unwrap(basicAuthWriteKey(c.req.header('authorization')));
+  if (key === undefined) return undefined;
+  trace.writeKey = key;
   // The key is present: `places` only words the answer to a missing one.
-  return key === undefined ? undefined : authenticate(c.env, key, 'basic-or-body');
+  trace.source = await authenticate(c.env, key, 'basic-or-body');
+  return trace.source;
+}
+
+/** The source named by a key in the body (or `data`), when the header named none. */
+async function bodySource(
+  c: Ctx,
+  trace: IngestTrace,
+  key: string | undefined,
+  places: KeyPlaces,
+): Promise<string> {
+  if (key !== undefined) trace.writeKey = key;
+  trace.source = await authenticate(c.env, key, places);
+  return trace.source;
+}
+
+/**
+ * Runs an ingest handler with a trace of what it does, and hands the trace to the debugger's tap
+ * when it ends, answered or refused: the debugger's one call on the ingest path.
+ */
+async function traced(
+  c: Ctx,
+  deps: AppDeps,
+  handler: (trace: IngestTrace) => Promise<Response>,
+): Promise<Response> {
+  const trace = newTrace(deps.now());
+  try {
+    return await handler(trace);
+  } catch (e) {
+    trace.error =
+      e instanceof IngestHttpError ? e.error : ingestError('internal_error', 'internal error');
+    throw e;
+  } finally {
+    if (deps.tap !== undefined) {
+      captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
+    }
+  }
 }
 
 // Ours: the Rate Limiting binding counts calls, not events (Workers docs, "Rate Limiting":
@@ -120,6 +161,7 @@ async function enqueue(
   events: readonly QueuedEvent[],
   source: string,
   facts: RequestFacts,
+  trace: IngestTrace,
 ): Promise<void> {
   const checked = unwrap(
     await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
@@ -148,6 +190,8 @@ async function enqueue(
       ingestError('queue_unavailable', 'the event queue is unavailable; retry later'),
     );
   }
+  trace.queued = true;
+  if (checked.deliver !== events || checked.blocked.length > 0) trace.plan = checked;
   if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
   recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
   recordAccepted(
@@ -166,9 +210,12 @@ async function acceptSingle(
   type: EventType,
   source: string | undefined,
   keyPlaces: KeyPlaces,
+  trace: IngestTrace,
 ): Promise<void> {
   const facts = requestFacts(c.req.raw, deps.now());
-  const resolved = source ?? (await authenticate(c.env, bodyWriteKey(raw), keyPlaces));
+  trace.receivedAt = facts.receivedAt;
+  trace.single = { raw, pathType: type };
+  const resolved = source ?? (await bodySource(c, trace, bodyWriteKey(raw), keyPlaces));
   await rateLimit(c.env, resolved, 1);
   const event = unwrap(
     ingestSingle(raw, type, facts, {
@@ -177,41 +224,52 @@ async function acceptSingle(
       newId: deps.newId,
     }),
   );
-  await enqueue(c, deps, [event], resolved, facts);
+  trace.outcome = { accepted: [event], rejected: [] };
+  await enqueue(c, deps, [event], resolved, facts, trace);
 }
 
-export async function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
-  const source = await headerSource(c);
-  const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
-  recordBody(deps, body);
-  await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, 'basic-or-body');
-  return c.json({ success: true });
+export function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  return traced(c, deps, async (trace) => {
+    const source = await headerSource(c, trace);
+    const body = unwrap(await readBody(c.req.raw, EVENT_MAX_BYTES));
+    recordBody(deps, body);
+    trace.text = body.text;
+    await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, 'basic-or-body', trace);
+    return c.json({ success: true });
+  });
 }
 
-export async function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
-  const headerKeySource = await headerSource(c);
-  const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
-  recordBody(deps, body);
-  const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
-  const source = headerKeySource ?? (await authenticate(c.env, envelope.writeKey, 'basic-or-body'));
-  await rateLimit(c.env, source, envelope.items.length);
-  const facts = requestFacts(c.req.raw, deps.now());
-  const outcome = unwrap(
-    ingestBatch(envelope, body.bytes, facts, {
-      source,
-      anonymizeIp: flag(c.env.ANONYMIZE_IP),
-      newId: deps.newId,
-    }),
-  );
-  for (const r of outcome.rejected) recordRejected(deps.metrics, r.code);
-  if (outcome.accepted.length === 0) return batchRejected(outcome.rejected);
-  await enqueue(c, deps, outcome.accepted, source, facts);
-  const answer: { success: true; accepted: number; rejected?: RejectedItem[] } = {
-    success: true,
-    accepted: outcome.accepted.length,
-  };
-  if (outcome.rejected.length > 0) answer.rejected = outcome.rejected;
-  return c.json(answer);
+export function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
+  return traced(c, deps, async (trace) => {
+    const headerKeySource = await headerSource(c, trace);
+    const body = unwrap(await readBody(c.req.raw, BATCH_MAX_BYTES));
+    recordBody(deps, body);
+    trace.text = body.text;
+    const envelope = unwrap(parseBatchEnvelope(unwrap(parseJson(body.text))));
+    trace.items = envelope.items;
+    const source =
+      headerKeySource ?? (await bodySource(c, trace, envelope.writeKey, 'basic-or-body'));
+    await rateLimit(c.env, source, envelope.items.length);
+    const facts = requestFacts(c.req.raw, deps.now());
+    trace.receivedAt = facts.receivedAt;
+    const outcome = unwrap(
+      ingestBatch(envelope, body.bytes, facts, {
+        source,
+        anonymizeIp: flag(c.env.ANONYMIZE_IP),
+        newId: deps.newId,
+      }),
+    );
+    trace.outcome = outcome;
+    for (const r of outcome.rejected) recordRejected(deps.metrics, r.code);
+    if (outcome.accepted.length === 0) return batchRejected(outcome.rejected);
+    await enqueue(c, deps, outcome.accepted, source, facts, trace);
+    const answer: { success: true; accepted: number; rejected?: RejectedItem[] } = {
+      success: true,
+      accepted: outcome.accepted.length,
+    };
+    if (outcome.rejected.length > 0) answer.rejected = outcome.rejected;
+    return c.json(answer);
+  });
 }
 
 function batchRejected(rejected: RejectedItem[]): Response {
@@ -256,12 +314,14 @@ export function decodePixelData(data: string | undefined): Result<unknown, Inges
 }
 
 /** GET /v1/{type}?data=…: the seed's GET form; answers JSON like the POST. */
-export async function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
-  const source = await headerSource(c);
-  const data = c.req.query('data');
-  const raw = unwrap(decodePixelData(data));
-  await acceptSingle(c, deps, raw, type, source, 'basic-or-data');
-  return c.json({ success: true });
+export function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  return traced(c, deps, async (trace) => {
+    const source = await headerSource(c, trace);
+    const data = c.req.query('data');
+    const raw = unwrap(decodePixelData(data));
+    await acceptSingle(c, deps, raw, type, source, 'basic-or-data', trace);
+    return c.json({ success: true });
+  });
 }
 
 // A transparent 1×1 GIF89a, the body Segment's pixel API answers with.
@@ -274,20 +334,23 @@ const PIXEL_GIF = Uint8Array.from(
  * GET /v1/pixel/{type}?data=…: Segment's pixel API. Always a 200 GIF so an email client or
  * <img> never shows a broken image; the error, if any, is named in X-Ndc-Segment-Error.
  */
-export async function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
-  const headers: Record<string, string> = {
-    'Content-Type': 'image/gif',
-    'Cache-Control': 'no-cache, no-store, must-revalidate',
-  };
-  try {
-    const data = c.req.query('data');
-    const raw = unwrap(decodePixelData(data));
-    await acceptSingle(c, deps, raw, type, undefined, 'data');
-  } catch (e) {
-    if (!(e instanceof IngestHttpError)) throw e;
-    // Answered with the GIF, not through onError: count the refusal here.
-    recordRejected(deps.metrics, e.error.reason);
-    headers['X-Ndc-Segment-Error'] = e.error.reason;
-  }
-  return c.body(PIXEL_GIF, 200, headers);
+export function getPixel(c: Ctx, deps: AppDeps, type: EventType): Promise<Response> {
+  return traced(c, deps, async (trace) => {
+    const headers: Record<string, string> = {
+      'Content-Type': 'image/gif',
+      'Cache-Control': 'no-cache, no-store, must-revalidate',
+    };
+    try {
+      const data = c.req.query('data');
+      const raw = unwrap(decodePixelData(data));
+      await acceptSingle(c, deps, raw, type, undefined, 'data', trace);
+    } catch (e) {
+      if (!(e instanceof IngestHttpError)) throw e;
+      // Answered with the GIF, not through onError: count the refusal here.
+      recordRejected(deps.metrics, e.error.reason);
+      trace.error = e.error;
+      headers['X-Ndc-Segment-Error'] = e.error.reason;
+    }
+    return c.body(PIXEL_GIF, 200, headers);
+  });
 }

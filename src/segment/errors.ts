@@ -26,6 +26,7 @@ export type IngestReason =
   | 'queue_unavailable'
   | 'not_found'
   | 'method_not_allowed'
+  | 'upgrade_required'
   | 'unauthorized'
   | 'invalid_plan'
   | 'tracking_plan_unavailable'

@@ -34,6 +34,8 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_ambiguous_total', 'counter', []],
   ['ndc_segment_tracking_plan_violations_total', 'counter', ['source']],
   ['ndc_segment_events_blocked_total', 'counter', ['source', 'reason']],
+  ['ndc_segment_debugger_events_captured_total', 'counter', ['status']],
+  ['ndc_segment_debugger_events_skipped_total', 'counter', []],
   ['delivery_success_total', 'counter', ['stream']],
   ['delivery_failure_total', 'counter', ['stream']],
   ['ndc_segment_delivery_latency_seconds', 'histogram', []],

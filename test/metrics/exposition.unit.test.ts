@@ -55,6 +55,11 @@ ndc_segment_events_ambiguous_total 0
 # TYPE ndc_segment_tracking_plan_violations_total counter
 # HELP ndc_segment_events_blocked_total Events a tracking plan kept from delivery and archived, by source and reason (violation, unplanned_event).
 # TYPE ndc_segment_events_blocked_total counter
+# HELP ndc_segment_debugger_events_captured_total Events captured for the live debugger (a source being watched), by status.
+# TYPE ndc_segment_debugger_events_captured_total counter
+# HELP ndc_segment_debugger_events_skipped_total Events of watched sources left out of the debugger by its per-source sampling.
+# TYPE ndc_segment_debugger_events_skipped_total counter
+ndc_segment_debugger_events_skipped_total 0
 # HELP delivery_success_total Events delivered to the Firehose stream (legacy name from the Go service).
 # TYPE delivery_success_total counter
 # HELP delivery_failure_total Events whose delivery to the Firehose stream failed (legacy name from the Go service).

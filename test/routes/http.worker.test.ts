@@ -1,7 +1,7 @@
 // The HTTP surface besides ingest bodies: CORS, pixels, settings, 404 and 405.
 import { describe, expect, it } from 'vitest';
 import { VALID_CALLS } from '../fixtures/calls';
-import { basic, harness, jsonPost } from '../support/worker';
+import { basic, BASE_URL, harness, jsonPost } from '../support/worker';
 import { captureErrors } from '../support/console';
 
 const ORIGIN = 'https://shop.example';
@@ -91,6 +91,17 @@ describe('CORS', () => {
     const bad = await h.fetch('/v1/t', jsonPost('{', { Origin: ORIGIN }));
     expect(bad.status).toBe(400);
     expect(bad.headers.get('Access-Control-Allow-Origin')).toBe(ORIGIN);
+  });
+
+  it("leaves the collector's own origin alone, outside ALLOWED_ORIGINS too (the debugger page)", async () => {
+    const h = harness();
+    const res = await h.fetch(
+      '/v1/t',
+      jsonPost(VALID_CALLS.track, { Origin: BASE_URL, Authorization: basic('test-key-1') }),
+      { ALLOWED_ORIGINS: 'https://a.example' },
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Access-Control-Allow-Origin')).toBeNull();
   });
 
   it('admits only ALLOWED_ORIGINS when set, exact or by subdomain wildcard', async () => {

@@ -29,6 +29,7 @@ export function fixedDeps(
     metrics,
     afterRequest: () => undefined,
     plans,
+    tap: undefined,
   };
 }
 

@@ -1,0 +1,180 @@
+// The debugger's Durable Object, one per source: the last DEBUGGER_RING_EVENTS captured events,
+// the pages watching them over WebSockets, and the API's reads. Adapter around the pure ring and
+// sampler: storage, the alarm and the sockets.
+//
+// Isolates send batches over RPC (`record`), at most one call per isolate per second; the object
+// samples them again across isolates, adds them to the ring and broadcasts them to every socket.
+// Sockets use the hibernation API (ctx.acceptWebSocket): an object with only idle sockets is
+// evicted from memory and not billed for duration, its sockets staying open; messages it sends
+// are free, and the page's keep-alive pings are answered by the runtime without waking it
+// (setWebSocketAutoResponse). The ring is written as one snapshot (a row per part) at most every
+// DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it, and deleted once nothing
+// has been added for DEBUGGER_RETAIN_SECONDS.
+
+import { DurableObject } from 'cloudflare:workers';
+import type { Env } from '../env';
+import {
+  DEBUGGER_PERSIST_SECONDS,
+  DEBUGGER_RETAIN_SECONDS,
+  DEBUGGER_ROW_MAX_CHARS,
+} from './limits';
+import { RateSampler, type CaptureBatch } from './outbox';
+import { EventRing, type RingEvent, type StatusFilter } from './ring';
+
+/** What a page receives: the ring when it connects, then each batch as it arrives. */
+export type SocketMessage =
+  | { kind: 'snapshot'; events: RingEvent[]; skipped: number }
+  | { kind: 'events'; events: RingEvent[]; skipped: number };
+
+export interface ListQuery {
+  status: StatusFilter;
+  limit: number;
+}
+
+export interface ListAnswer {
+  /** Newest first. */
+  events: RingEvent[];
+  /** Events left out by sampling since the ring began. */
+  skipped: number;
+}
+
+interface Snapshot {
+  events: RingEvent[];
+  skipped: number;
+  lastAddedAt: number;
+}
+
+// The keep-alive a page sends; answered without waking the object.
+export const SOCKET_PING = 'ping';
+export const SOCKET_PONG = 'pong';
+
+export class DebuggerSource extends DurableObject<Env> {
+  readonly #ring = new EventRing();
+  readonly #sampler = new RateSampler();
+  #skipped = 0;
+  #lastAddedAt = 0;
+  #dirty = false;
+  #parts = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    const sql = ctx.storage.sql;
+    sql.exec('CREATE TABLE IF NOT EXISTS ring (part INTEGER PRIMARY KEY, value TEXT NOT NULL)');
+    const parts = sql.exec<{ value: string }>('SELECT value FROM ring ORDER BY part').toArray();
+    this.#parts = parts.length;
+    if (parts.length > 0) {
+      try {
+        const saved = JSON.parse(parts.map((p) => p.value).join('')) as Snapshot;
+        this.#ring.restore(saved.events);
+        this.#skipped = saved.skipped;
+        this.#lastAddedAt = saved.lastAddedAt;
+      } catch (e) {
+        // A damaged snapshot is dropped: the debugger starts empty.
+        console.error('debugger ring unreadable', e instanceof Error ? e.message : String(e));
+      }
+    }
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SOCKET_PING, SOCKET_PONG));
+  }
+
+  /** A batch from one isolate: sampled, added, broadcast. Returns how many were added. */
+  async record(batch: CaptureBatch): Promise<number> {
+    const now = Date.now();
+    const take = this.#sampler.admit(batch.events.length, now);
+    const added = this.#ring.push(batch.events.slice(0, take));
+    const skipped = batch.skipped + batch.events.length - take;
+    this.#skipped += skipped;
+    if (added.length === 0 && skipped === 0) return 0;
+    if (added.length > 0) this.#lastAddedAt = now;
+    this.#broadcast({ kind: 'events', events: added, skipped: this.#skipped });
+    if (!this.#dirty) {
+      this.#dirty = true;
+      // Each setAlarm is billed as one row written (Durable Objects pricing).
+      await this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
+    }
+    return added.length;
+  }
+
+  /** The ring, newest first: what GET /debugger/events answers. */
+  list(query: ListQuery): ListAnswer {
+    return { events: this.#ring.newest(query.status, query.limit), skipped: this.#skipped };
+  }
+
+  /** A page's WebSocket (already authenticated by the Worker): the ring, then every batch. */
+  override fetch(request: Request): Response {
+    if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
+      return new Response('expected a WebSocket upgrade', { status: 426 });
+    }
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    this.ctx.acceptWebSocket(server);
+    const hello: SocketMessage = {
+      kind: 'snapshot',
+      events: this.#ring.newest(),
+      skipped: this.#skipped,
+    };
+    server.send(JSON.stringify(hello));
+    return new Response(null, { status: 101, webSocket: client });
+  }
+
+  override webSocketMessage(): void {
+    // Pages send only keep-alive pings, answered by the auto-response; anything else is ignored.
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    try {
+      // Completes the closing handshake the page started (1005/1006 cannot be sent back).
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // Already closed.
+    }
+  }
+
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    if (this.#dirty) {
+      this.#dirty = false;
+      this.#persist();
+      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
+      return;
+    }
+    if (this.#ring.size > 0 && now < this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000) {
+      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
+      return;
+    }
+    // Nothing added for a day: forget it all.
+    this.#ring.clear();
+    this.#skipped = 0;
+    this.ctx.storage.sql.exec('DELETE FROM ring');
+    this.#parts = 0;
+  }
+
+  #broadcast(message: SocketMessage): void {
+    const text = JSON.stringify(message);
+    for (const ws of this.ctx.getWebSockets()) {
+      try {
+        ws.send(text);
+      } catch {
+        // A socket closing as we send: its close event cleans it up.
+      }
+    }
+  }
+
+  /** One row per part, written with UPDATE where the part exists (one row written each). */
+  #persist(): void {
+    const snapshot: Snapshot = {
+      events: this.#ring.oldestFirst(),
+      skipped: this.#skipped,
+      lastAddedAt: this.#lastAddedAt,
+    };
+    const text = JSON.stringify(snapshot);
+    const sql = this.ctx.storage.sql;
+    const parts = Math.max(1, Math.ceil(text.length / DEBUGGER_ROW_MAX_CHARS));
+    for (let part = 0; part < parts; part++) {
+      const value = text.slice(part * DEBUGGER_ROW_MAX_CHARS, (part + 1) * DEBUGGER_ROW_MAX_CHARS);
+      if (part < this.#parts) sql.exec('UPDATE ring SET value = ? WHERE part = ?', value, part);
+      else sql.exec('INSERT INTO ring (part, value) VALUES (?, ?)', part, value);
+    }
+    if (parts < this.#parts) sql.exec('DELETE FROM ring WHERE part >= ?', parts);
+    this.#parts = parts;
+  }
+}

@@ -1,0 +1,197 @@
+// HTTP edge of the live debugger (docs/debugger.md): the page, the list of sources, arming a
+// source and the WebSocket ticket, the WebSocket itself, and the API tests and scripts read.
+// Everything but the page needs ADMIN_TOKEN (Bearer; the WebSocket a ticket made with it).
+// Adapter: the decisions are in src/debugger/.
+
+import type { Context } from 'hono';
+import { armSource, debuggerBound, isolateTap, sourceObject } from '../debugger/isolate';
+import {
+  DEBUGGER_PAGE_LEASE_SECONDS,
+  DEBUGGER_PAGE_RENEW_SECONDS,
+  DEBUGGER_RING_EVENTS,
+} from '../debugger/limits';
+import { pageHtml, PAGE_SCRIPT, PAGE_STYLE } from '../debugger/page';
+import type { StatusFilter } from '../debugger/ring';
+import { armSeconds } from '../debugger/settings';
+import type { DebuggerTap } from '../debugger/tap';
+import { issueTicket, ticketValid, type Hmac } from '../debugger/ticket';
+import { ingestError } from '../segment/errors';
+import { sourceNames } from './auth';
+import { requireBearer } from './bearer';
+import type { AppDeps, AppEnv } from './deps';
+import { IngestHttpError } from './error-response';
+
+type Ctx = Context<AppEnv>;
+
+const encoder = new TextEncoder();
+
+const hmacKeys = new Map<string, Promise<CryptoKey>>();
+
+const hmac: Hmac = async (secret, message) => {
+  let key = hmacKeys.get(secret);
+  if (key === undefined) {
+    key = crypto.subtle.importKey(
+      'raw',
+      encoder.encode(secret),
+      { name: 'HMAC', hash: 'SHA-256' },
+      false,
+      ['sign'],
+    );
+    hmacKeys.clear();
+    hmacKeys.set(secret, key);
+  }
+  return new Uint8Array(await crypto.subtle.sign('HMAC', await key, encoder.encode(message)));
+};
+
+const timingSafeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
+
+function base64(bytes: ArrayBuffer): string {
+  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
+}
+
+// The Content-Security-Policy of the page: its own inline style and script (by hash), requests
+// to its own origin (the API and the WebSocket), nothing else.
+let csp: Promise<string> | undefined;
+
+function pagePolicy(): Promise<string> {
+  csp ??= (async () => {
+    const hash = async (text: string): Promise<string> =>
+      `'sha256-${base64(await crypto.subtle.digest('SHA-256', encoder.encode(text)))}'`;
+    return [
+      "default-src 'none'",
+      `script-src ${await hash(PAGE_SCRIPT)}`,
+      `style-src ${await hash(PAGE_STYLE)}`,
+      "connect-src 'self'",
+      "img-src 'self' data:",
+      "base-uri 'none'",
+      "form-action 'none'",
+      "frame-ancestors 'none'",
+    ].join('; ');
+  })();
+  return csp;
+}
+
+/** GET /debugger: the page, open to anyone (it holds no data; it asks for the token). */
+export async function getDebuggerPage(c: Ctx): Promise<Response> {
+  const enabled = c.env.ADMIN_TOKEN !== undefined && c.env.ADMIN_TOKEN !== '';
+  return c.html(pageHtml(enabled), 200, {
+    'Content-Security-Policy': await pagePolicy(),
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+  });
+}
+
+async function admin(c: Ctx): Promise<void> {
+  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  if (!debuggerBound(c.env)) {
+    throw new IngestHttpError(
+      ingestError('not_found', 'the debugger is not bound (DEBUGGER, DEBUGGER_WATCHLIST)'),
+    );
+  }
+}
+
+/** The `source` query parameter, which must name a configured source. */
+async function sourceParam(c: Ctx): Promise<string> {
+  const source = c.req.query('source') ?? '';
+  if (source === '') {
+    throw new IngestHttpError(ingestError('missing_field', 'source is required', 'source'));
+  }
+  if (!(await sourceNames(c.env)).includes(source)) {
+    throw new IngestHttpError(
+      ingestError('invalid_field', 'source names no source in WRITE_KEYS', 'source'),
+    );
+  }
+  return source;
+}
+
+/** GET /debugger/sources: the configured sources, for the page's selector. */
+export async function getDebuggerSources(c: Ctx): Promise<Response> {
+  await admin(c);
+  return c.json({ sources: await sourceNames(c.env) }, 200, { 'Cache-Control': 'no-store' });
+}
+
+/**
+ * POST /debugger/watch?source=: an open page arms its source for DEBUGGER_PAGE_LEASE_SECONDS
+ * (renewing every renewSeconds) and gets a ticket for its WebSocket.
+ */
+export async function postDebuggerWatch(c: Ctx, deps: AppDeps): Promise<Response> {
+  await admin(c);
+  const source = await sourceParam(c);
+  await armSource(deps.tap ?? isolateTap, c.env, c.req.url, source, DEBUGGER_PAGE_LEASE_SECONDS);
+  const ticket = await issueTicket(c.env.ADMIN_TOKEN ?? '', source, Date.now(), hmac);
+  return c.json(
+    {
+      source,
+      ticket,
+      leaseSeconds: DEBUGGER_PAGE_LEASE_SECONDS,
+      renewSeconds: DEBUGGER_PAGE_RENEW_SECONDS,
+    },
+    200,
+    { 'Cache-Control': 'no-store' },
+  );
+}
+
+/** GET /debugger/ws?source=&ticket=: the page's WebSocket, handed to the source's object. */
+export async function getDebuggerSocket(c: Ctx): Promise<Response> {
+  if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
+    throw new IngestHttpError(ingestError('upgrade_required', 'expected a WebSocket upgrade'));
+  }
+  const secret = c.env.ADMIN_TOKEN;
+  const source = c.req.query('source') ?? '';
+  const ticket = c.req.query('ticket') ?? '';
+  if (
+    secret === undefined ||
+    secret === '' ||
+    !debuggerBound(c.env) ||
+    !(await ticketValid(secret, source, ticket, Date.now(), hmac, timingSafeEqual))
+  ) {
+    throw new IngestHttpError(
+      ingestError('unauthorized', 'a valid ticket from POST /debugger/watch is required'),
+    );
+  }
+  return sourceObject(c.env, source).fetch(c.req.raw);
+}
+
+function statusParam(value: string | undefined): StatusFilter {
+  if (value === undefined || value === '' || value === 'all') return 'all';
+  if (value === 'accepted' || value === 'rejected') return value;
+  throw new IngestHttpError(
+    ingestError('invalid_field', 'status must be accepted, rejected or all', 'status'),
+  );
+}
+
+function limitParam(value: string | undefined): number {
+  if (value === undefined || value === '') return DEBUGGER_RING_EVENTS;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > DEBUGGER_RING_EVENTS) {
+    throw new IngestHttpError(
+      ingestError(
+        'invalid_field',
+        `limit must be an integer from 1 to ${DEBUGGER_RING_EVENTS}`,
+        'limit',
+      ),
+    );
+  }
+  return n;
+}
+
+/**
+ * GET /debugger/events?source=&status=&limit=: the source's last events, newest first. The read
+ * arms the source for DEBUGGER_ARM_SECONDS, so a CI job reads once, sends, and reads again.
+ */
+export async function getDebuggerEvents(c: Ctx, deps: AppDeps): Promise<Response> {
+  await admin(c);
+  const source = await sourceParam(c);
+  const status = statusParam(c.req.query('status'));
+  const limit = limitParam(c.req.query('limit'));
+  const tap: DebuggerTap = deps.tap ?? isolateTap;
+  const [answer] = await Promise.all([
+    sourceObject(c.env, source).list({ status, limit }),
+    armSource(tap, c.env, c.req.url, source, armSeconds(c.env.DEBUGGER_ARM_SECONDS)),
+  ]);
+  return c.json({ source, events: answer.events, skipped: answer.skipped }, 200, {
+    'Cache-Control': 'no-store',
+  });
+}

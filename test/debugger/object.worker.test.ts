@@ -1,0 +1,213 @@
+// The debugger's Durable Objects inside workerd: the per-source ring (sampling across isolates,
+// the API read, WebSocket broadcast, persistence and retention) and the registry of watched
+// sources.
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import type { CapturedEvent } from '../../src/debugger/capture';
+import { sourceObject } from '../../src/debugger/isolate';
+import { DEBUGGER_SAMPLE_EVENTS_PER_SECOND } from '../../src/debugger/limits';
+import { DebuggerSource, type SocketMessage } from '../../src/debugger/object';
+import { DebuggerWatchlist } from '../../src/debugger/watchlist';
+import type { Env } from '../../src/env';
+
+const testEnv = env as unknown as Env;
+
+function event(id: string, status: CapturedEvent['status'] = 'accepted'): CapturedEvent {
+  return {
+    receivedAt: '2026-11-29T10:00:00.000Z',
+    status,
+    source: 'web',
+    type: 'track',
+    event: 'Order Completed',
+    messageId: id,
+    error: status === 'rejected' ? { code: 'missing_field', message: 'x', field: '.event' } : null,
+    payload: { messageId: id },
+    truncated: false,
+    bytes: 20,
+  };
+}
+
+const fresh = (): string => `test-${crypto.randomUUID()}`;
+function stubOf(name: string): DurableObjectStub<DebuggerSource> {
+  const ns = testEnv.DEBUGGER;
+  if (ns === undefined) throw new Error('no DEBUGGER binding');
+  return ns.get(ns.idFromName(name));
+}
+
+/** Opens a page's WebSocket on the object and collects what it is sent. */
+async function openSocket(
+  name: string,
+): Promise<{ ws: WebSocket; messages: Array<SocketMessage | string> }> {
+  const res = await sourceObject(testEnv, name).fetch(
+    new Request('https://collector.test/debugger/ws', { headers: { Upgrade: 'websocket' } }),
+  );
+  expect(res.status).toBe(101);
+  const ws = res.webSocket;
+  if (ws === null) throw new Error('no WebSocket in the answer');
+  const messages: Array<SocketMessage | string> = [];
+  ws.addEventListener('message', (m) => {
+    const text = String(m.data);
+    messages.push(text === 'pong' ? text : (JSON.parse(text) as SocketMessage));
+  });
+  ws.accept();
+  return { ws, messages };
+}
+
+async function until(check: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('DebuggerSource', () => {
+  it('answers the API read newest first, by status, up to the limit', async () => {
+    const name = fresh();
+    const obj = sourceObject(testEnv, name);
+    expect(await obj.record({ events: [event('a'), event('b', 'rejected')], skipped: 0 })).toBe(2);
+    await obj.record({ events: [event('c')], skipped: 3 });
+    const all = await obj.list({ status: 'all', limit: 500 });
+    expect(all.events.map((e) => [e.seq, e.messageId])).toEqual([
+      [3, 'c'],
+      [2, 'b'],
+      [1, 'a'],
+    ]);
+    expect(all.skipped).toBe(3);
+    expect(
+      (await obj.list({ status: 'rejected', limit: 500 })).events.map((e) => e.messageId),
+    ).toEqual(['b']);
+    expect((await obj.list({ status: 'all', limit: 1 })).events.map((e) => e.messageId)).toEqual([
+      'c',
+    ]);
+  });
+
+  it(`samples what isolates send to ${DEBUGGER_SAMPLE_EVENTS_PER_SECOND} events/s and counts the rest`, async () => {
+    const name = fresh();
+    const events = Array.from({ length: 150 }, (_, i) => event(`e-${i}`));
+    // One isolate's batch of 150 (each isolate samples too; across isolates they add up).
+    const added = await runInDurableObject(stubOf(name), (instance: DebuggerSource) =>
+      instance.record({ events, skipped: 5 }),
+    );
+    expect(added).toBe(DEBUGGER_SAMPLE_EVENTS_PER_SECOND);
+    const list = await sourceObject(testEnv, name).list({ status: 'all', limit: 500 });
+    expect(list.events).toHaveLength(DEBUGGER_SAMPLE_EVENTS_PER_SECOND);
+    expect(list.events[0]?.messageId).toBe(`e-${DEBUGGER_SAMPLE_EVENTS_PER_SECOND - 1}`);
+    expect(list.skipped).toBe(150 - DEBUGGER_SAMPLE_EVENTS_PER_SECOND + 5);
+  });
+
+  it('sends a page the ring when it connects, then every batch as it arrives', async () => {
+    const name = fresh();
+    const obj = sourceObject(testEnv, name);
+    await obj.record({ events: [event('before')], skipped: 0 });
+    const { ws, messages } = await openSocket(name);
+    await until(() => messages.length >= 1, 'the snapshot');
+    expect(messages[0]).toMatchObject({ kind: 'snapshot', skipped: 0 });
+    expect((messages[0] as SocketMessage).events.map((e) => e.messageId)).toEqual(['before']);
+
+    await obj.record({ events: [event('live-1'), event('live-2', 'rejected')], skipped: 2 });
+    await until(() => messages.length >= 2, 'the broadcast');
+    const live = messages[1] as SocketMessage;
+    expect(live.kind).toBe('events');
+    expect(live.events.map((e) => [e.messageId, e.status])).toEqual([
+      ['live-1', 'accepted'],
+      ['live-2', 'rejected'],
+    ]);
+    expect(live.skipped).toBe(2);
+
+    // The keep-alive is answered by the runtime (the auto-response), not by waking the object.
+    ws.send('ping');
+    await until(() => messages.includes('pong'), 'the pong');
+    ws.close(1000, 'done');
+  });
+
+  it('broadcasts to every page watching the source, and to none of another source', async () => {
+    const name = fresh();
+    const a = await openSocket(name);
+    const b = await openSocket(name);
+    const other = await openSocket(fresh());
+    await until(
+      () => a.messages.length + b.messages.length + other.messages.length === 3,
+      'snapshots',
+    );
+    await sourceObject(testEnv, name).record({ events: [event('x')], skipped: 0 });
+    await until(() => a.messages.length === 2 && b.messages.length === 2, 'both pages');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(other.messages).toHaveLength(1);
+    for (const s of [a, b, other]) s.ws.close(1000, 'done');
+  });
+
+  it('writes its ring from the alarm and comes back with it after eviction', async () => {
+    const name = fresh();
+    const stub = stubOf(name);
+    await sourceObject(testEnv, name).record({ events: [event('kept')], skipped: 4 });
+    const rows = () =>
+      runInDurableObject(stub, (_i, state) =>
+        state.storage.sql.exec('SELECT count(*) AS n FROM ring').one(),
+      );
+    expect((await rows())['n']).toBe(0);
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    expect((await rows())['n']).toBe(1);
+    const reloaded = await runInDurableObject(stub, (_i, state) =>
+      new DebuggerSource(state, testEnv).list({ status: 'all', limit: 500 }),
+    );
+    expect(reloaded.events.map((e) => [e.seq, e.messageId])).toEqual([[1, 'kept']]);
+    expect(reloaded.skipped).toBe(4);
+  });
+
+  it('forgets a ring nothing was added to for a day', async () => {
+    const name = fresh();
+    const stub = stubOf(name);
+    await sourceObject(testEnv, name).record({ events: [event('old')], skipped: 0 });
+    await runDurableObjectAlarm(stub); // persisted; the next alarm is set a day ahead
+    const after = await runInDurableObject(stub, async (_i, state) => {
+      // The stored ring, as if its last event had come a day and a second ago.
+      const row = state.storage.sql.exec<{ value: string }>('SELECT value FROM ring').one();
+      const saved = JSON.parse(row.value) as { lastAddedAt: number };
+      saved.lastAddedAt = Date.now() - 86_401_000;
+      state.storage.sql.exec('UPDATE ring SET value = ?', JSON.stringify(saved));
+      const revived = new DebuggerSource(state, testEnv);
+      await revived.alarm();
+      return {
+        events: revived.list({ status: 'all', limit: 500 }).events.length,
+        rows: state.storage.sql.exec('SELECT count(*) AS n FROM ring').one()['n'],
+      };
+    });
+    expect(after).toEqual({ events: 0, rows: 0 });
+  });
+
+  it('refuses a request that is not a WebSocket upgrade', async () => {
+    const res = await sourceObject(testEnv, fresh()).fetch(new Request('https://collector.test/x'));
+    expect(res.status).toBe(426);
+  });
+});
+
+describe('DebuggerWatchlist', () => {
+  function registry(name: string): DurableObjectStub<DebuggerWatchlist> {
+    const ns = testEnv.DEBUGGER_WATCHLIST;
+    if (ns === undefined) throw new Error('no DEBUGGER_WATCHLIST binding');
+    return ns.get(ns.idFromName(name));
+  }
+
+  it('holds every watched source until its expiry, extended never shortened, across restarts', async () => {
+    const stub = registry(fresh());
+    const now = Date.now();
+    expect(await stub.list()).toEqual({});
+    await stub.arm('web', now + 60_000);
+    await stub.arm('web', now + 30_000);
+    expect(await stub.arm('ios', now + 600_000)).toEqual({ web: now + 60_000, ios: now + 600_000 });
+    const reloaded = await runInDurableObject(stub, (_i, state) =>
+      new DebuggerWatchlist(state, testEnv).list(),
+    );
+    expect(reloaded).toEqual({ web: now + 60_000, ios: now + 600_000 });
+  });
+
+  it('drops sources whose watch expired', async () => {
+    const stub = registry(fresh());
+    const now = Date.now();
+    await stub.arm('gone', now - 1);
+    expect(await stub.list()).toEqual({});
+    expect(await stub.arm('web', now + 1000)).toEqual({ web: now + 1000 });
+  });
+});
