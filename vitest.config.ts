@@ -1,7 +1,8 @@
 // Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers (unit
 // tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
-// endpoint started in Node by the global setup, with the static assets (analytics.js) it copies
-// first; `node` runs the local tooling in Node.
+// endpoint and a real local Segment-compatible endpoint (forwarding) started in Node by the
+// global setups, with the static assets (analytics.js) copied first; `node` runs the local
+// tooling in Node.
 import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
@@ -9,7 +10,11 @@ import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,${SEED_KEY}=ndc-demo`;
+
+// Only source `forwarded` is forwarded by the Worker's own consumers (the real queues); tests of
+// the consumers themselves pass FORWARD_WRITE_KEYS of their own.
+export const TEST_FORWARD_WRITE_KEYS = 'forwarded=dest-forwarded';
 
 export default defineConfig({
   test: {
@@ -30,6 +35,8 @@ export default defineConfig({
                 ADMIN_TOKEN: 'test-admin-token',
                 // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
                 METRICS_FLUSH_SECONDS: '1',
+                FORWARD_ENDPOINT: `${inject('segmentUrl')}/v1/batch`,
+                FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,
               },
               ratelimits: { RATE_LIMITER_TEST: { simple: { limit: 3, period: 60 } } },
             },
@@ -42,6 +49,7 @@ export default defineConfig({
           globalSetup: [
             './test/support/node/analytics-js-assets-global-setup.ts',
             './test/support/node/firehose-global-setup.ts',
+            './test/support/node/segment-global-setup.ts',
           ],
         },
       },

@@ -100,12 +100,15 @@ export function undecodableLine(body: unknown, archivedAt: number): string {
   })}\n`;
 }
 
-/** R2 key of one archived DLQ batch: dead-letters/YYYY/MM/DD/HH/<time>-<id>.ndjson. */
-export function archiveKey(archivedAt: number, id: string): string {
+/** R2 key of one archived DLQ batch: <prefix>YYYY/MM/DD/HH/<time>-<id>.ndjson. */
+export function archiveKey(archivedAt: number, id: string, prefix = ARCHIVE_PREFIX): string {
   const iso = new Date(archivedAt).toISOString();
   const [y, m, d, h] = [iso.slice(0, 4), iso.slice(5, 7), iso.slice(8, 10), iso.slice(11, 13)];
-  return `${ARCHIVE_PREFIX}${y}/${m}/${d}/${h}/${iso.replace(/[:.]/g, '')}-${id}.ndjson`;
+  return `${prefix}${y}/${m}/${d}/${h}/${iso.replace(/[:.]/g, '')}-${id}.ndjson`;
 }
 
 export const ARCHIVE_PREFIX = 'dead-letters/';
 export const REPLAYED_PREFIX = 'replayed/';
+/** Dead letters of forwarding (docs/forwarding.md), replayed onto the forward queue. */
+export const FORWARD_ARCHIVE_PREFIX = 'forward-dead-letters/';
+export const FORWARD_REPLAYED_PREFIX = 'forward-replayed/';

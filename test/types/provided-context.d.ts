@@ -1,8 +1,9 @@
-// Values the global setup provides to tests (test/support/node/firehose-global-setup.ts).
+// Values the global setups provide to tests (test/support/node/*-global-setup.ts).
 import 'vitest';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     firehoseUrl: string;
+    segmentUrl: string;
   }
 }
