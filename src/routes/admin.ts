@@ -1,25 +1,32 @@
 // Operator endpoints behind ADMIN_TOKEN: list archived dead letters (and replayed objects), and
-// replay dead letters onto an events queue. Adapter; the archive format and the claim rules are
-// in src/queue/replay.ts.
+// replay dead letters onto an events queue, or forwarding's (forward-dead-letters/) onto the
+// forward queue. Adapter; the archive format and the claim rules are in src/queue/replay.ts.
 //
 // Replay is safe to run twice at once or after a crash: each object is claimed first (an R2
 // marker created only if absent, taken over only once stale, with compare-and-swap), its groups
 // are queued in order with the claim recording how many are done, and the object moves from
-// dead-letters/ to replayed/ only after all of them. A second replay skips a claimed object; a
-// replay resumed after a crash skips the groups already queued. Replayed events keep their
-// messageId, receivedAt and the dedupe token of their first delivery.
+// dead-letters/ to replayed/ (forward-dead-letters/ to forward-replayed/) only after all of
+// them. A second replay skips a claimed object; a replay resumed after a crash skips the groups
+// already queued. Replayed events keep their messageId, receivedAt and the dedupe token of
+// their first delivery.
 
 import type { Context } from 'hono';
 import type { AppDeps, AppEnv } from './deps';
 import type { Env } from '../env';
 import { recordReplayed } from '../metrics/record';
-import { ARCHIVE_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
+import {
+  ARCHIVE_PREFIX,
+  FORWARD_ARCHIVE_PREFIX,
+  FORWARD_REPLAYED_PREFIX,
+  REPLAYED_PREFIX,
+} from '../queue/dead-letter';
 import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import {
   claimIsStale,
   eventMessageId,
   parseArchive,
   parseClaim,
+  replayRoute,
   type ReplayClaim,
 } from '../queue/replay';
 import { ingestError } from '../segment/errors';
@@ -37,8 +44,8 @@ export const LIST_MAX_OBJECTS = 1000;
 /** Where replay claims live, beside the archive: `replay-claims/<archived object key>`. */
 export const CLAIM_PREFIX = 'replay-claims/';
 
-const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX];
-const REPLAYABLE = [ARCHIVE_PREFIX];
+const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX, FORWARD_ARCHIVE_PREFIX, FORWARD_REPLAYED_PREFIX];
+const REPLAYABLE = [ARCHIVE_PREFIX, FORWARD_ARCHIVE_PREFIX];
 
 function prefixOf(value: unknown, allowed: readonly string[]): string {
   const prefix = typeof value === 'string' && value !== '' ? value : (allowed[0] ?? '');
@@ -155,13 +162,19 @@ async function replayObject(
   let held = await takeClaim(env, key, replayId, deps.now());
   if (held === undefined) return { kind: 'busy' };
   const archive = parseArchive(text);
-  const target = pickQueue(eventsQueues(env), deps.random);
+  const route = replayRoute(key);
+  const target =
+    route?.queue === 'forward'
+      ? env.FORWARD === undefined
+        ? undefined
+        : { name: 'FORWARD', queue: env.FORWARD }
+      : pickQueue(eventsQueues(env), deps.random);
   let events = 0;
   for (let g = held.claim.done; g < archive.groups.length; g++) {
     const group = archive.groups[g];
     if (group === undefined) continue;
     try {
-      if (target === undefined) throw new Error('no events queue is bound');
+      if (target === undefined) throw new Error('no queue is bound to replay onto');
       await enqueueEvents(
         target.queue,
         group.events.map((e, i) => ({
@@ -171,7 +184,9 @@ async function replayObject(
         {
           source: group.source,
           receivedAt: group.receivedAt,
-          ...(group.token ? { token: group.token } : {}),
+          // The dedupe token makes an events replay its first delivery's retry; copies for
+          // forwarding are not deduplicated and carry none.
+          ...(group.token && route?.queue !== 'forward' ? { token: group.token } : {}),
         },
       );
     } catch (e) {
@@ -191,7 +206,7 @@ async function replayObject(
     }
   }
   // Moved only once every event is back on the queue; a failure above leaves it for a retry.
-  const moved = `${REPLAYED_PREFIX}${key.slice(ARCHIVE_PREFIX.length)}`;
+  const moved = route?.replayedKey ?? `${REPLAYED_PREFIX}${key.slice(ARCHIVE_PREFIX.length)}`;
   await env.ARCHIVE.put(moved, text, {
     httpMetadata: { contentType: 'application/x-ndjson' },
     customMetadata: {
