@@ -1,5 +1,6 @@
 // The whole collector on loopback: the local Firehose endpoint (in this process) and the
-// Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together.
+// Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together; with
+// forwarding, a local Segment-compatible endpoint (in this process) as FORWARD_ENDPOINT.
 // `npm start` runs it for people; the e2e tests run it for assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -7,8 +8,11 @@ import { get as httpsGet } from 'node:https';
 import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 import { syncAnalyticsJsAssets } from './analytics-js-assets';
+import { parseForwardWriteKeys } from '../src/forward/settings';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
+import { createLocalSegment, type LocalSegment } from './local-segment/server';
+import type { Faults as SegmentFaults } from './local-segment/faults';
 
 // track.json (the seed's sample call) carries this key.
 export const SEED_WRITE_KEYS = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy=ndc-demo';
@@ -45,6 +49,17 @@ export interface StackOptions {
   localProtocol?: 'http' | 'https';
   /** Another wrangler config (beside wrangler.toml, so its relative paths hold): `--config`. */
   configPath?: string;
+  /**
+   * Forwarding to a local Segment-compatible endpoint (docs/forwarding.md): FORWARD_WRITE_KEYS,
+   * `source=destinationWriteKey,…`; the endpoint accepts exactly those destination keys.
+   * Unset: no endpoint, no forwarding.
+   */
+  forwardWriteKeys?: string;
+  /** Local Segment endpoint port; 0 picks a free one. */
+  segmentPort?: number;
+  /** Where the local Segment endpoint writes (default .data/segment). */
+  segmentDataDir?: string;
+  segmentFaults?: Partial<SegmentFaults>;
 }
 
 export interface Stack {
@@ -55,6 +70,10 @@ export interface Stack {
   stop(): Promise<void>;
   /** Stops the local Firehose endpoint for `downMs`, then starts it again on the same port. */
   restartFirehose(downMs: number): Promise<void>;
+  /** The local Segment-compatible endpoint, when forwarding was asked for. */
+  segment: LocalSegment | undefined;
+  /** Stops the local Segment endpoint for `downMs` (connections refused), then restarts it. */
+  restartSegment(downMs: number): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -153,6 +172,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   let firehose = await createLocalFirehose({ ...firehoseOptions, port: options.firehosePort ?? 0 });
   const firehosePort = firehose.port;
+  const forwarding = options.forwardWriteKeys;
+  const segmentOptions = {
+    host: '127.0.0.1',
+    dataDir: resolve(options.segmentDataDir ?? '.data/segment'),
+    writeKeys: [...parseForwardWriteKeys(forwarding).keys.values()],
+    ...(options.segmentFaults === undefined ? {} : { faults: options.segmentFaults }),
+    log: (line: string) => log(`[segment] ${line}`),
+  };
+  let segment =
+    forwarding === undefined
+      ? undefined
+      : await createLocalSegment({ ...segmentOptions, port: options.segmentPort ?? 0 });
+  const segmentPort = segment?.port;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   const inspectorPort = await freePort();
   const protocol = options.localProtocol ?? 'http';
@@ -163,6 +195,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_REGION: LOCAL_CREDENTIALS.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...(segment === undefined || forwarding === undefined
+      ? {}
+      : { FORWARD_ENDPOINT: `${segment.url}/v1/batch`, FORWARD_WRITE_KEYS: forwarding }),
     ...options.vars,
   };
   const args = [
@@ -201,6 +236,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   } catch (e) {
     child.kill('SIGTERM');
     await firehose.close();
+    await segment?.close();
     throw e;
   }
 
@@ -232,15 +268,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     get firehose() {
       return firehose;
     },
+    get segment() {
+      return segment;
+    },
     async stop() {
       await stopChild();
       await firehose.close();
+      await segment?.close();
     },
     async restartFirehose(downMs: number) {
       const faults = firehose.faults();
       await firehose.close();
       await new Promise((r) => setTimeout(r, downMs));
       firehose = await createLocalFirehose({ ...firehoseOptions, faults, port: firehosePort });
+    },
+    async restartSegment(downMs: number) {
+      if (segment === undefined) throw new Error('the stack was started without forwarding');
+      const faults = segment.faults();
+      await segment.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      segment = await createLocalSegment({ ...segmentOptions, faults, port: segmentPort ?? 0 });
     },
   };
   return stack;
