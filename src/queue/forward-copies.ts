@@ -1,5 +1,6 @@
 // The events consumer's one step for forwarding: a copy of what it is about to deliver, for the
-// sources in FORWARD_WRITE_KEYS, queued on the forward queue BEFORE the Firehose call. Adapter.
+// sources in FORWARD_WRITE_KEYS, queued on the forward queue BEFORE the Firehose call; the
+// copies of a batch are re-packed per source (pack.ts packCopies). Adapter.
 //
 // Why before: a message is acked only once its Firehose record landed and its copy is queued.
 // Were the copy sent after Firehose and refused, the message's retry would find its events
@@ -13,21 +14,15 @@
 
 import type { Env } from '../env';
 import { forwardConfig, forwardedSources } from '../forward/settings';
-import { utf8Length } from '../segment/utf8';
-import { encodeHeader } from './message';
-import { groupForSendBatch, type PackedMessage } from './pack';
+import {
+  groupForSendBatch,
+  packCopies,
+  type CopyInput,
+  type PackedCopy,
+  type PackedMessage,
+} from './pack';
 
-/** What a message is about to deliver (its lines after deduplication). */
-export interface CopyInput {
-  /** Index of the message in its consumer batch. */
-  index: number;
-  source: string;
-  receivedAt: number;
-  /** The lines to deliver, each ending in "\n". */
-  ndjson: string;
-  /** The messageId of each of those lines. */
-  ids: readonly string[];
-}
+export type { CopyInput };
 
 /**
  * Queues a copy of each message of a forwarded source (none while forwarding is off) and
@@ -48,21 +43,7 @@ export async function queueForwardCopies(
     // waits rather than losing the copies.
     return new Set(copies.map((c) => c.index));
   }
-  const packed = copies.map((c): PackedMessage & { index: number } => {
-    const header = encodeHeader({
-      source: c.source,
-      receivedAt: c.receivedAt,
-      events: c.ids.length,
-      ids: [...c.ids],
-    });
-    return {
-      index: c.index,
-      body: header + c.ndjson,
-      bytes: utf8Length(header) + utf8Length(c.ndjson),
-      events: c.ids.length,
-    };
-  });
-  const groups = groupForSendBatch(packed) as Array<Array<PackedMessage & { index: number }>>;
+  const groups = groupForSendBatch(packCopies(copies)) as PackedCopy[][];
   const send = (group: ReadonlyArray<PackedMessage>): Promise<unknown> =>
     queue.sendBatch(group.map((p) => ({ body: p.body, contentType: 'text' as const })));
   const first = await Promise.allSettled(groups.map(send));
@@ -76,7 +57,7 @@ export async function queueForwardCopies(
       'forward copy send failed',
       result.reason instanceof Error ? result.reason.message : String(result.reason),
     );
-    for (const p of group) failed.add(p.index);
+    for (const copy of group) for (const index of copy.indexes) failed.add(index);
   });
   return failed;
 }

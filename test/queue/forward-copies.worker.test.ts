@@ -93,6 +93,18 @@ describe('deliverBatch with forwarding', () => {
     expect(ids(s.forward.events())).toEqual(ids(delivered));
   });
 
+  it('re-packs the copies of many small messages into one', async () => {
+    const s: Setup = { stream: uniqueStream('fwd-pack'), forward: recordingQueue() };
+    const bodies = Array.from({ length: 20 }, (_v, i): [string, string] => [
+      `m${i}`,
+      message('web', [`p${i}`]),
+    ]);
+    const { result } = await deliver(s, bodies);
+    expect(result.explicitAcks).toHaveLength(20);
+    expect(s.forward.calls).toEqual([[expect.any(String)]]);
+    expect(s.forward.messages()[0]?.header.ids).toEqual(bodies.map((_b, i) => `p${i}`));
+  });
+
   it('queues nothing while forwarding is off', async () => {
     const s: Setup = {
       stream: uniqueStream('fwd-off'),
