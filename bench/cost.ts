@@ -4,8 +4,9 @@
 //
 // Lines: Workers requests and CPU; Queues operations (events queues and the DLQ); Firehose
 // ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
-// same three); Analytics Engine data points; R2 operations of the archive. What is assumed rather
-// than measured is in ModelAssumptions, each stated in the bench output.
+// same three); Analytics Engine data points; R2 operations of the archive; and forwarding
+// (docs/forwarding.md), an optional line left out of the totals. What is assumed rather than
+// measured is in ModelAssumptions, each stated in the bench output.
 
 import {
   DEDUPE_MAX_KEYS_PER_SHARD,
@@ -29,6 +30,7 @@ import {
   FIREHOSE_STREAM_MAX_CALLS_PER_SECOND,
   FIREHOSE_STREAM_MAX_RECORDS_PER_SECOND,
   FIREHOSE_USD_PER_GB,
+  QUEUE_MAX_CONSUMER_BATCH_MESSAGES,
   QUEUE_MAX_MESSAGES_PER_SECOND,
   QUEUES_USD_PER_MILLION_OPERATIONS,
   R2_USD_PER_MILLION_CLASS_A,
@@ -62,6 +64,8 @@ export interface ModelAssumptions {
   deadLetterShare: number;
   /** Share of deliveries that fail and are retried. */
   retryRate: number;
+  /** Share of events whose source is forwarded (FORWARD_WRITE_KEYS); the forwarding line. */
+  forwardedShare: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -75,6 +79,8 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   dedupeWindowSeconds: 3600,
   deadLetterShare: 0.0001,
   retryRate: 0,
+  // The forwarding line is shown for every source forwarded.
+  forwardedShare: 1,
 };
 
 export const LINES = [
@@ -90,8 +96,16 @@ export const LINES = [
   'dedupe_do_duration',
   'dedupe_do_rows',
   'r2_archive',
+  'forwarding',
 ] as const;
 export type Line = (typeof LINES)[number];
+
+/**
+ * Lines of a capability that is off by default and temporary when on (forwarding runs while a
+ * team moves off Segment): shown, left out of the totals and the metrics share.
+ */
+export const OPTIONAL_LINES: readonly Line[] = ['forwarding'];
+const BILLED_LINES = LINES.filter((l) => !OPTIONAL_LINES.includes(l));
 
 /** The lines that are the collector's own observability (issue #9's "metrics share"). */
 export const METRICS_LINES: readonly Line[] = [
@@ -224,6 +238,19 @@ export function costAt(
     dedupe_do_rows: (dedupeRows * DO_USD_PER_MILLION_ROWS_WRITTEN) / MILLION,
     // One object per DLQ consumer batch (assumed ~10 dead letters each at low rates).
     r2_archive: ((dlqMessagesPerSecond / 10) * R2_USD_PER_MILLION_CLASS_A) / MILLION,
+    // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
+    // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
+    // (copies go before the Firehose call), and one forward consumer invocation per batch of
+    // up to 100 copies. Its /v1/batch calls are subrequests, not billed; its CPU (a JSON parse
+    // and stringify per event) is not measured here.
+    forwarding:
+      (a.forwardedShare *
+        k *
+        rate *
+        ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
+          (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
+            WORKERS_USD_PER_MILLION_REQUESTS)) /
+      MILLION,
   };
   const usdPerMonth = Object.fromEntries(
     LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),
@@ -231,7 +258,7 @@ export function costAt(
   const usdPerMillionEvents = Object.fromEntries(
     LINES.map((l) => [l, (perSecond[l] / rate) * MILLION]),
   ) as Record<Line, number>;
-  const totalUsdPerMonth = LINES.reduce((n, l) => n + usdPerMonth[l], 0);
+  const totalUsdPerMonth = BILLED_LINES.reduce((n, l) => n + usdPerMonth[l], 0);
   const metrics = METRICS_LINES.reduce((n, l) => n + usdPerMonth[l], 0);
   const { perStream, boundBy } = streamCapacity(d);
   const keysPerShard = dedupeOn ? (rate * a.dedupeWindowSeconds) / dedupeShards : 0;

@@ -355,6 +355,7 @@ const LINE_NAMES: Record<Line, string> = {
   dedupe_do_duration: 'dedupe DO duration',
   dedupe_do_rows: 'dedupe DO rows written',
   r2_archive: 'R2 archive operations',
+  forwarding: 'forwarding, all sources (not in total)',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -432,7 +433,9 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `15 s and a /health check every 10 s; a Durable Object active ${a.metricsRequestMs} ms per metrics request ` +
       `and ${a.dedupeRequestMs} ms per dedupe request (idle objects hibernate and are not billed); ` +
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
-      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries. Measured: ` +
+      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; forwarding ` +
+      `(optional, not in the totals) with every source forwarded, forward consumer batches of 100 copies ` +
+      `and its CPU not counted. Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
       '(bench/prices.ts).',
