@@ -148,6 +148,16 @@ describe('forwarding to a Segment-compatible endpoint', () => {
     const downAt = Date.now();
     await stack.restartSegment(20_000);
     const upAt = Date.now();
+    // What was posted before the endpoint came back: the backlog it must catch up on.
+    const backlog = ids.slice(0, postedAt.size * SIZE);
+    const backlogForwarded = until(
+      'the backlog at the forward endpoint',
+      async () =>
+        tally(await forwarded(stack, DEST_KEY), backlog).missing.length === 0
+          ? Date.now()
+          : undefined,
+      120_000,
+    );
     await poster;
     await until(
       'every event in Firehose',
@@ -162,6 +172,7 @@ describe('forwarding to a Segment-compatible endpoint', () => {
         tally(await forwarded(stack, DEST_KEY), ids).missing.length === 0 ? Date.now() : undefined,
       120_000,
     );
+    const backlogAt = await backlogForwarded;
     await waitForSegmentQuiet(stack, 8_000, 60_000);
     const forward = tally(await forwarded(stack, DEST_KEY), ids);
     const firehose = tally(await landed(stack), ids);
@@ -185,7 +196,9 @@ describe('forwarding to a Segment-compatible endpoint', () => {
         `median ${median(down)} ms max ${Math.max(...down)} ms (${down.length} batches), ` +
         `while up median ${median(up)} ms max ${Math.max(...up)} ms; ` +
         `Firehose landed ${landedWhileDown} events while down (${Math.round((landedWhileDown * 1000) / (upAt - downAt))}/s); ` +
-        `forward endpoint had all ${forward.distinct} ${allForwardedAt - upAt} ms after it came back, ` +
+        `forward endpoint had the ${backlog.length} events posted before it came back ` +
+        `${backlogAt - upAt} ms after, and all ${forward.distinct} ${allForwardedAt - upAt} ms after ` +
+        `(posting ended ${postedAt.size > 0 ? Math.max(...postedAt.values()) - upAt : 0} ms after), ` +
         `duplicated=${forward.duplicates}; firehose duplicated=${firehose.duplicates}`,
     );
     expect(down.length).toBeGreaterThanOrEqual(30);
