@@ -46,6 +46,7 @@ export const NO_FAULTS: Readonly<Faults> = {
 };
 
 const FRACTIONS = ['down', 'stall', 'throttle', 'error500', 'badRequest'] as const;
+// Ours: bounds that catch a seconds/milliseconds mix-up: an hour of delay, a day of Retry-After.
 const INTEGERS = { stallMs: 3_600_000, latencyMs: 3_600_000, retryAfterSeconds: 86_400 } as const;
 
 export interface FaultPatch extends Partial<Faults> {
