@@ -1,7 +1,8 @@
 // Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers (unit
 // tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
-// endpoint started in Node by the global setup, with the static assets (analytics.js) it copies
-// first; `node` runs the local tooling in Node.
+// endpoint and a real local Segment-compatible endpoint (forwarding) started in Node by the
+// global setups, with the static assets (analytics.js) copied first; `node` runs the local
+// tooling in Node.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
@@ -16,9 +17,14 @@ const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,${SEED_KEY}=ndc-demo`;
 
-// The tests' own vars, over wrangler.toml's [vars] (FIREHOSE_ENDPOINT comes from the setup).
+// Only source `forwarded` is forwarded by the Worker's own consumers (the real queues); tests of
+// the consumers themselves pass FORWARD_WRITE_KEYS of their own.
+export const TEST_FORWARD_WRITE_KEYS = 'forwarded=dest-forwarded';
+
+// The tests' own vars, over wrangler.toml's [vars] (FIREHOSE_ENDPOINT and FORWARD_ENDPOINT come
+// from the setups).
 const TEST_VARS = {
   WRITE_KEYS: TEST_WRITE_KEYS,
   FIREHOSE_STREAM: TEST_FIREHOSE.stream,
@@ -28,6 +34,7 @@ const TEST_VARS = {
   ADMIN_TOKEN: 'test-admin-token',
   // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
   METRICS_FLUSH_SECONDS: '1',
+  FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,
 };
 
 // wrangler.toml's bindings and [vars], never a developer's .dev.vars (see worker-options.ts).
@@ -46,6 +53,7 @@ export default defineConfig({
                 ...workerOptions.bindings,
                 ...TEST_VARS,
                 FIREHOSE_ENDPOINT: inject('firehoseUrl'),
+                FORWARD_ENDPOINT: `${inject('segmentUrl')}/v1/batch`,
               },
               ratelimits: {
                 ...workerOptions.ratelimits,
@@ -62,6 +70,7 @@ export default defineConfig({
             './test/support/node/runtime-log-filter.ts',
             './test/support/node/analytics-js-assets-global-setup.ts',
             './test/support/node/firehose-global-setup.ts',
+            './test/support/node/segment-global-setup.ts',
           ],
           // What the Worker's vars must be, so a test can prove nothing else leaked in.
           provide: { workerVars: { ...vars, ...TEST_VARS } },

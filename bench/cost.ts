@@ -7,8 +7,9 @@
 // same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
 // KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
 // way through the dead-letter queue to R2); the live debugger's watch-list reads when nobody
-// watches (what watching costs is stated, not modelled). What is assumed rather
-// than measured is in ModelAssumptions, each stated in the bench output.
+// watches (what watching costs is stated, not modelled); and forwarding (docs/forwarding.md),
+// an optional line left out of the totals. What is assumed rather than measured is in
+// ModelAssumptions, each stated in the bench output.
 
 import {
   DEDUPE_MAX_KEYS_PER_SHARD,
@@ -37,6 +38,7 @@ import {
   FIREHOSE_USD_PER_GB,
   KV_USD_PER_MILLION_READS,
   KV_USD_PER_MILLION_WRITES,
+  QUEUE_MAX_CONSUMER_BATCH_MESSAGES,
   QUEUE_MAX_MESSAGES_PER_SECOND,
   QUEUES_USD_PER_MILLION_OPERATIONS,
   R2_USD_PER_MILLION_CLASS_A,
@@ -90,6 +92,8 @@ export interface ModelAssumptions {
   cacheApi: boolean;
   /** Wall time the debugger's registry object is active per read. */
   debuggerRequestMs: number;
+  /** Share of events whose source is forwarded (FORWARD_WRITE_KEYS); the forwarding line. */
+  forwardedShare: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -109,6 +113,8 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   dataCentres: 50,
   cacheApi: true,
   debuggerRequestMs: 2,
+  // The forwarding line is shown for every source forwarded.
+  forwardedShare: 1,
 };
 
 export const LINES = [
@@ -128,8 +134,16 @@ export const LINES = [
   'tracking_plan_cpu',
   'tracking_plan_blocked',
   'debugger',
+  'forwarding',
 ] as const;
 export type Line = (typeof LINES)[number];
+
+/**
+ * Lines of a capability that is off by default and temporary when on (forwarding runs while a
+ * team moves off Segment): shown, left out of the totals and the metrics share.
+ */
+export const OPTIONAL_LINES: readonly Line[] = ['forwarding'];
+const BILLED_LINES = LINES.filter((l) => !OPTIONAL_LINES.includes(l));
 
 /** The lines that are the collector's own observability (issue #9's "metrics share"). */
 export const METRICS_LINES: readonly Line[] = [
@@ -332,6 +346,19 @@ export function costAt(
       MILLION,
     // Nobody watching: the registry's reads; lookups the data centres' caches answer are free.
     debugger: debuggerIdleUsdPerSecond(a),
+    // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
+    // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
+    // (copies go before the Firehose call), and one forward consumer invocation per batch of
+    // up to 100 copies. Its /v1/batch calls are subrequests, not billed; its CPU (a JSON parse
+    // and stringify per event) is not measured here.
+    forwarding:
+      (a.forwardedShare *
+        k *
+        rate *
+        ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
+          (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
+            WORKERS_USD_PER_MILLION_REQUESTS)) /
+      MILLION,
   };
   const usdPerMonth = Object.fromEntries(
     LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),
@@ -339,7 +366,7 @@ export function costAt(
   const usdPerMillionEvents = Object.fromEntries(
     LINES.map((l) => [l, (perSecond[l] / rate) * MILLION]),
   ) as Record<Line, number>;
-  const totalUsdPerMonth = LINES.reduce((n, l) => n + usdPerMonth[l], 0);
+  const totalUsdPerMonth = BILLED_LINES.reduce((n, l) => n + usdPerMonth[l], 0);
   const metrics = METRICS_LINES.reduce((n, l) => n + usdPerMonth[l], 0);
   const { perStream, boundBy } = streamCapacity(d);
   const keysPerShard = dedupeOn ? (rate * a.dedupeWindowSeconds) / dedupeShards : 0;

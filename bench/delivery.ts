@@ -6,6 +6,7 @@
 import { groupCalls, packRecords, type PackInput } from '../src/firehose/pack';
 import { FIREHOSE_BILLING_INCREMENT_BYTES } from '../src/firehose/limits';
 import { decodeMessage } from '../src/queue/message';
+import { packCopies, type CopyInput } from '../src/queue/pack';
 import { utf8Length } from '../src/segment/utf8';
 import {
   QUEUE_MAX_CONSUMER_BATCH_MESSAGES,
@@ -33,6 +34,12 @@ export interface DeliveryFigures {
   billedBytes: number;
   /** Queue operations at 0% retries: write + read + delete, 64,000-byte units per message. */
   queueOps: number;
+  /**
+   * Forwarding every source: copies on the forward queue (each consumer batch's messages
+   * re-packed per source, src/queue/pack.ts packCopies) and their queue operations.
+   */
+  forwardCopies: number;
+  forwardQueueOps: number;
   perEvent: {
     requests: number;
     messages: number;
@@ -133,9 +140,12 @@ export function modelOurs(
   let billedBytes = 0;
   let units = 0;
   let consumerBatches = 0;
+  let forwardCopies = 0;
+  let forwardUnits = 0;
   for (let start = 0; start < bodies.length; start += batchSize) {
     consumerBatches += 1;
     const inputs: PackInput[] = [];
+    const copies: CopyInput[] = [];
     bodies.slice(start, start + batchSize).forEach((body, index) => {
       const decoded = decodeMessage(body);
       if (decoded === undefined) throw new Error('the producer wrote a message we cannot decode');
@@ -146,7 +156,18 @@ export function modelOurs(
         bytes: utf8Length(decoded.ndjson),
         events: decoded.header.events,
       });
+      copies.push({
+        index,
+        source: decoded.header.source,
+        receivedAt: decoded.header.receivedAt,
+        ndjson: decoded.ndjson,
+        ids: decoded.header.ids ?? [],
+      });
     });
+    for (const copy of packCopies(copies)) {
+      forwardCopies += 1;
+      forwardUnits += queueUnits(copy.bytes);
+    }
     const packed = packRecords(inputs);
     if (packed.oversized.length > 0) throw new Error('a message does not fit a Firehose record');
     for (const call of groupCalls(STREAM, packed.records)) {
@@ -173,6 +194,8 @@ export function modelOurs(
       rawBytes,
       billedBytes,
       queueOps: units * 3,
+      forwardCopies,
+      forwardQueueOps: forwardUnits * 3,
     },
     units,
     retryRates,
@@ -213,6 +236,9 @@ export function modelSeed(
       rawBytes,
       billedBytes,
       queueOps: units * 3,
+      // Had the seed forwarded, one copy per message.
+      forwardCopies: lines.length,
+      forwardQueueOps: units * 3,
     },
     units,
     retryRates,

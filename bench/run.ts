@@ -408,6 +408,7 @@ const LINE_NAMES: Record<Line, string> = {
   tracking_plan_cpu: 'tracking plans: CPU',
   tracking_plan_blocked: 'tracking plans: blocked',
   debugger: 'debugger (nobody watching)',
+  forwarding: 'forwarding, all sources (not in total)',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -516,7 +517,9 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
       `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; every source ` +
       `with the 20 × 10 tracking plan (its CPU measured above), ${num(a.blockedShare * 100, 2)}% of events blocked ` +
-      `(one DLQ message per request that has any, one R2 object per source per DLQ batch). Measured: ` +
+      `(one DLQ message per request that has any, one R2 object per source per DLQ batch); forwarding ` +
+      `(optional, not in the totals) with every source forwarded, forward consumer batches of 100 copies ` +
+      `and its CPU not counted. Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
       '(bench/prices.ts).',

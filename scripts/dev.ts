@@ -48,7 +48,7 @@ function fail(message: string, code: number): never {
 }
 
 function portAdvice(e: PortInUseError): string {
-  const name = e.role === 'worker' ? 'PORT' : 'FIREHOSE_PORT';
+  const name = { worker: 'PORT', firehose: 'FIREHOSE_PORT', segment: 'SEGMENT_PORT' }[e.role];
   return `port ${e.port} is already in use: set ${name} to a free one, e.g. ${name}=${e.port + 1} npm start`;
 }
 
@@ -99,6 +99,13 @@ try {
     vars: config.vars,
     // Read above, with the environment and --var: wrangler must not read it again.
     devVars: false,
+    ...(config.forwardWriteKeys === undefined
+      ? {}
+      : {
+          forwardWriteKeys: config.forwardWriteKeys,
+          segmentPort: config.segmentPort,
+          segmentDataDir: join(config.dataDir, 'segment'),
+        }),
     log: (line) => (ready ? console.log(line) : early.push(line)),
   });
 } catch (e) {
@@ -121,5 +128,11 @@ console.log(
     adminTokenGenerated: config.adminTokenGenerated,
     metricsToken: config.metricsToken,
     firehoseEndpoint: config.firehoseEndpoint,
+    forwardTo:
+      stack.segment !== undefined
+        ? { url: `${stack.segment.url}/v1/batch`, dataDir: join(config.dataDir, 'segment') }
+        : config.forwardEndpoint === undefined
+          ? undefined
+          : { url: config.forwardEndpoint },
   }),
 );

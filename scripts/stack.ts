@@ -1,5 +1,6 @@
 // The whole collector on loopback: the local Firehose endpoint (in this process) and the
-// Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together.
+// Worker under `wrangler dev` (its local queues, DLQ consumer and R2), wired together; with
+// forwarding, a local Segment-compatible endpoint (in this process) as FORWARD_ENDPOINT.
 // `npm start` runs it for people; the e2e tests run it for assertions.
 //
 // wrangler runs from its own bin under a guard process (process/guard.ts): stopping the stack,
@@ -11,9 +12,12 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { syncAnalyticsJsAssets } from './analytics-js-assets';
+import { parseForwardWriteKeys } from '../src/forward/settings';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
 import { spawnGuarded } from './process/spawn-guarded';
+import { createLocalSegment, type LocalSegment } from './local-segment/server';
+import type { Faults as SegmentFaults } from './local-segment/faults';
 
 // track.json (the seed's sample call) carries this key.
 export const SEED_WRITE_KEYS = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy=ndc-demo';
@@ -43,7 +47,7 @@ const WRANGLER_BIN = (() => {
 /** A port the stack needs is taken; `role` says which one. */
 export class PortInUseError extends Error {
   constructor(
-    readonly role: 'worker' | 'firehose',
+    readonly role: 'worker' | 'firehose' | 'segment',
     readonly port: number,
   ) {
     super(`port ${port} (${role}) is already in use`);
@@ -80,6 +84,17 @@ export interface StackOptions {
   inheritStdio?: boolean;
   /** `https` serves the Worker with wrangler's self-signed certificate (default `http`). */
   localProtocol?: 'http' | 'https';
+  /**
+   * Forwarding to a local Segment-compatible endpoint (docs/forwarding.md): FORWARD_WRITE_KEYS,
+   * `source=destinationWriteKey,…`; the endpoint accepts exactly those destination keys.
+   * Unset: no endpoint, no forwarding.
+   */
+  forwardWriteKeys?: string;
+  /** Local Segment endpoint port; 0 picks a free one. */
+  segmentPort?: number;
+  /** Where the local Segment endpoint writes (default .data/segment). */
+  segmentDataDir?: string;
+  segmentFaults?: Partial<SegmentFaults>;
 }
 
 export interface Stack {
@@ -90,6 +105,10 @@ export interface Stack {
   stop(): Promise<void>;
   /** Stops the local Firehose endpoint for `downMs`, then starts it again on the same port. */
   restartFirehose(downMs: number): Promise<void>;
+  /** The local Segment-compatible endpoint, when forwarding was asked for. */
+  segment: LocalSegment | undefined;
+  /** Stops the local Segment endpoint for `downMs` (connections refused), then restarts it. */
+  restartSegment(downMs: number): Promise<void>;
 }
 
 export async function freePort(): Promise<number> {
@@ -219,9 +238,29 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     throw isAddressInUse(e) ? new PortInUseError('firehose', wantedFirehosePort) : e;
   }
   const firehosePort = firehose.port;
+  const forwarding = options.forwardWriteKeys;
+  const segmentOptions = {
+    host: '127.0.0.1',
+    dataDir: resolve(options.segmentDataDir ?? '.data/segment'),
+    writeKeys: [...parseForwardWriteKeys(forwarding).keys.values()],
+    ...(options.segmentFaults === undefined ? {} : { faults: options.segmentFaults }),
+    log: (line: string) => log(`[segment] ${line}`),
+  };
+  let segment: LocalSegment | undefined;
+  if (forwarding !== undefined) {
+    const wantedSegmentPort = options.segmentPort ?? 0;
+    try {
+      segment = await createLocalSegment({ ...segmentOptions, port: wantedSegmentPort });
+    } catch (e) {
+      await firehose.close();
+      throw isAddressInUse(e) ? new PortInUseError('segment', wantedSegmentPort) : e;
+    }
+  }
+  const segmentPort = segment?.port;
   const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
   if (!(await portIsFree(port))) {
     await firehose.close();
+    await segment?.close();
     throw new PortInUseError('worker', port);
   }
   const inspectorPort = await freePort();
@@ -242,6 +281,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     AWS_REGION: LOCAL_CREDENTIALS.region,
     AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    ...(segment === undefined || forwarding === undefined
+      ? {}
+      : { FORWARD_ENDPOINT: `${segment.url}/v1/batch`, FORWARD_WRITE_KEYS: forwarding }),
     ...options.vars,
   };
   const args = [
@@ -282,6 +324,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   } catch (e) {
     await wrangler.stop();
     await firehose.close();
+    await segment?.close();
     throw e;
   }
 
@@ -291,15 +334,26 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     get firehose() {
       return firehose;
     },
+    get segment() {
+      return segment;
+    },
     async stop() {
       await wrangler.stop();
       await firehose.close();
+      await segment?.close();
     },
     async restartFirehose(downMs: number) {
       const faults = firehose.faults();
       await firehose.close();
       await new Promise((r) => setTimeout(r, downMs));
       firehose = await createLocalFirehose({ ...firehoseOptions, faults, port: firehosePort });
+    },
+    async restartSegment(downMs: number) {
+      if (segment === undefined) throw new Error('the stack was started without forwarding');
+      const faults = segment.faults();
+      await segment.close();
+      await new Promise((r) => setTimeout(r, downMs));
+      segment = await createLocalSegment({ ...segmentOptions, faults, port: segmentPort ?? 0 });
     },
   };
   return stack;

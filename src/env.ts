@@ -33,7 +33,13 @@ type Narrowed =
   | 'RATE_LIMIT_PERIOD_SECONDS'
   | 'TRACKING_PLANS'
   | 'TRACKING_PLAN_CACHE_SECONDS'
-  | 'DEBUGGER_ARM_SECONDS';
+  | 'DEBUGGER_ARM_SECONDS'
+  | 'FORWARD'
+  | 'FORWARD_DLQ'
+  | 'FORWARD_ENDPOINT'
+  | 'FORWARD_TIMEOUT_SECONDS'
+  | 'FORWARD_QUEUE'
+  | 'FORWARD_DEAD_LETTER_QUEUE';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
@@ -42,6 +48,10 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   [events: `EVENTS_${number}`]: Queue<string> | undefined;
   /** Producer binding to the dead-letter queue `ndc-segment-dlq`. */
   DLQ: Queue<unknown>;
+  /** Producer binding to `ndc-segment-forward`: copies to forward (docs/forwarding.md). */
+  FORWARD?: Queue<string>;
+  /** Producer binding to `ndc-segment-forward-dlq`, where forwarding dead-letters. */
+  FORWARD_DLQ: Queue<unknown>;
   /** R2 bucket where the DLQ consumer archives dead letters. */
   ARCHIVE: R2Bucket;
   /** Durable Object namespace holding the exact counters, sharded (src/metrics/object.ts). */
@@ -90,7 +100,7 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   DEDUPE_WINDOW_SECONDS?: string;
   /** Dedupe shards (default 12). Changing it remaps keys: one window of weaker dedupe. */
   DEDUPE_SHARDS?: string;
-  /** Name of the queue archived to R2 (default ndc-segment-dlq); others carry events. */
+  /** Name of the queue archived to R2 (default ndc-segment-dlq); other queues carry events. */
   DEAD_LETTER_QUEUE?: string;
   /** Period of the RATE_LIMITER binding, for Retry-After (default 60). */
   RATE_LIMIT_PERIOD_SECONDS?: string;
@@ -98,6 +108,14 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   TRACKING_PLAN_CACHE_SECONDS?: string;
   /** Seconds an API read of the debugger keeps its source captured (default 600). */
   DEBUGGER_ARM_SECONDS?: string;
+  /** A Segment-compatible /v1/batch URL to forward to; empty or unset: no forwarding. */
+  FORWARD_ENDPOINT?: string;
+  /** Seconds before a /v1/batch call is abandoned and its messages retried (default 20). */
+  FORWARD_TIMEOUT_SECONDS?: string;
+  /** Name of the queue of copies to forward (default ndc-segment-forward). */
+  FORWARD_QUEUE?: string;
+  /** Name of the queue archived to forward-dead-letters/ (default ndc-segment-forward-dlq). */
+  FORWARD_DEAD_LETTER_QUEUE?: string;
 
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;
@@ -107,6 +125,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   ADMIN_TOKEN?: string;
   /** Bearer token for /metrics; unset, /metrics is open. */
   METRICS_TOKEN?: string;
+  /** `source=destinationWriteKey,…`: the sources forwarded, with the destination's write key. */
+  FORWARD_WRITE_KEYS?: string;
 }
 
 /** What the tracking-plan cache (src/plans/cache.ts) reads. */

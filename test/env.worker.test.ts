@@ -5,7 +5,11 @@ import { describe, expect, inject, it } from 'vitest';
 
 describe('the test Worker', () => {
   it("has wrangler.toml's [vars] and the tests' own, and no other var", () => {
-    const expected = { ...inject('workerVars'), FIREHOSE_ENDPOINT: inject('firehoseUrl') };
+    const expected = {
+      ...inject('workerVars'),
+      FIREHOSE_ENDPOINT: inject('firehoseUrl'),
+      FORWARD_ENDPOINT: `${inject('segmentUrl')}/v1/batch`,
+    };
     // Bindings (queues, R2, Durable Objects, …) are objects; vars from any file are strings.
     const vars = Object.fromEntries(
       Object.entries(env).filter(([name, value]) => typeof value === 'string' || name in expected),

@@ -13,6 +13,8 @@ export interface BannerInput {
   metricsToken: string | undefined;
   /** Set when the Worker delivers to another Firehose endpoint than the local one. */
   firehoseEndpoint: string | undefined;
+  /** Where forwarding posts; `dataDir` when it is the local Segment endpoint. */
+  forwardTo?: { url: string; dataDir?: string };
 }
 
 /** `.data/firehose/<stream>/…`, or `{a,b}` for a list of streams. */
@@ -56,6 +58,14 @@ export function banner(b: BannerInput): string {
     );
   } else {
     lines.push(row('Firehose', `${b.firehoseEndpoint}  stream ${b.stream}  (FIREHOSE_ENDPOINT)`));
+  }
+  if (b.forwardTo !== undefined) {
+    lines.push(row('forwarding to', b.forwardTo.url));
+    if (b.forwardTo.dataDir !== undefined) {
+      lines.push(
+        row('forwarded files', `${b.forwardTo.dataDir}/<write key>/YYYY/MM/DD/HH/*.ndjson`),
+      );
+    }
   }
   lines.push('');
   if (b.writeKey !== undefined) {

@@ -10,6 +10,8 @@ import { SEED_WRITE_KEYS } from '../stack';
 // Firehose where the seed's localstack Firehose listened.
 export const DEFAULT_PORT = 8787;
 export const DEFAULT_FIREHOSE_PORT = 4573;
+// Ours: the local Segment-compatible endpoint forwarding posts to, next to the collector's.
+export const DEFAULT_SEGMENT_PORT = 8788;
 export const DEFAULT_STREAM = 'ndc-segment';
 // Where the local endpoint's files, wrangler's state and logs go (gitignored).
 export const DEFAULT_DATA_DIR = '.data';
@@ -25,6 +27,8 @@ export const ENVIRONMENT_VARS = [
   'FIREHOSE_TIMEOUT_SECONDS',
   'DELIVERY_RETRY_MAX_SECONDS',
   'HEALTH_MAX_DELIVERY_DELAY_SECONDS',
+  'FORWARD_ENDPOINT',
+  'FORWARD_WRITE_KEYS',
 ] as const;
 
 /**
@@ -40,10 +44,12 @@ export const DELIVERY_VARS = [
   'AWS_SESSION_TOKEN',
 ] as const;
 
-export const USAGE = `Usage: [PORT=${DEFAULT_PORT}] [FIREHOSE_PORT=${DEFAULT_FIREHOSE_PORT}] [DATA_DIR=${DEFAULT_DATA_DIR}] npm start [-- --var NAME:value ...]
+export const USAGE = `Usage: [PORT=${DEFAULT_PORT}] [FIREHOSE_PORT=${DEFAULT_FIREHOSE_PORT}] [SEGMENT_PORT=${DEFAULT_SEGMENT_PORT}] [DATA_DIR=${DEFAULT_DATA_DIR}] npm start [-- --var NAME:value ...]
 
-Runs the collector (wrangler dev) and a local Firehose endpoint. The Worker's settings come
-from --var NAME:value first, then these environment variables, then .dev.vars:
+Runs the collector (wrangler dev) and a local Firehose endpoint; with FORWARD_WRITE_KEYS and no
+FORWARD_ENDPOINT, also a local Segment-compatible endpoint it forwards to (on SEGMENT_PORT).
+The Worker's settings come from --var NAME:value first, then these environment variables, then
+.dev.vars:
   ${ENVIRONMENT_VARS.join(' ')}
 Guide: docs/local-development.md
 `;
@@ -60,6 +66,15 @@ export interface DevInput {
 export interface DevConfig {
   port: number;
   firehosePort: number;
+  /** The local Segment endpoint's port, used when `forwardWriteKeys` is set. */
+  segmentPort: number;
+  /**
+   * FORWARD_WRITE_KEYS when forwarding goes to the local Segment endpoint (no FORWARD_ENDPOINT
+   * given); undefined otherwise.
+   */
+  forwardWriteKeys: string | undefined;
+  /** FORWARD_ENDPOINT when given: forwarding goes there, not to a local endpoint. */
+  forwardEndpoint: string | undefined;
   /** Holds firehose/ (delivered files), wrangler/ (local state) and logs/. */
   dataDir: string;
   stream: string;
@@ -106,7 +121,7 @@ export function parseVarArgs(
 
 function portFrom(
   env: DevInput['env'],
-  name: 'PORT' | 'FIREHOSE_PORT',
+  name: 'PORT' | 'FIREHOSE_PORT' | 'SEGMENT_PORT',
   fallback: number,
 ): number | string {
   const raw = env[name];
@@ -125,6 +140,8 @@ export function resolveDevConfig(input: DevInput): DevConfigResult {
   if (typeof port === 'string') return { ok: false, error: port };
   const firehosePort = portFrom(input.env, 'FIREHOSE_PORT', DEFAULT_FIREHOSE_PORT);
   if (typeof firehosePort === 'string') return { ok: false, error: firehosePort };
+  const segmentPort = portFrom(input.env, 'SEGMENT_PORT', DEFAULT_SEGMENT_PORT);
+  if (typeof segmentPort === 'string') return { ok: false, error: segmentPort };
 
   // An empty environment variable counts as unset (`WRITE_KEYS= npm start`); an empty --var
   // or .dev.vars entry is a value.
@@ -163,11 +180,16 @@ export function resolveDevConfig(input: DevInput): DevConfigResult {
   const { WRITE_KEYS: _keys, FIREHOSE_STREAM: _stream, ...rest } = merged;
   const nonEmpty = (value: string | undefined): string | undefined =>
     value === '' ? undefined : value;
+  const forwardEndpoint = nonEmpty(merged['FORWARD_ENDPOINT']);
+  const forwardWriteKeys = nonEmpty(merged['FORWARD_WRITE_KEYS']);
   return {
     ok: true,
     value: {
       port,
       firehosePort,
+      segmentPort,
+      forwardWriteKeys: forwardEndpoint === undefined ? forwardWriteKeys : undefined,
+      forwardEndpoint,
       dataDir: input.env['DATA_DIR'] || DEFAULT_DATA_DIR,
       stream,
       writeKeys,

@@ -56,7 +56,9 @@ export async function ticketValid(
   const nowSeconds = Math.floor(now / 1000);
   if (expiresAt < nowSeconds || expiresAt > nowSeconds + DEBUGGER_TICKET_SECONDS) return false;
   const presented = fromBase64url(m[2]);
-  if (presented === undefined) return false;
+  // Only the canonical spelling: a last character differing in its unused low bits decodes to
+  // the same bytes, and an altered ticket must never open a socket.
+  if (presented === undefined || base64url(presented) !== m[2]) return false;
   const expected = await hmac(secret, message(source, expiresAt));
   return presented.byteLength === expected.byteLength && equal(presented, expected);
 }

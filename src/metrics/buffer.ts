@@ -39,6 +39,8 @@ export interface MetricsDelta {
   gauges: Record<string, number>;
   /** Delivery successes and failures in time, for /health's "failing since" (streak.ts). */
   streak?: DeliveryStreak;
+  /** The same for forwarding (docs/forwarding.md), for /health's forwarding check. */
+  forwardStreak?: DeliveryStreak;
 }
 
 export function emptyDelta(): MetricsDelta {
@@ -120,8 +122,19 @@ export class MetricsBuffer {
     recordOutcome(this.#delta.streak, seconds, ok);
   }
 
+  /** Records one forwarding outcome at `seconds` (Unix time) for its failure streak. */
+  forwardOutcome(seconds: number, ok: boolean): void {
+    if (!Number.isFinite(seconds)) return;
+    this.#delta.forwardStreak ??= emptyStreak();
+    recordOutcome(this.#delta.forwardStreak, seconds, ok);
+  }
+
   isEmpty(): boolean {
-    return this.#series === 0 && this.#delta.streak === undefined;
+    return (
+      this.#series === 0 &&
+      this.#delta.streak === undefined &&
+      this.#delta.forwardStreak === undefined
+    );
   }
 
   /** Hands over everything accumulated and starts again from empty. */

@@ -184,6 +184,21 @@ export const METRIC_CATALOG = {
     help: 'Unix time in seconds of the last Firehose call refused for credentials or permissions.',
     labels: [],
   },
+  ndc_segment_events_forwarded_total: {
+    type: 'counter',
+    help: 'Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered, skipped).',
+    labels: ['source', 'outcome'],
+  },
+  ndc_segment_last_forward_success_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time in seconds of the last call to the forward endpoint that delivered events.',
+    labels: [],
+  },
+  ndc_segment_last_forward_failure_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time in seconds of the last failed forwarding (a failed call, or a copy the forward queue refused).',
+    labels: [],
+  },
 } as const satisfies Record<string, MetricDef>;
 
 type Catalog = typeof METRIC_CATALOG;

@@ -1,9 +1,10 @@
 // Sink health from the exact counters and the queues' backlog: red when delivery keeps failing,
 // when Firehose refuses the credentials, or when events wait too long, without ever calling
-// Firehose (the idea of Snowplow's collector "sink health"). Pure.
+// Firehose (the idea of Snowplow's collector "sink health"); and, when forwarding is
+// configured, the same for forwarding. Pure.
 
 import type { MetricsState } from './state';
-import { failingSince, STREAK_RETAIN_SECONDS } from './streak';
+import { failingSince, STREAK_RETAIN_SECONDS, type DeliveryStreak } from './streak';
 
 // Ours: how long delivery may fail without a single success, and how long the oldest queued
 // event may wait, before /health turns red. Five minutes outlasts a throttling burst (retry
@@ -41,7 +42,26 @@ export interface Health {
       oldestAgeSeconds: number | null;
       output?: string;
     };
+    /** Present only when forwarding is configured (FORWARD_ENDPOINT set). */
+    forwarding?: {
+      status: Status;
+      lastSuccess: string | null;
+      lastFailure: string | null;
+      failingSince: string | null;
+      /** The forward queue's backlog (null where the runtime does not report it). */
+      messages: number | null;
+      oldestAgeSeconds: number | null;
+      output?: string;
+    };
   };
+}
+
+/** What /health knows about forwarding when FORWARD_ENDPOINT is set. */
+export interface ForwardingInput {
+  /** Why forwarding cannot work as configured (bad endpoint, no source, no binding), if so. */
+  problem?: string;
+  /** The forward queue's backlog, where the runtime reports it. */
+  backlog?: Backlog;
 }
 
 function gauge(state: MetricsState, name: string): number {
@@ -52,32 +72,95 @@ function gauge(state: MetricsState, name: string): number {
 const iso = (s: number | undefined): string | null =>
   s !== undefined && s > 0 ? new Date(s * 1000).toISOString() : null;
 
-function deliveryCheck(state: MetricsState, maxDelaySeconds: number): Health['checks']['delivery'] {
-  const success = Math.max(
-    gauge(state, 'ndc_segment_last_delivery_success_timestamp_seconds'),
-    state.streak?.success ?? 0,
-  );
-  const failure = gauge(state, 'ndc_segment_last_delivery_failure_timestamp_seconds');
-  const failing = failure > success;
+interface Failing {
+  success: number;
+  failure: number;
+  /** First failure after the last success, while failing. */
+  since: number | undefined;
+  /** Seconds from `since` to the last failure. */
+  duration: number;
+}
+
+/** How long something has failed without a success, from its two gauges and its streak. */
+function failing(
+  state: MetricsState,
+  successGauge: string,
+  failureGauge: string,
+  streak: DeliveryStreak | undefined,
+): Failing {
+  const success = Math.max(gauge(state, successGauge), streak?.success ?? 0);
+  const failure = gauge(state, failureGauge);
   // Without a streak (shards of earlier versions), the last failure is the only safe start:
   // it can only make the check later to turn red, never earlier.
-  const since = failing
-    ? ((state.streak ? failingSince(state.streak) : undefined) ?? failure)
-    : undefined;
+  const since =
+    failure > success ? ((streak ? failingSince(streak) : undefined) ?? failure) : undefined;
   const duration = since === undefined ? 0 : Math.max(0, failure - since);
-  const red = failing && duration >= maxDelaySeconds;
+  return { success, failure, since, duration };
+}
+
+function failingOutput(what: string, f: Failing): string {
+  return (
+    `${what} has failed for ${Math.round(f.duration)} s (since ${iso(f.since)}) without a ` +
+    `success; ${f.success > 0 ? `last success ${iso(f.success)}` : 'it never succeeded'}`
+  );
+}
+
+function deliveryCheck(state: MetricsState, maxDelaySeconds: number): Health['checks']['delivery'] {
+  const f = failing(
+    state,
+    'ndc_segment_last_delivery_success_timestamp_seconds',
+    'ndc_segment_last_delivery_failure_timestamp_seconds',
+    state.streak,
+  );
+  const red = f.since !== undefined && f.duration >= maxDelaySeconds;
   const check: Health['checks']['delivery'] = {
     status: red ? 'fail' : 'pass',
-    lastSuccess: iso(success),
-    lastFailure: iso(failure),
-    failingSince: iso(since),
+    lastSuccess: iso(f.success),
+    lastFailure: iso(f.failure),
+    failingSince: iso(f.since),
   };
-  if (red) {
-    check.output =
-      `delivery has failed for ${Math.round(duration)} s (since ${iso(since)}) without a success; ` +
-      (success > 0 ? `last success ${iso(success)}` : 'it never succeeded');
-  }
+  if (red) check.output = failingOutput('delivery', f);
   return check;
+}
+
+function backlogAge(backlog: Backlog, now: number): number {
+  const oldest = backlog.messages > 0 && backlog.oldestMessageAt ? backlog.oldestMessageAt : 0;
+  return oldest > 0 ? Math.max(0, Math.round(now - oldest / 1000)) : 0;
+}
+
+/**
+ * Forwarding fails when its configuration cannot work, when it has failed without a success
+ * for `maxDelaySeconds` (as delivery), or when the oldest copy waiting on the forward queue has
+ * waited that long (which also catches a forward consumer that never runs).
+ */
+function forwardingCheck(
+  state: MetricsState,
+  input: ForwardingInput,
+  now: number,
+  maxDelaySeconds: number,
+): NonNullable<Health['checks']['forwarding']> {
+  const f = failing(
+    state,
+    'ndc_segment_last_forward_success_timestamp_seconds',
+    'ndc_segment_last_forward_failure_timestamp_seconds',
+    state.forwardStreak,
+  );
+  const age = input.backlog === undefined ? null : backlogAge(input.backlog, now);
+  const outputs: string[] = [];
+  if (input.problem !== undefined) outputs.push(input.problem);
+  if (f.since !== undefined && f.duration >= maxDelaySeconds)
+    outputs.push(failingOutput('forwarding', f));
+  if (age !== null && age > maxDelaySeconds)
+    outputs.push(`the oldest event waiting to be forwarded has waited ${age} s`);
+  return {
+    status: outputs.length > 0 ? 'fail' : 'pass',
+    lastSuccess: iso(f.success),
+    lastFailure: iso(f.failure),
+    failingSince: iso(f.since),
+    messages: input.backlog?.messages ?? null,
+    oldestAgeSeconds: age,
+    ...(outputs.length > 0 ? { output: outputs.join('; ') } : {}),
+  };
 }
 
 function credentialsCheck(state: MetricsState): Health['checks']['credentials'] {
@@ -107,6 +190,7 @@ export function evaluateHealth(
   backlog: Backlog | undefined,
   nowMs: number,
   maxDelaySeconds = HEALTH_MAX_DELIVERY_DELAY_SECONDS,
+  forwarding?: ForwardingInput,
 ): Health {
   const now = nowMs / 1000;
   const delivery = deliveryCheck(state, maxDelaySeconds);
@@ -115,16 +199,25 @@ export function evaluateHealth(
   if (backlog === undefined) {
     check = { status: 'unknown', messages: null, oldestAgeSeconds: null };
   } else {
-    const oldest = backlog.messages > 0 && backlog.oldestMessageAt ? backlog.oldestMessageAt : 0;
-    const age = oldest > 0 ? Math.max(0, Math.round(now - oldest / 1000)) : 0;
+    const age = backlogAge(backlog, now);
     const stale = age > maxDelaySeconds;
     check = { status: stale ? 'fail' : 'pass', messages: backlog.messages, oldestAgeSeconds: age };
     if (stale) check.output = `the oldest queued event has waited ${age} s`;
   }
-  const status: Status = [delivery, credentials, check].some((c) => c.status === 'fail')
+  const forward =
+    forwarding === undefined ? undefined : forwardingCheck(state, forwarding, now, maxDelaySeconds);
+  const status: Status = [delivery, credentials, check, forward].some((c) => c?.status === 'fail')
     ? 'fail'
     : 'pass';
-  return { status, checks: { delivery, credentials, backlog: check } };
+  return {
+    status,
+    checks: {
+      delivery,
+      credentials,
+      backlog: check,
+      ...(forward === undefined ? {} : { forwarding: forward }),
+    },
+  };
 }
 
 /** The backlogs of several queues as one: messages summed, the oldest message of any. */

@@ -29,6 +29,22 @@ export interface DeliveryReport {
   ambiguousEvents: number;
   /** Whether a call failed for credentials or permissions (the operator must act). */
   authFailure: boolean;
+  /** Events retried because the forward queue refused their copy (docs/forwarding.md). */
+  forwardCopyFailedEvents?: number;
+}
+
+export type ForwardOutcomeLabel = 'ok' | 'retried' | 'dead_lettered' | 'skipped';
+
+/** What one batch of the forward queue did (built by src/queue/forward-consumer.ts). */
+export interface ForwardReport {
+  /** Events by source and outcome. */
+  events: Array<{ source: string; outcome: ForwardOutcomeLabel; events: number }>;
+  /** Calls the endpoint answered 2xx. */
+  okCalls: number;
+  /** Codes of the calls that failed (an answer other than 2xx, a timeout, a network error). */
+  failedCalls: string[];
+  /** Messages retried for want of configuration: forwarding off or invalid, no write key. */
+  notConfigured: number;
 }
 
 const SINGLE_PATHS = new Set(Object.keys(PATH_TYPES).map((p) => `/v1/${p}`));
@@ -136,6 +152,46 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
   }
   if (report.authFailure)
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
+  if ((report.forwardCopyFailedEvents ?? 0) > 0) recordForwardFailure(m, now);
+}
+
+function recordForwardFailure(m: MetricsBuffer, now: number): void {
+  m.max('ndc_segment_last_forward_failure_timestamp_seconds', {}, seconds(now));
+  m.forwardOutcome(seconds(now), false);
+}
+
+export function recordForwarded(m: MetricsBuffer, report: ForwardReport, now: number): void {
+  for (const e of report.events) {
+    if (e.events > 0)
+      m.inc(
+        'ndc_segment_events_forwarded_total',
+        { source: e.source, outcome: e.outcome },
+        e.events,
+      );
+  }
+  if (report.okCalls > 0) {
+    m.max('ndc_segment_last_forward_success_timestamp_seconds', {}, seconds(now));
+    m.forwardOutcome(seconds(now), true);
+  }
+  if (report.failedCalls.length > 0 || report.notConfigured > 0) recordForwardFailure(m, now);
+}
+
+/**
+ * One log line for a forward batch that did not go through, e.g.
+ * `forward: 2 of 3 calls failed (http_503 ×2)`; undefined when every call delivered.
+ */
+export function failedForwardLine(report: ForwardReport): string | undefined {
+  const parts: string[] = [];
+  if (report.failedCalls.length > 0) {
+    const codes = new Map<string, number>();
+    for (const code of report.failedCalls) codes.set(code, (codes.get(code) ?? 0) + 1);
+    const list = [...codes].map(([code, n]) => `${code} ×${n}`).join(', ');
+    const total = report.failedCalls.length + report.okCalls;
+    parts.push(`${report.failedCalls.length} of ${total} calls failed (${list})`);
+  }
+  if (report.notConfigured > 0)
+    parts.push(`${report.notConfigured} messages retried: forwarding is not configured for them`);
+  return parts.length === 0 ? undefined : `forward: ${parts.join('; ')}`;
 }
 
 /**

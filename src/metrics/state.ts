@@ -85,6 +85,9 @@ function accumulate(target: MetricsState, source: unknown, maxSeries: number): v
   if (source.streak !== undefined) {
     target.streak = mergeStreak(target.streak ?? emptyStreak(), source.streak);
   }
+  if (source.forwardStreak !== undefined) {
+    target.forwardStreak = mergeStreak(target.forwardStreak ?? emptyStreak(), source.forwardStreak);
+  }
   let series = seriesCount(target);
   const admit = (): boolean => {
     if (series >= maxSeries) return false;

@@ -1,7 +1,8 @@
 // Queue consumer adapters: `deliverBatch` sends the events queues to Firehose and acks, retries
 // or dead-letters each message by its record's result, deduplicating by (source, messageId) on
-// the way; `archiveBatch` writes the dead-letter queue to R2. Decisions come from the pure
-// delivery.ts, retry.ts and src/dedupe/gate.ts.
+// the way and queueing a copy for forwarding first (forward-copies.ts); `archiveBatch` writes a
+// dead-letter queue to R2. Decisions come from the pure delivery.ts, retry.ts and
+// src/dedupe/gate.ts.
 
 import { askShards, isolateOutbox, type DedupeSettings, type Outbox } from '../dedupe/client';
 import { keysByShard, planGate, resolveGate, type GateResult } from '../dedupe/gate';
@@ -13,6 +14,7 @@ import type { Env } from '../env';
 import type { CallLabel, DeliveryReport } from '../metrics/record';
 import { utf8Length } from '../segment/utf8';
 import {
+  ARCHIVE_PREFIX,
   archiveKey,
   archiveLines,
   blockedArchiveKey,
@@ -28,6 +30,7 @@ import {
   type DeliveryInput,
   type SentCall,
 } from './delivery';
+import { queueForwardCopies, type CopyInput } from './forward-copies';
 import { QUEUE_SEND_BATCH_MAX_BYTES } from './limits';
 import { decodeMessage, messageIds, messageLines, type DecodedMessage } from './message';
 import { groupForSendBatch, type PackedMessage } from './pack';
@@ -196,6 +199,7 @@ export async function deliverBatch(
 
   const decisions = new Map<number, Decision>();
   const inputs = new Map<number, DeliveryInput>();
+  const copies: CopyInput[] = [];
   const dedupedBySource = new Map<string, number>();
   messages.forEach((m, index) => {
     if (m.decoded === undefined) {
@@ -229,12 +233,13 @@ export async function deliverBatch(
         ? m.decoded.ndjson
         : kept.map((l) => `${l}\n`).join('');
     inputs.set(index, { index, source, ndjson, bytes: utf8Length(ndjson), events: kept.length });
+    const ids = gate === undefined ? m.ids : m.ids.filter((_id, i) => gate.keep[i] === true);
+    copies.push({ index, source, receivedAt: m.decoded.header.receivedAt, ndjson, ids });
   });
   report.deduplicated = [...dedupedBySource].map(([source, events]) => ({ source, events }));
 
   const streams = parseStreams(env.FIREHOSE_STREAM);
   const settings = firehoseSettings(env);
-  const plan = planDelivery([...inputs.values()], streams);
   // Missing credentials or stream are an operator's to fix: retried (red /health), never
   // dead-lettered at once.
   const missing: CallOutcome | undefined =
@@ -248,6 +253,24 @@ export async function deliverBatch(
             cause: 'transient',
           }
         : undefined;
+  // Forwarding: copies are queued before the Firehose call (forward-copies.ts says why); a
+  // message whose copy the forward queue refused is retried without being delivered. With
+  // Firehose unconfigured every message is retried anyway: no copy is made.
+  const notCopied =
+    missing === undefined ? await queueForwardCopies(env, copies) : new Set<number>();
+  for (const index of notCopied) {
+    decisions.set(index, {
+      kind: 'retry',
+      code: 'ForwardQueueUnavailable',
+      cause: 'forward_unavailable',
+    });
+    report.forwardCopyFailedEvents =
+      (report.forwardCopyFailedEvents ?? 0) + (inputs.get(index)?.events ?? 0);
+  }
+  const plan = planDelivery(
+    [...inputs.values()].filter((input) => !notCopied.has(input.index)),
+    streams,
+  );
   const sent =
     missing !== undefined || typeof settings === 'string'
       ? plan.calls.map((call): SentCall => ({
@@ -482,14 +505,17 @@ async function releaseMovedLetters(
 }
 
 /**
- * The DLQ consumer: every message of the batch as NDJSON lines in R2, dead letters in one object
- * and blocked events in one per source; each message is acked once its object is written.
+ * A DLQ consumer: every message of the batch as NDJSON lines in R2 under `prefix` (dead-letters/
+ * for the events DLQ; forward-dead-letters/ for forwarding's, without dedupe: its letters are
+ * copies, whose keys belong to the events' own deliveries), dead letters in one object and
+ * blocked events in one per source; each message is acked once its object is written.
  */
 export async function archiveBatch(
   batch: MessageBatch<unknown>,
   env: Env,
   deps: ConsumerDeps,
   dedupe?: DedupeSettings,
+  prefix = ARCHIVE_PREFIX,
 ): Promise<ArchiveReport> {
   const at = deps.now();
   const retryOne = (message: Message_): void => {
@@ -540,7 +566,7 @@ export async function archiveBatch(
   const failed: Array<Message_> = [];
   await Promise.all(
     [...objects].map(async ([source, object]) => {
-      const key = source === '' ? archiveKey(at, id) : blockedArchiveKey(source, at, id);
+      const key = source === '' ? archiveKey(at, id, prefix) : blockedArchiveKey(source, at, id);
       try {
         await env.ARCHIVE.put(key, object.text, {
           httpMetadata: { contentType: 'application/x-ndjson' },

@@ -128,9 +128,9 @@ function datedKey(prefix: string, archivedAt: number, id: string): string {
   return `${prefix}${y}/${m}/${d}/${h}/${iso.replace(/[:.]/g, '')}-${id}.ndjson`;
 }
 
-/** R2 key of one archived DLQ batch: dead-letters/YYYY/MM/DD/HH/<time>-<id>.ndjson. */
-export function archiveKey(archivedAt: number, id: string): string {
-  return datedKey(ARCHIVE_PREFIX, archivedAt, id);
+/** R2 key of one archived DLQ batch: <prefix>YYYY/MM/DD/HH/<time>-<id>.ndjson. */
+export function archiveKey(archivedAt: number, id: string, prefix = ARCHIVE_PREFIX): string {
+  return datedKey(prefix, archivedAt, id);
 }
 
 /** R2 key of one source's blocked events of a DLQ batch: blocked/<source>/YYYY/MM/DD/HH/…. */
@@ -154,3 +154,6 @@ export function blockedReason(reason: string): string {
 export function isBlockedReason(reason: string | undefined): boolean {
   return reason !== undefined && reason.startsWith(BLOCKED_REASON_PREFIX);
 }
+/** Dead letters of forwarding (docs/forwarding.md), replayed onto the forward queue. */
+export const FORWARD_ARCHIVE_PREFIX = 'forward-dead-letters/';
+export const FORWARD_REPLAYED_PREFIX = 'forward-replayed/';

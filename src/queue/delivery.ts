@@ -85,8 +85,11 @@ export function splitCall(
   return halve(parts as PackInput[]).map((half) => callOf([recordOf(half)]));
 }
 
-/** Why a message is retried: a call's or record's cause, or the dedupe gate's. */
-export type RetryReason = RetryCause | 'held' | 'dedupe_unavailable';
+/**
+ * Why a message is retried: a call's or record's cause, the dedupe gate's, or the forward
+ * queue's refusal of its copy (then nothing was sent to Firehose).
+ */
+export type RetryReason = RetryCause | 'held' | 'dedupe_unavailable' | 'forward_unavailable';
 
 export type Decision =
   | { kind: 'ack'; stream: string }

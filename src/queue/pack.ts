@@ -1,4 +1,5 @@
-// Packing serialised events into queue messages and messages into sendBatch calls. Pure.
+// Packing serialised events into queue messages, delivered messages into copies for forwarding,
+// and messages into sendBatch calls. Pure.
 
 import { utf8Length } from '../segment/utf8';
 import { encodeHeader, type DeadLetterInfo } from './message';
@@ -86,6 +87,79 @@ export function packMessages(
     idsBytes += id;
   }
   flush();
+  return out;
+}
+
+/** What one delivered message passes on for forwarding: the lines it delivers. */
+export interface CopyInput {
+  /** Index of the message in its consumer batch. */
+  index: number;
+  source: string;
+  receivedAt: number;
+  /** The lines delivered, each ending in "\n". */
+  ndjson: string;
+  /** The messageId of each of those lines. */
+  ids: readonly string[];
+}
+
+/** A copy for the forward queue, and the delivered messages whose lines it holds. */
+export interface PackedCopy extends PackedMessage {
+  indexes: number[];
+}
+
+/**
+ * Copies of delivered messages for forwarding, re-packed per source into messages of at most
+ * `targetBytes` (header included), so that the many small messages of single calls share a
+ * copy, and its 64 KB queue operations. Messages are never split: a copy holds whole messages,
+ * so whether its send went decides exactly its messages. A message alone over the target (at
+ * most one event's worth) is a copy of its own. A copy's header carries the earliest
+ * receivedAt of its messages (each event keeps its own in its line).
+ */
+export function packCopies(
+  inputs: readonly CopyInput[],
+  targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
+): PackedCopy[] {
+  const bySource = new Map<string, CopyInput[]>();
+  for (const input of inputs) {
+    const list = bySource.get(input.source) ?? [];
+    list.push(input);
+    bySource.set(input.source, list);
+  }
+  const out: PackedCopy[] = [];
+  for (const [source, list] of bySource) {
+    let group: CopyInput[] = [];
+    let bytes = 0;
+    const flush = (): void => {
+      if (group.length === 0) return;
+      const ids = group.flatMap((g) => g.ids);
+      const header = encodeHeader({
+        source,
+        receivedAt: Math.min(...group.map((g) => g.receivedAt)),
+        events: ids.length,
+        ids,
+      });
+      const ndjson = group.map((g) => g.ndjson).join('');
+      out.push({
+        body: header + ndjson,
+        bytes: utf8Length(header) + utf8Length(ndjson),
+        events: ids.length,
+        indexes: group.map((g) => g.index),
+      });
+      group = [];
+      bytes = 0;
+    };
+    // The header's fixed part, counted once per copy; each message adds its lines and ids.
+    const headerBase = utf8Length(
+      encodeHeader({ source, receivedAt: Number.MAX_SAFE_INTEGER, events: 1e6, ids: [] }),
+    );
+    for (const input of list) {
+      const size = utf8Length(input.ndjson) + input.ids.reduce((n, id) => n + idBytes(id) + 1, 0);
+      if (group.length > 0 && headerBase + bytes + size > targetBytes) flush();
+      group.push(input);
+      bytes += size;
+    }
+    flush();
+  }
   return out;
 }
 

@@ -1,8 +1,32 @@
 // Replay of archived dead letters: the archive's NDJSON lines back into events grouped the way
 // the producer packs them (by source and receivedAt) and by the dedupe token they were first
-// delivered under, so a replayed event is its own delivery's retry. Pure.
+// delivered under, so a replayed event is its own delivery's retry; dead letters of forwarding
+// go back to the forward queue. Pure.
 
 import { isJsonObject, type JsonObject } from '../segment/types';
+import {
+  ARCHIVE_PREFIX,
+  FORWARD_ARCHIVE_PREFIX,
+  FORWARD_REPLAYED_PREFIX,
+  REPLAYED_PREFIX,
+} from './dead-letter';
+
+/** Where an archived object's events go back to, and where the object moves after. */
+export interface ReplayRoute {
+  /** The events queues (dead-letters/) or the forward queue (forward-dead-letters/). */
+  queue: 'events' | 'forward';
+  replayedKey: string;
+}
+
+export function replayRoute(key: string): ReplayRoute | undefined {
+  if (key.startsWith(ARCHIVE_PREFIX))
+    return { queue: 'events', replayedKey: REPLAYED_PREFIX + key.slice(ARCHIVE_PREFIX.length) };
+  if (key.startsWith(FORWARD_ARCHIVE_PREFIX)) {
+    const rest = key.slice(FORWARD_ARCHIVE_PREFIX.length);
+    return { queue: 'forward', replayedKey: FORWARD_REPLAYED_PREFIX + rest };
+  }
+  return undefined;
+}
 
 export interface ReplayGroup {
   source: string;

@@ -17,6 +17,11 @@ export const QUEUES_MAX_DELAY_SECONDS = 43_200;
 export const QUEUE_MAX_RETRIES = 20;
 export const DELIVERY_MAX_ATTEMPTS = QUEUE_MAX_RETRIES + 1;
 
+// wrangler.toml `max_retries = 100` for ndc-segment-forward (the most Queues allows): the
+// forward consumer dead-letters on attempt 101, after ~8 hours of backoff at 300 s, so an outage
+// of the destination is outlasted without an operator's replay. A test keeps the two in step.
+export const FORWARD_QUEUE_MAX_RETRIES = 100;
+
 /**
  * Delay before the next attempt after `attempts` failed ones (Message.attempts starts at 1):
  * "equal jitter" (AWS Architecture Blog, "Exponential Backoff And Jitter"): half the
@@ -45,6 +50,6 @@ export function retryCapSeconds(value: string | undefined): number {
 }
 
 /** Whether a message that failed on attempt `attempts` may still be retried. */
-export function mayRetry(attempts: number): boolean {
-  return attempts < DELIVERY_MAX_ATTEMPTS;
+export function mayRetry(attempts: number, maxRetries = QUEUE_MAX_RETRIES): boolean {
+  return attempts < maxRetries + 1;
 }

@@ -1,13 +1,15 @@
 // Operator endpoints behind ADMIN_TOKEN: list archived dead letters (and replayed objects) and
-// the events tracking plans blocked, and replay either onto an events queue. Adapter; the archive
-// format and the claim rules are in src/queue/replay.ts.
+// the events tracking plans blocked, and replay them onto an events queue, or forwarding's dead
+// letters (forward-dead-letters/) onto the forward queue. Adapter; the archive format and the
+// claim rules are in src/queue/replay.ts.
 //
 // Replay is safe to run twice at once or after a crash: each object is claimed first (an R2
 // marker created only if absent, taken over only once stale, with compare-and-swap), its groups
 // are queued in order with the claim recording how many are done, and the object moves from
-// dead-letters/ to replayed/ only after all of them. A second replay skips a claimed object; a
-// replay resumed after a crash skips the groups already queued. Replayed events keep their
-// messageId, receivedAt and the dedupe token of their first delivery.
+// dead-letters/ to replayed/ (forward-dead-letters/ to forward-replayed/) only after all of
+// them. A second replay skips a claimed object; a replay resumed after a crash skips the groups
+// already queued. Replayed events keep their messageId, receivedAt and the dedupe token of
+// their first delivery.
 //
 // Blocked events (blocked/<source>/…) are checked again against the plan now in force (read
 // afresh from KV) before the claim is taken: those that pass go back on the queue (annotated or
@@ -23,7 +25,13 @@ import type { Env } from '../env';
 import { recordReplayed } from '../metrics/record';
 import type { CompiledPlan } from '../plans/plan';
 import { recheckArchive, type Rechecked } from '../plans/replay';
-import { ARCHIVE_PREFIX, BLOCKED_PREFIX, REPLAYED_PREFIX } from '../queue/dead-letter';
+import {
+  ARCHIVE_PREFIX,
+  BLOCKED_PREFIX,
+  FORWARD_ARCHIVE_PREFIX,
+  FORWARD_REPLAYED_PREFIX,
+  REPLAYED_PREFIX,
+} from '../queue/dead-letter';
 import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
 import {
   claimIsStale,
@@ -31,6 +39,7 @@ import {
   parseArchive,
   parseClaim,
   type ParsedArchive,
+  replayRoute,
   type ReplayClaim,
 } from '../queue/replay';
 import { ingestError } from '../segment/errors';
@@ -48,8 +57,8 @@ export const LIST_MAX_OBJECTS = 1000;
 /** Where replay claims live, beside the archive: `replay-claims/<archived object key>`. */
 export const CLAIM_PREFIX = 'replay-claims/';
 
-const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX];
-const REPLAYABLE = [ARCHIVE_PREFIX, BLOCKED_PREFIX];
+const LISTABLE = [ARCHIVE_PREFIX, REPLAYED_PREFIX, FORWARD_ARCHIVE_PREFIX, FORWARD_REPLAYED_PREFIX];
+const REPLAYABLE = [ARCHIVE_PREFIX, BLOCKED_PREFIX, FORWARD_ARCHIVE_PREFIX];
 
 function prefixOf(value: unknown, allowed: readonly string[]): string {
   const prefix = typeof value === 'string' && value !== '' ? value : (allowed[0] ?? '');
@@ -187,7 +196,8 @@ async function plansInForce(
 }
 
 /**
- * Once every group is back on the queue: the object as it was is copied to replayed/, and
+ * Once every group is back on the queue: the object as it was is copied to replayed/ (or
+ * forward-replayed/), and
  * removed, or (blocked events the plan still refuses) rewritten with those alone; the claim goes.
  */
 async function finishReplay(
@@ -200,11 +210,11 @@ async function finishReplay(
 ): Promise<void> {
   // A blocked object's copy is named for its content too: the events still blocked stay at the
   // key, and a later replay of them must not overwrite the copy of what was there before.
-  const rest = key.startsWith(BLOCKED_PREFIX)
-    ? key.replace(/\.ndjson$/, `-${stored.etag.slice(0, 8)}.ndjson`)
-    : key.slice(ARCHIVE_PREFIX.length);
+  const moved = key.startsWith(BLOCKED_PREFIX)
+    ? `${REPLAYED_PREFIX}${key.replace(/\.ndjson$/, `-${stored.etag.slice(0, 8)}.ndjson`)}`
+    : (replayRoute(key)?.replayedKey ?? `${REPLAYED_PREFIX}${key.slice(ARCHIVE_PREFIX.length)}`);
   const stillBlocked = rechecked?.stillEvents ?? 0;
-  await env.ARCHIVE.put(`${REPLAYED_PREFIX}${rest}`, text, {
+  await env.ARCHIVE.put(moved, text, {
     httpMetadata: { contentType: 'application/x-ndjson' },
     customMetadata: {
       ...(stored.customMetadata ?? {}),
@@ -239,14 +249,20 @@ async function replayObject(
     : undefined;
   let held = await takeClaim(env, key, replayId, deps.now());
   if (held === undefined) return { kind: 'busy' };
-  const target = pickQueue(eventsQueues(env), deps.random);
+  const route = replayRoute(key);
+  const target =
+    route?.queue === 'forward'
+      ? env.FORWARD === undefined
+        ? undefined
+        : { name: 'FORWARD', queue: env.FORWARD }
+      : pickQueue(eventsQueues(env), deps.random);
   let events = 0;
   for (let g = held.claim.done; g < archive.groups.length; g++) {
     const group = archive.groups[g];
     if (group === undefined) continue;
     const queued = rechecked?.deliver[g] ?? group.events;
     try {
-      if (target === undefined) throw new Error('no events queue is bound');
+      if (target === undefined) throw new Error('no queue is bound to replay onto');
       if (queued.length > 0) {
         await enqueueEvents(
           target.queue,
@@ -257,7 +273,9 @@ async function replayObject(
           {
             source: group.source,
             receivedAt: group.receivedAt,
-            ...(group.token ? { token: group.token } : {}),
+            // The dedupe token makes an events replay its first delivery's retry; copies for
+            // forwarding are not deduplicated and carry none.
+            ...(group.token && route?.queue !== 'forward' ? { token: group.token } : {}),
           },
         );
       }

@@ -1,14 +1,18 @@
 // GET /metrics (Prometheus text, exact across isolates) and GET /health (sink health).
 // Adapter: reads the metrics shards (through the isolate's scrape cache) and the events queues'
-// backlog; never calls Firehose.
+// backlog, and, when forwarding is configured, its configuration and the forward queue's
+// backlog; never calls Firehose or the forward endpoint.
 
 import type { Context } from 'hono';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../metrics/exposition';
+import type { Env } from '../env';
+import { forwardConfig, type ForwardConfig } from '../forward/settings';
 import {
   combineBacklogs,
   evaluateHealth,
   healthDelaySeconds,
   type Backlog,
+  type ForwardingInput,
 } from '../metrics/health';
 import { readMetrics } from '../metrics/isolate';
 import { eventsQueues } from '../queue/producer';
@@ -41,16 +45,39 @@ async function backlog(queue: Queue<string>): Promise<Backlog | undefined> {
   }
 }
 
+/** Why forwarding, once FORWARD_ENDPOINT is set, cannot work as configured; if so. */
+function forwardingProblem(env: Env, config: ForwardConfig): string | undefined {
+  if (config.kind === 'invalid') return config.reason;
+  if (env.FORWARD === undefined) return 'the FORWARD queue binding is missing (wrangler.toml)';
+  const invalid = config.kind === 'on' ? config.settings.invalidEntries : 0;
+  if (invalid > 0)
+    return `${invalid} item(s) of FORWARD_WRITE_KEYS are not source=destinationWriteKey`;
+  return undefined;
+}
+
+async function forwardingInput(env: Env): Promise<ForwardingInput | undefined> {
+  const config = forwardConfig(env);
+  if (config.kind === 'off') return undefined;
+  const problem = forwardingProblem(env, config);
+  const queued = env.FORWARD === undefined ? undefined : await backlog(env.FORWARD);
+  return {
+    ...(problem === undefined ? {} : { problem }),
+    ...(queued === undefined ? {} : { backlog: queued }),
+  };
+}
+
 export async function getHealth(c: Ctx): Promise<Response> {
-  const [state, backlogs] = await Promise.all([
+  const [state, backlogs, forwarding] = await Promise.all([
     readMetrics(c.env),
     Promise.all(eventsQueues(c.env).map((q) => backlog(q.queue))),
+    forwardingInput(c.env),
   ]);
   const health = evaluateHealth(
     state,
     combineBacklogs(backlogs),
     Date.now(),
     healthDelaySeconds(c.env.HEALTH_MAX_DELIVERY_DELAY_SECONDS),
+    forwarding,
   );
   return c.json(health, health.status === 'pass' ? 200 : 503, { 'Cache-Control': 'no-store' });
 }

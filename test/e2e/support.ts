@@ -3,12 +3,15 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { keyDirectory } from '../../scripts/local-segment/server';
 import { startStack, type Stack, type StackOptions } from '../../scripts/stack';
 
 export const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
 export interface TestStack extends Stack {
   dataDir: string;
+  /** Where the local Segment endpoint writes, when the stack forwards. */
+  segmentDataDir: string;
   /** Wrangler's and the endpoint's log lines, for assertions on what was logged. */
   logs: string[];
   cleanup(): Promise<void>;
@@ -17,23 +20,27 @@ export interface TestStack extends Stack {
 export async function startTestStack(options: StackOptions = {}): Promise<TestStack> {
   const dataDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-firehose-'));
   const persistTo = await mkdtemp(join(tmpdir(), 'ndc-e2e-wrangler-'));
+  const segmentDataDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-segment-'));
   const logs: string[] = [];
   const stack = await startStack({
     dataDir,
     persistTo,
     // The Worker under test gets wrangler.toml's [vars] and the test's, never a .dev.vars.
     devVars: false,
+    segmentDataDir,
     log: (line) => logs.push(line),
     ...options,
     vars: { DELIVERY_RETRY_MAX_SECONDS: '2', METRICS_FLUSH_SECONDS: '1', ...options.vars },
   });
   return Object.assign(stack, {
     dataDir,
+    segmentDataDir,
     logs,
     async cleanup() {
       await stack.stop();
       await rm(dataDir, { recursive: true, force: true });
       await rm(persistTo, { recursive: true, force: true });
+      await rm(segmentDataDir, { recursive: true, force: true });
     },
   });
 }
@@ -66,7 +73,21 @@ export async function landedText(stack: TestStack): Promise<string> {
 }
 
 export async function landed(stack: TestStack): Promise<Array<Record<string, unknown>>> {
-  const files = await ndjsonFiles(join(stack.dataDir, stack.stream));
+  return parsedLines(await ndjsonFiles(join(stack.dataDir, stack.stream)));
+}
+
+/**
+ * Every event the local Segment endpoint accepted under a destination write key, parsed: read
+ * from its data directory, so the files of an endpoint that was restarted mid-run count too.
+ */
+export async function forwarded(
+  stack: TestStack,
+  writeKey: string,
+): Promise<Array<Record<string, unknown>>> {
+  return parsedLines(await ndjsonFiles(join(stack.segmentDataDir, keyDirectory(writeKey))));
+}
+
+async function parsedLines(files: readonly string[]): Promise<Array<Record<string, unknown>>> {
   const out: Array<Record<string, unknown>> = [];
   for (const file of files) {
     for (const line of (await readFile(file, 'utf8')).split('\n')) {
@@ -211,5 +232,33 @@ export async function waitForQuiet(
       return;
     }
     if (Date.now() > deadline) throw new Error(`the queues did not drain within ${timeoutMs} ms`);
+  }
+}
+
+/**
+ * Waits until the local Segment endpoint has received no call for `quietMs` (a restarted
+ * endpoint counts as activity): no copy is left on the forward queue or in flight.
+ */
+export async function waitForSegmentQuiet(
+  stack: Stack,
+  quietMs: number,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let seen = stack.segment;
+  let calls = seen?.stats().calls ?? 0;
+  let since = Date.now();
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 250));
+    const now = stack.segment?.stats().calls ?? 0;
+    if (stack.segment !== seen || now !== calls) {
+      seen = stack.segment;
+      calls = now;
+      since = Date.now();
+    } else if (Date.now() - since >= quietMs) {
+      return;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`the forward queue did not drain within ${timeoutMs} ms`);
   }
 }

@@ -197,6 +197,13 @@ describe('MetricsBuffer.isEmpty', () => {
     buffer.observe('ndc_segment_batch_events', {}, 1);
     expect(buffer.isEmpty()).toBe(false);
   });
+
+  it('is false once a forwarding outcome is recorded, so the flush carries it', () => {
+    const buffer = new MetricsBuffer();
+    buffer.forwardOutcome(100, false);
+    expect(buffer.isEmpty()).toBe(false);
+    expect(buffer.drain().forwardStreak).toEqual({ success: 0, failures: [100] });
+  });
 });
 
 describe('MetricsBuffer.drain', () => {

@@ -44,6 +44,9 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_last_delivery_failure_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_enqueue_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_delivery_auth_failure_timestamp_seconds', 'gauge', []],
+  ['ndc_segment_events_forwarded_total', 'counter', ['source', 'outcome']],
+  ['ndc_segment_last_forward_success_timestamp_seconds', 'gauge', []],
+  ['ndc_segment_last_forward_failure_timestamp_seconds', 'gauge', []],
 ];
 
 describe('METRIC_CATALOG', () => {

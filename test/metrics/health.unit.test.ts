@@ -121,6 +121,100 @@ describe('evaluateHealth', () => {
   });
 });
 
+describe('evaluateHealth with forwarding', () => {
+  /** A state whose forwarding last succeeded at `success` and failed at each of `failures`. */
+  function forwarding(success: number, failures: number[]): MetricsState {
+    const s = state(NOW - 1, 0);
+    s.forwardStreak = { success: 0, failures: [] };
+    if (success > 0) {
+      s.gauges['ndc_segment_last_forward_success_timestamp_seconds'] = success;
+      recordOutcome(s.forwardStreak, success, true);
+    }
+    if (failures.length > 0)
+      s.gauges['ndc_segment_last_forward_failure_timestamp_seconds'] = Math.max(...failures);
+    for (const f of failures) recordOutcome(s.forwardStreak, f, false);
+    return s;
+  }
+
+  it('has no forwarding check unless forwarding is configured', () => {
+    const health = evaluateHealth(forwarding(0, [NOW - 400, NOW - 5]), { messages: 0 }, NOW * 1000);
+    expect(health.checks.forwarding).toBeUndefined();
+    expect(health.status).toBe('pass');
+  });
+
+  it.each<
+    [
+      string,
+      MetricsState,
+      { messages: number; oldestMessageAt?: number } | undefined,
+      'pass' | 'fail',
+    ]
+  >([
+    ['forwarding that never failed', forwarding(NOW - 10, []), { messages: 0 }, 'pass'],
+    [
+      'a failure after a success, shorter than the limit',
+      forwarding(NOW - 100, [NOW - 90, NOW - 5]),
+      { messages: 2, oldestMessageAt: (NOW - 95) * 1000 },
+      'pass',
+    ],
+    [
+      'failing longer than the limit since the first failure after the last success',
+      forwarding(NOW - 400, [NOW - 380, NOW - 5]),
+      undefined,
+      'fail',
+    ],
+    [
+      'a copy waiting longer than the limit (no consumer ever ran)',
+      forwarding(0, []),
+      { messages: 3, oldestMessageAt: (NOW - 301) * 1000 },
+      'fail',
+    ],
+    [
+      'recovered: a success after the failures',
+      forwarding(NOW - 1, [NOW - 390, NOW - 30]),
+      { messages: 0 },
+      'pass',
+    ],
+  ])('%s → %s, and fails the whole /health with it', (_n, s, backlog, status) => {
+    const health = evaluateHealth(s, { messages: 0 }, NOW * 1000, 300, {
+      ...(backlog === undefined ? {} : { backlog }),
+    });
+    expect(health.checks.forwarding?.status).toBe(status);
+    expect(health.status).toBe(status);
+    expect(health.checks.delivery.status).toBe('pass');
+    if (status === 'fail') expect(health.checks.forwarding?.output).toBeTruthy();
+  });
+
+  it('turns red at once, with the reason, for a configuration that cannot work', () => {
+    const health = evaluateHealth(forwarding(NOW - 1, []), { messages: 0 }, NOW * 1000, 300, {
+      problem: 'FORWARD_ENDPOINT must be an http(s) URL',
+    });
+    expect(health.checks.forwarding).toMatchObject({
+      status: 'fail',
+      output: 'FORWARD_ENDPOINT must be an http(s) URL',
+    });
+  });
+
+  it('reports since when forwarding fails, and the forward queue it judged', () => {
+    const health = evaluateHealth(
+      forwarding(NOW - 400, [NOW - 380, NOW - 5]),
+      undefined,
+      NOW * 1000,
+      300,
+      {
+        backlog: { messages: 9, oldestMessageAt: (NOW - 12) * 1000 },
+      },
+    );
+    expect(health.checks.forwarding).toMatchObject({
+      failingSince: new Date((NOW - 380) * 1000).toISOString(),
+      lastSuccess: new Date((NOW - 400) * 1000).toISOString(),
+      messages: 9,
+      oldestAgeSeconds: 12,
+    });
+    expect(health.checks.forwarding?.output).toContain('forwarding has failed for 375 s');
+  });
+});
+
 describe('combineBacklogs', () => {
   it('sums the messages of every events queue and keeps the oldest message', () => {
     expect(

@@ -161,3 +161,31 @@ describe('GET /health', () => {
     expect(body.checks.backlog.status).not.toBe('unknown');
   });
 });
+
+describe('GET /health with forwarding', () => {
+  type Body = { status: string; checks: { forwarding?: { status: string; output?: string } } };
+
+  it('has no forwarding check while FORWARD_ENDPOINT is empty', async () => {
+    const res = await harness().fetch('/health', {}, { FORWARD_ENDPOINT: '' });
+    expect((await res.json<Body>()).checks.forwarding).toBeUndefined();
+  });
+
+  it('checks forwarding, with the forward queue it reads, when FORWARD_ENDPOINT is set', async () => {
+    const res = await harness().fetch('/health', {}, { FORWARD_WRITE_KEYS: 'web=k' });
+    const body = await res.json<Body & { checks: { forwarding?: { messages: number | null } } }>();
+    expect(body.checks.forwarding).toMatchObject({ messages: expect.any(Number) });
+  });
+
+  it.each<[string, Partial<Env>, string]>([
+    ['a FORWARD_ENDPOINT that is not a URL', { FORWARD_ENDPOINT: 'nope' }, 'not an absolute URL'],
+    ['no source to forward', { FORWARD_WRITE_KEYS: '' }, 'names no source'],
+    ['a FORWARD_WRITE_KEYS item it cannot read', { FORWARD_WRITE_KEYS: 'web=k,oops' }, '1 item(s)'],
+    ['the FORWARD binding missing', { FORWARD: undefined }, 'FORWARD queue binding'],
+  ])('is 503 with the reason for %s', async (_n, overrides, reason) => {
+    const res = await harness().fetch('/health', {}, overrides);
+    const body = await res.json<Body>();
+    expect(res.status).toBe(503);
+    expect(body.checks.forwarding?.status).toBe('fail');
+    expect(body.checks.forwarding?.output).toContain(reason);
+  });
+});

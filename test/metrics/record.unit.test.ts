@@ -2,11 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { MetricsBuffer } from '../../src/metrics/buffer';
 import {
   failedCallsLine,
+  failedForwardLine,
   recordAccepted,
   recordDelivery,
+  recordForwarded,
   recordQueueMessagesSent,
   routeLabel,
   type DeliveryReport,
+  type ForwardReport,
 } from '../../src/metrics/record';
 
 describe('routeLabel', () => {
@@ -119,5 +122,69 @@ describe('recordDelivery', () => {
     const m = new MetricsBuffer();
     recordDelivery(m, { ...report, delivered: [] }, 11_000);
     expect(m.drain().gauges['ndc_segment_last_delivery_success_timestamp_seconds']).toBeUndefined();
+  });
+});
+
+describe('recordForwarded', () => {
+  const report: ForwardReport = {
+    events: [
+      { source: 'web', outcome: 'ok', events: 40 },
+      { source: 'web', outcome: 'skipped', events: 1 },
+      { source: 'ios', outcome: 'retried', events: 7 },
+      { source: 'ios', outcome: 'dead_lettered', events: 0 },
+    ],
+    okCalls: 2,
+    failedCalls: ['http_503', 'http_503', 'Timeout'],
+    notConfigured: 0,
+  };
+
+  it('counts events by source and outcome, and the times of success and failure', () => {
+    const m = new MetricsBuffer();
+    recordForwarded(m, report, 11_000);
+    const d = m.drain();
+    expect(d.counters).toEqual({
+      'ndc_segment_events_forwarded_total{outcome="ok",source="web"}': 40,
+      'ndc_segment_events_forwarded_total{outcome="skipped",source="web"}': 1,
+      'ndc_segment_events_forwarded_total{outcome="retried",source="ios"}': 7,
+    });
+    expect(d.gauges['ndc_segment_last_forward_success_timestamp_seconds']).toBe(11);
+    expect(d.gauges['ndc_segment_last_forward_failure_timestamp_seconds']).toBe(11);
+    expect(d.forwardStreak).toEqual({ success: 11, failures: [10] });
+    expect(d.streak).toBeUndefined();
+  });
+
+  it('counts a batch retried for want of configuration as a failure', () => {
+    const m = new MetricsBuffer();
+    recordForwarded(m, { events: [], okCalls: 0, failedCalls: [], notConfigured: 3 }, 11_000);
+    const d = m.drain();
+    expect(d.gauges['ndc_segment_last_forward_failure_timestamp_seconds']).toBe(11);
+    expect(d.gauges['ndc_segment_last_forward_success_timestamp_seconds']).toBeUndefined();
+  });
+
+  it('counts a copy the forward queue refused as a forwarding failure, not a delivery one', () => {
+    const m = new MetricsBuffer();
+    const idle: DeliveryReport = {
+      calls: [],
+      delivered: [],
+      failed: [],
+      retriedEvents: 2,
+      deadLetteredEvents: 0,
+      deadLetterSendFailures: 0,
+      deduplicated: [],
+      ambiguousEvents: 0,
+      authFailure: false,
+      forwardCopyFailedEvents: 2,
+    };
+    recordDelivery(m, idle, 11_000);
+    const d = m.drain();
+    expect(d.gauges['ndc_segment_last_forward_failure_timestamp_seconds']).toBe(11);
+    expect(d.gauges['ndc_segment_last_delivery_failure_timestamp_seconds']).toBeUndefined();
+  });
+
+  it('sums up failed calls by code in one log line, and says nothing when all went', () => {
+    expect(failedForwardLine(report)).toBe(
+      'forward: 3 of 5 calls failed (http_503 ×2, Timeout ×1)',
+    );
+    expect(failedForwardLine({ ...report, failedCalls: [] })).toBeUndefined();
   });
 });

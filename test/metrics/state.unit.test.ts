@@ -170,6 +170,18 @@ describe('applyDelta', () => {
 });
 
 describe('mergeStates', () => {
+  it('merges the forwarding streak apart from the delivery streak', () => {
+    const a = new MetricsBuffer();
+    a.deliveryOutcome(100, false);
+    a.forwardOutcome(200, false);
+    const b = new MetricsBuffer();
+    b.forwardOutcome(230, true);
+    b.forwardOutcome(240, false);
+    const merged = mergeStates([a.drain(), JSON.parse(JSON.stringify(b.drain())) as unknown]);
+    expect(merged.streak).toEqual({ success: 0, failures: [100] });
+    expect(merged.forwardStreak).toEqual({ success: 230, failures: [240] });
+  });
+
   it('sums counters and histograms across shards', () => {
     const merged = mergeStates([sampleState(), sampleState(), sampleState()]);
     expect(merged.counters).toEqual({ [RETRIED]: 6, [SUCCESS_S1]: 30 });

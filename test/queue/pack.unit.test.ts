@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeHeader, messageIds, messageLines } from '../../src/queue/message';
 import {
   groupForSendBatch,
+  packCopies,
   packMessages,
+  type CopyInput,
   type PackEvent,
   type PackedMessage,
 } from '../../src/queue/pack';
@@ -134,5 +136,54 @@ describe('decodeMessage', () => {
     'nope\n{}\n',
   ])('refuses %j', (body) => {
     expect(decodeMessage(body)).toBeUndefined();
+  });
+});
+
+describe('packCopies', () => {
+  /** A delivered message of `n` events of `bytes` each, ids `<index>-<k>`. */
+  const delivered = (index: number, source: string, n: number, bytes: number): CopyInput => ({
+    index,
+    source,
+    receivedAt: RECEIVED + index,
+    ndjson: Array.from({ length: n }, () => `${line(bytes)}\n`).join(''),
+    ids: Array.from({ length: n }, (_v, k) => `${index}-${k}`),
+  });
+
+  it('re-packs small messages of one source into one copy that decodes, earliest receivedAt', () => {
+    const [copy, ...rest] = packCopies([delivered(3, 'web', 2, 500), delivered(5, 'web', 1, 500)]);
+    expect(rest).toEqual([]);
+    expect(copy?.indexes).toEqual([3, 5]);
+    const decoded = decodeMessage(copy?.body);
+    expect(decoded?.header).toMatchObject({
+      source: 'web',
+      receivedAt: RECEIVED + 3,
+      events: 3,
+      ids: ['3-0', '3-1', '5-0'],
+    });
+    expect(messageLines(decoded!)).toHaveLength(3);
+    expect(copy?.bytes).toBe(new TextEncoder().encode(copy?.body).length);
+  });
+
+  it('keeps sources apart, messages whole, and every copy within the target', () => {
+    const inputs = Array.from({ length: 30 }, (_v, i) =>
+      delivered(i, i % 3 === 0 ? 'ios' : 'web', 4, 1_500),
+    );
+    const copies = packCopies(inputs);
+    for (const c of copies) {
+      expect(c.bytes).toBeLessThanOrEqual(QUEUE_MESSAGE_TARGET_BYTES);
+      const d = decodeMessage(c.body);
+      expect(new Set(c.indexes.map((i) => inputs[i]?.source))).toEqual(new Set([d?.header.source]));
+      expect(d?.header.ids).toEqual(c.indexes.flatMap((i) => inputs[i]?.ids ?? []));
+    }
+    expect(copies.flatMap((c) => c.indexes).sort((a, b) => a - b)).toEqual(
+      inputs.map((i) => i.index),
+    );
+    // 120 events of ~1.5 KB (~180 KB) in far fewer copies than the 30 messages.
+    expect(copies.length).toBeLessThanOrEqual(5);
+  });
+
+  it('gives a message over the target a copy of its own', () => {
+    const copies = packCopies([delivered(0, 'web', 1, 100), delivered(1, 'web', 2, 40_000)]);
+    expect(copies.map((c) => c.indexes)).toEqual([[0], [1]]);
   });
 });

@@ -1,11 +1,18 @@
 // The events queues an env binds, how requests spread over them, and how one request's events
-// are sent; and that wrangler.toml names the dead-letter queue by configuration.
+// are sent; and that wrangler.toml gives every queue its role (events, dead letters, forward,
+// forward dead letters) by configuration.
 import wranglerToml from '../../wrangler.toml?raw';
 import twoQueuesToml from '../../wrangler.two-queues.toml?raw';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
-import { DEFAULT_DEAD_LETTER_QUEUE } from '../../src/queue/handler';
+import {
+  DEFAULT_DEAD_LETTER_QUEUE,
+  DEFAULT_FORWARD_DEAD_LETTER_QUEUE,
+  DEFAULT_FORWARD_QUEUE,
+  queueRole,
+} from '../../src/queue/handler';
+import { FORWARD_QUEUE_MAX_RETRIES } from '../../src/queue/retry';
 import { enqueueEvents, eventsQueues, pickQueue } from '../../src/queue/producer';
 import { VALID_CALLS } from '../fixtures/calls';
 import { basic, harness, jsonPost, recordingQueue } from '../support/worker';
@@ -117,15 +124,51 @@ describe('wrangler.toml', () => {
   const blocks = (header: string): string[] =>
     wranglerToml.split(/\n(?=\[)/).filter((b) => b.startsWith(header));
 
-  it('names the dead-letter queue in DEAD_LETTER_QUEUE, and every events consumer uses it', () => {
-    const dlq = /DEAD_LETTER_QUEUE = "([^"]+)"/.exec(wranglerToml)?.[1];
-    expect(dlq).toBe(DEFAULT_DEAD_LETTER_QUEUE);
+  const queueOf = (b: string): string | undefined => /^queue = "([^"]+)"/m.exec(b)?.[1];
+  const bindingOf = (b: string): string | undefined => /^binding = "([^"]+)"/m.exec(b)?.[1];
+  const varOf = (name: string): string | undefined =>
+    new RegExp(`^${name} = "([^"]+)"`, 'm').exec(wranglerToml)?.[1];
+  /** The [vars] of wrangler.toml, as the queue() handler reads them. */
+  const vars = (): Env =>
+    ({
+      DEAD_LETTER_QUEUE: varOf('DEAD_LETTER_QUEUE'),
+      FORWARD_QUEUE: varOf('FORWARD_QUEUE'),
+      FORWARD_DEAD_LETTER_QUEUE: varOf('FORWARD_DEAD_LETTER_QUEUE'),
+    }) as Env;
+
+  it('names the queues of each role in vars, with the defaults the handler falls back to', () => {
+    expect(varOf('DEAD_LETTER_QUEUE')).toBe(DEFAULT_DEAD_LETTER_QUEUE);
+    expect(varOf('FORWARD_QUEUE')).toBe(DEFAULT_FORWARD_QUEUE);
+    expect(varOf('FORWARD_DEAD_LETTER_QUEUE')).toBe(DEFAULT_FORWARD_DEAD_LETTER_QUEUE);
+  });
+
+  it('gives every consumer a role from the vars, and every events consumer DEAD_LETTER_QUEUE', () => {
     const consumers = blocks('[[queues.consumers]]');
-    const queueOf = (b: string): string | undefined => /^queue = "([^"]+)"/m.exec(b)?.[1];
-    const events = consumers.filter((b) => queueOf(b) !== dlq);
+    const role = (b: string) => queueRole(queueOf(b) ?? '', vars());
+    const events = consumers.filter((b) => role(b) === 'events');
     expect(events.length).toBeGreaterThan(0);
-    for (const b of events) expect(b).toContain(`dead_letter_queue = "${dlq}"`);
-    expect(consumers.some((b) => queueOf(b) === dlq)).toBe(true);
+    for (const b of events)
+      expect(b).toContain(`dead_letter_queue = "${varOf('DEAD_LETTER_QUEUE')}"`);
+    expect(consumers.map(role).sort()).toEqual(
+      ['dead-letters', 'forward', 'forward-dead-letters', ...events.map(() => 'events')].sort(),
+    );
+  });
+
+  it('dead-letters the forward consumer to FORWARD_DEAD_LETTER_QUEUE, with FORWARD_QUEUE_MAX_RETRIES', () => {
+    const forward = blocks('[[queues.consumers]]').find(
+      (b) => queueOf(b) === varOf('FORWARD_QUEUE'),
+    );
+    expect(forward).toContain(`dead_letter_queue = "${varOf('FORWARD_DEAD_LETTER_QUEUE')}"`);
+    expect(forward).toContain(`max_retries = ${FORWARD_QUEUE_MAX_RETRIES}`);
+  });
+
+  it('binds FORWARD and FORWARD_DLQ to the queues the vars name', () => {
+    const producers = blocks('[[queues.producers]]');
+    const queueOfBinding = (name: string) =>
+      queueOf(producers.find((b) => bindingOf(b) === name) ?? '');
+    expect(queueOfBinding('FORWARD')).toBe(varOf('FORWARD_QUEUE'));
+    expect(queueOfBinding('FORWARD_DLQ')).toBe(varOf('FORWARD_DEAD_LETTER_QUEUE'));
+    expect(queueOfBinding('DLQ')).toBe(varOf('DEAD_LETTER_QUEUE'));
   });
 
   it('adds a queue with two blocks: the two-queue test config is wrangler.toml, uncommented', () => {
@@ -144,5 +187,27 @@ describe('wrangler.toml', () => {
     );
     const consumed = blocks('[[queues.consumers]]').map((b) => /^queue = "([^"]+)"/m.exec(b)?.[1]);
     for (const p of producers) expect(consumed).toContain(/^queue = "([^"]+)"/m.exec(p)?.[1]);
+  });
+});
+
+describe('queueRole', () => {
+  it('routes by the vars, never by name: a renamed forward queue is still the forward queue', () => {
+    const env = {
+      DEAD_LETTER_QUEUE: 'dlq-x',
+      FORWARD_QUEUE: 'copies',
+      FORWARD_DEAD_LETTER_QUEUE: 'copies-dead',
+    } as Env;
+    expect(queueRole('dlq-x', env)).toBe('dead-letters');
+    expect(queueRole('copies', env)).toBe('forward');
+    expect(queueRole('copies-dead', env)).toBe('forward-dead-letters');
+    expect(queueRole('ndc-segment-forward', env)).toBe('events');
+    expect(queueRole('ndc-segment-events', env)).toBe('events');
+  });
+
+  it('falls back to the default names when the vars are unset', () => {
+    const none = {} as Env;
+    expect(queueRole(DEFAULT_DEAD_LETTER_QUEUE, none)).toBe('dead-letters');
+    expect(queueRole(DEFAULT_FORWARD_QUEUE, none)).toBe('forward');
+    expect(queueRole(DEFAULT_FORWARD_DEAD_LETTER_QUEUE, none)).toBe('forward-dead-letters');
   });
 });

@@ -2,6 +2,7 @@ import wranglerToml from '../../wrangler.toml?raw';
 import { describe, expect, it } from 'vitest';
 import {
   DELIVERY_MAX_ATTEMPTS,
+  FORWARD_QUEUE_MAX_RETRIES,
   QUEUES_MAX_DELAY_SECONDS,
   QUEUE_MAX_RETRIES,
   RETRY_MAX_SECONDS,
@@ -27,6 +28,11 @@ describe('mayRetry', () => {
     expect(mayRetry(1)).toBe(true);
     expect(mayRetry(DELIVERY_MAX_ATTEMPTS - 1)).toBe(true);
     expect(mayRetry(DELIVERY_MAX_ATTEMPTS)).toBe(false);
+  });
+
+  it('allows the forward queue its own, longer, retries', () => {
+    expect(mayRetry(FORWARD_QUEUE_MAX_RETRIES, FORWARD_QUEUE_MAX_RETRIES)).toBe(true);
+    expect(mayRetry(FORWARD_QUEUE_MAX_RETRIES + 1, FORWARD_QUEUE_MAX_RETRIES)).toBe(false);
   });
 
   it('matches max_retries of the ndc-segment-events consumer in wrangler.toml', () => {

@@ -45,6 +45,9 @@ describe('resolveDevConfig', () => {
     expect(resolve({})).toEqual({
       port: 8787,
       firehosePort: 4573,
+      segmentPort: 8788,
+      forwardWriteKeys: undefined,
+      forwardEndpoint: undefined,
       dataDir: '.data',
       stream: 'ndc-segment',
       writeKeys: SEED_WRITE_KEYS,
@@ -55,6 +58,22 @@ describe('resolveDevConfig', () => {
       metricsToken: undefined,
       firehoseEndpoint: undefined,
       ignored: [],
+    });
+  });
+
+  it('forwards to a local Segment endpoint given FORWARD_WRITE_KEYS alone, else to FORWARD_ENDPOINT', () => {
+    const local = resolve({ env: { FORWARD_WRITE_KEYS: 'ndc-demo=dest', SEGMENT_PORT: '9100' } });
+    expect(local).toMatchObject({ forwardWriteKeys: 'ndc-demo=dest', segmentPort: 9100 });
+    expect(local.forwardEndpoint).toBeUndefined();
+    const remote = resolve({
+      env: { FORWARD_WRITE_KEYS: 'ndc-demo=dest' },
+      argv: ['--var', 'FORWARD_ENDPOINT:https://api.segment.io/v1/batch'],
+    });
+    expect(remote.forwardWriteKeys).toBeUndefined();
+    expect(remote.forwardEndpoint).toBe('https://api.segment.io/v1/batch');
+    expect(remote.vars).toMatchObject({
+      FORWARD_WRITE_KEYS: 'ndc-demo=dest',
+      FORWARD_ENDPOINT: 'https://api.segment.io/v1/batch',
     });
   });
 

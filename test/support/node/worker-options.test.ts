@@ -29,7 +29,12 @@ describe('testWorkerOptions', () => {
       expect.arrayContaining(['ANONYMIZE_IP', 'FIREHOSE_STREAM', 'AWS_REGION']),
     );
     // The rest of wrangler.toml is still there.
-    expect(Object.keys(workerOptions.queueProducers ?? {})).toEqual(['EVENTS', 'DLQ']);
+    expect(Object.keys(workerOptions.queueProducers ?? {})).toEqual([
+      'EVENTS',
+      'DLQ',
+      'FORWARD',
+      'FORWARD_DLQ',
+    ]);
     expect(workerOptions.durableObjects).toHaveProperty('METRICS');
   });
 
