@@ -235,8 +235,10 @@ function streamCapacity(d: DeliveryFigures): {
 
 /**
  * The monthly bill at `eventsPerSecond` of the traffic `d` describes, with `cpuMsPerEvent` of
- * Workers CPU (handler and consumer, measured) per event, and `planCpuMsPerEvent` more for
- * checking each event against its source's tracking plan (measured; 0: no source has a plan).
+ * Workers CPU (handler and consumer, measured) per event, `planCpuMsPerEvent` more for
+ * checking each event against its source's tracking plan (measured; 0: no source has a plan),
+ * and `forwardCpuMsPerEvent` for each forwarded event (the copy packed by the events consumer
+ * and planned into a /v1/batch call by the forward consumer, measured).
  */
 export function costAt(
   label: string,
@@ -245,6 +247,7 @@ export function costAt(
   cpuMsPerEvent: number,
   a: ModelAssumptions,
   planCpuMsPerEvent = 0,
+  forwardCpuMsPerEvent = 0,
 ): CostAt {
   const rate = eventsPerSecond;
   const k = attempts(a.retryRate);
@@ -349,15 +352,16 @@ export function costAt(
     // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
     // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
     // (copies go before the Firehose call), and one forward consumer invocation per batch of
-    // up to 100 copies. Its /v1/batch calls are subrequests, not billed; its CPU (a JSON parse
-    // and stringify per event) is not measured here.
+    // up to 100 copies, with the CPU of packing and planning each event (measured). Its
+    // /v1/batch calls are subrequests, not billed.
     forwarding:
       (a.forwardedShare *
-        k *
         rate *
-        ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
-          (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
-            WORKERS_USD_PER_MILLION_REQUESTS)) /
+        (k *
+          ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
+            (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
+              WORKERS_USD_PER_MILLION_REQUESTS) +
+          forwardCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS)) /
       MILLION,
   };
   const usdPerMonth = Object.fromEntries(

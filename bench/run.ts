@@ -17,7 +17,6 @@ import {
   type Line,
 } from './cost';
 import { runCpu, type CaseResult, type CpuPlan } from './cpu';
-import type { CpuFixtures } from './cpu/cases';
 import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
 import { startFirehoseStub } from './firehose-stub';
 import { preflight, runLoad, type LoadPlan, type LoadResults, type Route } from './load';
@@ -38,14 +37,9 @@ import {
 } from './runtime';
 import {
   batchBody,
-  benchPlan,
+  cpuFixtures,
   DEFAULT_MIX,
   generateMix,
-  PLAN_SOURCE,
-  PLAN_WRITE_KEY,
-  plannedBatchBody,
-  PROPS_WRITE_KEY,
-  SEED_WRITE_KEY,
   TRACK_JSON_TEXT,
   trackEnrichedBytes,
   type ModelRequest,
@@ -142,6 +136,116 @@ function planUsPerEvent(results: readonly CaseResult[]): number | undefined {
   return withPlan.usPerEvent - without.usPerEvent;
 }
 
+/** What forwarding costs per forwarded event: packing its copy, then planning its call. */
+function forwardUsPerEvent(results: readonly CaseResult[]): number | undefined {
+  const copies = cpuCase(results, 'stage.forward.copies.mix100');
+  const calls = cpuCase(results, 'stage.forward.plan.mix100');
+  return copies === undefined || calls === undefined
+    ? undefined
+    : copies.usPerEvent + calls.usPerEvent;
+}
+
+interface FeatureFigures {
+  /** What "on" means in the figures. */
+  on: string;
+  /** The handler's CPU per event with the feature off and on, the same requests otherwise. */
+  handler_us_per_event_off: number | undefined;
+  handler_us_per_event_on: number | undefined;
+  handler_us_per_event_added: number | undefined;
+  /** CPU the feature adds outside the handler, per event it handles. */
+  other_us_per_event: number | undefined;
+  other: string;
+  /** Its lines of the bill, today's mix at the headline rate. */
+  usd_per_million_events: number | undefined;
+  cost: string;
+}
+
+/** Each optional feature: the handler's CPU per event off and on, other CPU, its cost. */
+function featureFigures(
+  cpu: readonly CaseResult[],
+  headline: CostAt | undefined,
+): Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures> {
+  const us = (name: string): number | undefined => cpuCase(cpu, name)?.usPerEvent;
+  const added = (off: number | undefined, on: number | undefined): number | undefined =>
+    off === undefined || on === undefined ? undefined : on - off;
+  const lines = (...ls: Line[]): number | undefined =>
+    headline === undefined
+      ? undefined
+      : ls.reduce((n, l) => n + headline.usdPerMillionEvents[l], 0);
+  const figures = (
+    on: string,
+    off: string,
+    onCase: string,
+    other: [number | undefined, string],
+    cost: [number | undefined, string],
+  ): FeatureFigures => ({
+    on,
+    handler_us_per_event_off: us(off),
+    handler_us_per_event_on: us(onCase),
+    handler_us_per_event_added: added(us(off), us(onCase)),
+    other_us_per_event: other[0],
+    other: other[1],
+    usd_per_million_events: cost[0],
+    cost: cost[1],
+  });
+  return {
+    tracking_plan: figures(
+      'every source with a plan of 20 events × 10 properties; batches of 100 planned events',
+      'handler.batch100.props10',
+      'handler.batch100.plan',
+      [undefined, 'none'],
+      [
+        lines('tracking_plan_kv', 'tracking_plan_cpu', 'tracking_plan_blocked'),
+        'KV reads, checking CPU, 1% of events blocked and archived',
+      ],
+    ),
+    debugger: figures(
+      "track.json's source watched (100 events/s captured per isolate, the rest skipped)",
+      'handler.track',
+      'handler.track.watched',
+      [us('stage.capture.track'), 'per captured event (parse, scrub, measure)'],
+      [lines('debugger'), 'nobody watching: watch-list reads; watching adds ≤ 1 call/s/isolate'],
+    ),
+    forwarding: figures(
+      "every source forwarded; track.json's source configured",
+      'handler.track',
+      'handler.track.forwarding',
+      [forwardUsPerEvent(cpu), 'per forwarded event: copy packed, /v1/batch call planned'],
+      [lines('forwarding'), 'copy queue operations, forward consumer requests and CPU'],
+    ),
+  };
+}
+
+function printFeatures(
+  features: Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures>,
+): void {
+  print('## Features: CPU per event and cost');
+  print();
+  const us = (v: number | undefined): string => (v === undefined ? 'n/a' : num(v, 2));
+  print(
+    table(
+      ['feature', 'handler µs/event off', 'on', 'added', 'other µs/event', '$/million events'],
+      Object.entries(features).map(([name, f]) => [
+        name,
+        us(f.handler_us_per_event_off),
+        us(f.handler_us_per_event_on),
+        us(f.handler_us_per_event_added),
+        us(f.other_us_per_event),
+        f.usd_per_million_events === undefined ? 'n/a' : usd(f.usd_per_million_events),
+      ]),
+    ),
+  );
+  print();
+  for (const [name, f] of Object.entries(features)) {
+    print(`- ${name}: on = ${f.on}; other CPU: ${f.other}; cost: ${f.cost}.`);
+  }
+  print(
+    "Costs are today's mix at the headline rate (bench/cost.ts); forwarding is not in the " +
+      "collector's total (off by default), the others are.",
+  );
+  print();
+}
+
 /** Handler CPU per event over the mix: singles cost a track call, batch events a 1/100th. */
 function mixHandlerMsPerEvent(mix: readonly ModelRequest[], cpu: readonly CaseResult[]) {
   const track = cpuCase(cpu, 'handler.track')?.msPerIteration;
@@ -154,26 +258,6 @@ function mixHandlerMsPerEvent(mix: readonly ModelRequest[], cpu: readonly CaseRe
     ms += r.kind === 'single' ? track : (batch / 100) * r.lines.length;
   }
   return ms / events;
-}
-
-function consumerFixtures(mix: readonly ModelRequest[], endpoint: string): CpuFixtures {
-  const singles = mix.filter((r) => r.kind === 'single').flatMap((r) => r.messages);
-  const all = mix.flatMap((r) => r.messages);
-  return {
-    trackBody: TRACK_JSON_TEXT,
-    batchBody: batchBody(100),
-    writeKey: SEED_WRITE_KEY,
-    plannedBatchBody: plannedBatchBody(100),
-    plan: JSON.stringify(benchPlan()),
-    planSource: PLAN_SOURCE,
-    planWriteKey: PLAN_WRITE_KEY,
-    propsWriteKey: PROPS_WRITE_KEY,
-    singlesMessages: singles.slice(0, 100).map((m) => m.body),
-    mixMessages: all.slice(0, 100).map((m) => m.body),
-    stream: 'ndc-segment',
-    region: 'us-east-1',
-    endpoint,
-  };
 }
 
 interface HeadlineRatios {
@@ -622,7 +706,7 @@ async function measure(
     runtimes.push(oursRt);
     // The CPU bench worker also serves /v1/* through the app with a no-op queue: under load it
     // shows what Miniflare's local queue costs ours.
-    const fixtures = consumerFixtures(mix, stub.endpoint);
+    const fixtures = cpuFixtures(mix, stub.endpoint);
     const startCpu = () =>
       startCpuWorker(bundles.cpu, worker, stub.endpoint, JSON.stringify(fixtures));
     const served = await startCpu();
@@ -785,6 +869,7 @@ async function main(): Promise<number> {
   const browser = modelOurs(generateMix(plan.mixRequests, BROWSER_MIX), RETRY_RATES);
   // As if every source had the 20 × 10 plan: an upper bound on what checking costs.
   const planCpuMs = Math.max(0, planUsPerEvent(cpu) ?? 0) / 1000;
+  const forwardCpuMs = (forwardUsPerEvent(cpu) ?? 0) / 1000;
   const scenario = (label: string, d: DeliveryFigures, cpuMs: number, rate: number): CostAt =>
     costAt(
       label,
@@ -793,6 +878,7 @@ async function main(): Promise<number> {
       cpuMs,
       { ...DEFAULT_ASSUMPTIONS, isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE },
       planCpuMs,
+      forwardCpuMs,
     );
   const headline = [
     scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
@@ -803,6 +889,8 @@ async function main(): Promise<number> {
     scenario('browser-only', browser, cpuBrowser, rate),
   ]);
   printCost(headline, byRate);
+  const features = featureFigures(cpu, headline[0]);
+  printFeatures(features);
   printPipeline(pipeline, pipelineError);
 
   const seconds = (performance.now() - started) / 1000;
@@ -880,6 +968,7 @@ async function main(): Promise<number> {
       seed_style: seed,
       check: pipeline ?? { error: pipelineError },
     },
+    features,
     cost: {
       per_million_events_usd: headline[0]?.totalUsdPerMillionEvents,
       metrics_share: headline[0]?.metricsShare,

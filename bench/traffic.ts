@@ -11,6 +11,7 @@ import {
   type PackedMessage,
 } from '../src/queue/pack';
 import type { RequestFacts } from '../src/segment/enrich';
+import type { CpuFixtures } from './cpu/cases';
 import { ingestBatch, ingestSingle, parseBatchEnvelope } from '../src/segment/ingest';
 import { isJsonObject, type JsonObject } from '../src/segment/types';
 import { utf8Length } from '../src/segment/utf8';
@@ -217,4 +218,25 @@ export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1
     );
   }
   return out;
+}
+
+/** The CPU bench worker's fixtures: track.json, batches, the plan case and queue messages. */
+export function cpuFixtures(mix: readonly ModelRequest[], endpoint: string): CpuFixtures {
+  const singles = mix.filter((r) => r.kind === 'single').flatMap((r) => r.messages);
+  const all = mix.flatMap((r) => r.messages);
+  return {
+    trackBody: TRACK_JSON_TEXT,
+    batchBody: batchBody(100),
+    writeKey: SEED_WRITE_KEY,
+    plannedBatchBody: plannedBatchBody(100),
+    plan: JSON.stringify(benchPlan()),
+    planSource: PLAN_SOURCE,
+    planWriteKey: PLAN_WRITE_KEY,
+    propsWriteKey: PROPS_WRITE_KEY,
+    singlesMessages: singles.slice(0, 100).map((m) => m.body),
+    mixMessages: all.slice(0, 100).map((m) => m.body),
+    stream: 'ndc-segment',
+    region: 'us-east-1',
+    endpoint,
+  };
 }

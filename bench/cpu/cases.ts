@@ -269,6 +269,31 @@ export const CPU_CASES: readonly CaseInfo[] = [
     events: 1,
     main: false,
   },
+  {
+    name: 'stage.forward.copies.mix100',
+    group: 'stage',
+    label:
+      'forwarding, events consumer: the mix batch decoded and re-packed per source into forward ' +
+      'copies (packCopies), every source forwarded',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.forward.plan.mix100',
+    group: 'stage',
+    label:
+      'forwarding, forward consumer: those copies decoded and planned into /v1/batch calls ' +
+      '(planForward: each event parsed, fields dropped, re-serialised)',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'handler.track.forwarding',
+    group: 'handler',
+    label: 'POST /v1/track with forwarding configured for its source (FORWARD_* set)',
+    events: 1,
+    main: false,
+  },
   // Last: it arms the debugger for track.json's source in the bench isolate (for a day), which
   // would make every later handler case a watched one.
   {

@@ -13,7 +13,9 @@ import { decodePutRecordBatchResponse, encodePutRecordBatch } from '../../src/fi
 import { FIREHOSE_CONTENT_TYPE, FIREHOSE_TARGET_PUT_RECORD_BATCH } from '../../src/firehose/limits';
 import type { FirehoseCall } from '../../src/firehose/pack';
 import { planDelivery } from '../../src/queue/delivery';
-import { groupForSendBatch, packMessages } from '../../src/queue/pack';
+import { planForward, type ForwardInput } from '../../src/forward/batch';
+import { parseForwardWriteKeys } from '../../src/forward/settings';
+import { groupForSendBatch, packCopies, packMessages, type CopyInput } from '../../src/queue/pack';
 import { readBody } from '../../src/routes/body';
 import { enrichEvent, type RequestFacts } from '../../src/segment/enrich';
 import {
@@ -25,7 +27,7 @@ import {
 import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { isJsonObject, type JsonObject } from '../../src/segment/types';
 import { utf8Length } from '../../src/segment/utf8';
-import { decodeMessage } from '../../src/queue/message';
+import { decodeMessage, messageIds, messageLines } from '../../src/queue/message';
 import { enforcePlan } from '../../src/plans/enforce';
 import { makeVersion } from '../../src/plans/layout';
 import { parsePlan } from '../../src/plans/plan';
@@ -107,9 +109,17 @@ function request(path: string, body: string, writeKey?: string): Request {
   return new Request(`http://127.0.0.1${path}`, init);
 }
 
+// Parsed once per isolate: every /run would otherwise parse them again (hundreds of KB), and
+// that time would be counted against the case it runs.
+let parsedFixtures: { text: string; fixtures: CpuFixtures } | undefined;
+
 function parseFixtures(env: BenchEnv): CpuFixtures {
-  if (typeof env.BENCH_FIXTURES !== 'string') throw new Error('BENCH_FIXTURES is not bound');
-  return JSON.parse(env.BENCH_FIXTURES) as CpuFixtures;
+  const text = env.BENCH_FIXTURES;
+  if (typeof text !== 'string') throw new Error('BENCH_FIXTURES is not bound');
+  if (parsedFixtures?.text !== text) {
+    parsedFixtures = { text, fixtures: JSON.parse(text) as CpuFixtures };
+  }
+  return parsedFixtures.fixtures;
 }
 
 /** What the consumer does before sending: decode each message and plan the calls. */
@@ -285,6 +295,31 @@ function buildCases(
     armed = true;
   };
 
+  // Forwarding: every source of the mix forwarded. The events consumer re-packs what it
+  // delivers into copies; the forward consumer plans those copies into /v1/batch calls.
+  const copyInputs = (): CopyInput[] =>
+    fx.mixMessages.flatMap((body, index) => {
+      const m = decodeMessage(body);
+      if (m === undefined) return [];
+      const ids = messageIds(m, messageLines(m));
+      return [
+        { index, source: m.header.source, receivedAt: m.header.receivedAt, ndjson: m.ndjson, ids },
+      ];
+    });
+  const copyBodies = packCopies(copyInputs()).map((c) => c.body);
+  const forwardKeys = new Map(
+    [...new Set(copyInputs().map((c) => c.source))].map((s) => [s, `dest-${s}`]),
+  );
+  const forwardWriteKeys = `${fx.planSource}=dest,ndc-demo=dest-demo`;
+  const forwardingEnv: BenchEnv = {
+    ...appEnv,
+    FORWARD_ENDPOINT: 'https://forward.example/v1/batch',
+    FORWARD_WRITE_KEYS: forwardWriteKeys,
+  };
+  if (parseForwardWriteKeys(forwardWriteKeys).keys.size !== 2) {
+    throw new Error('the bench FORWARD_WRITE_KEYS does not parse');
+  }
+
   const status200 = async (r: Response | Promise<Response>): Promise<boolean> => {
     const res = await r;
     // Drain the body so every iteration pays for the whole answer.
@@ -432,6 +467,24 @@ function buildCases(
       },
     ],
     ['stage.capture.track', () => capturedEvents(trackTrace).length === 1],
+    ['stage.forward.copies.mix100', () => packCopies(copyInputs()).length > 0],
+    [
+      'stage.forward.plan.mix100',
+      () => {
+        const inputs: ForwardInput[] = copyBodies.flatMap((body, index) => {
+          const m = decodeMessage(body);
+          return m === undefined
+            ? []
+            : [{ index, source: m.header.source, lines: messageLines(m) }];
+        });
+        const plan = planForward(inputs, forwardKeys);
+        return plan.calls.length > 0 && plan.skipped.size === 0;
+      },
+    ],
+    [
+      'handler.track.forwarding',
+      () => status200(app.fetch(request('/v1/track', fx.trackBody), forwardingEnv, invocation.ctx)),
+    ],
     [
       'handler.track.watched',
       async () => {
