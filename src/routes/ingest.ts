@@ -43,6 +43,13 @@ import { requestFacts } from './facts';
 
 type Ctx = Context<AppEnv>;
 
+const ACCEPTED_BODY = JSON.stringify({ success: true });
+
+/** `{"success":true}`, made directly: Hono's c.json costs ~2 µs more a request (CPU bench). */
+function accepted(): Response {
+  return new Response(ACCEPTED_BODY, { headers: { 'Content-Type': 'application/json' } });
+}
+
 /** Authenticates from the Basic header when present, before any body is read. */
 async function headerSource(c: Ctx, trace: IngestTrace): Promise<string | undefined> {
   const key = unwrap(basicAuthWriteKey(c.req.header('authorization')));
@@ -235,7 +242,7 @@ export function postSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Resp
     recordBody(deps, body);
     trace.text = body.text;
     await acceptSingle(c, deps, unwrap(parseJson(body.text)), type, source, 'basic-or-body', trace);
-    return c.json({ success: true });
+    return accepted();
   });
 }
 
@@ -320,7 +327,7 @@ export function getSingle(c: Ctx, deps: AppDeps, type: EventType): Promise<Respo
     const data = c.req.query('data');
     const raw = unwrap(decodePixelData(data));
     await acceptSingle(c, deps, raw, type, source, 'basic-or-data', trace);
-    return c.json({ success: true });
+    return accepted();
   });
 }
 

@@ -13,8 +13,59 @@ function isLeapYear(year: number): boolean {
   return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
 }
 
+const DIGIT_0 = 48;
+
+/** The value of `length` decimal digits at `at`, or -1 if any is not a digit. */
+function digits(value: string, at: number, length: number): number {
+  let n = 0;
+  for (let i = at; i < at + length; i++) {
+    const d = value.charCodeAt(i) - DIGIT_0;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/**
+ * The form every Segment SDK writes (`Date#toISOString`: `YYYY-MM-DDTHH:MM:SS.sssZ`) read
+ * without the regular expression, which costs more than the rest of validating a call; any
+ * other form (or an out-of-range field) goes the general way.
+ */
+function parseCanonical(value: string): number | undefined {
+  if (
+    value.length !== 24 ||
+    value.charCodeAt(4) !== 45 || // -
+    value.charCodeAt(7) !== 45 ||
+    value.charCodeAt(10) !== 84 || // T
+    value.charCodeAt(13) !== 58 || // :
+    value.charCodeAt(16) !== 58 ||
+    value.charCodeAt(19) !== 46 || // .
+    value.charCodeAt(23) !== 90 // Z
+  ) {
+    return undefined;
+  }
+  const year = digits(value, 0, 4);
+  const month = digits(value, 5, 2);
+  const day = digits(value, 8, 2);
+  const hour = digits(value, 11, 2);
+  const minute = digits(value, 14, 2);
+  const second = digits(value, 17, 2);
+  const millis = digits(value, 20, 3);
+  // Years before 100 go the general way, which keeps Date.UTC from mapping them to 19xx.
+  if (year < 100 || month < 1 || month > 12 || day < 1) return undefined;
+  if (hour < 0 || hour > 23 || minute < 0 || minute > 59 || second < 0 || second > 59) {
+    return undefined;
+  }
+  if (millis < 0) return undefined;
+  const maxDay = month === 2 && !isLeapYear(year) ? 28 : (DAYS_IN_MONTH[month - 1] ?? 31);
+  if (day > maxDay) return undefined;
+  return Date.UTC(year, month - 1, day, hour, minute, second, millis);
+}
+
 /** Milliseconds since the epoch for an ISO-8601 string, or undefined if it is not one. */
 export function parseIsoTimestamp(value: string): number | undefined {
+  const canonical = parseCanonical(value);
+  if (canonical !== undefined) return canonical;
   const m = ISO_8601.exec(value);
   if (m === null) return undefined;
   const year = Number(m[1]);
