@@ -41,6 +41,7 @@ import {
   DEFAULT_MIX,
   generateMix,
   TRACK_JSON_TEXT,
+  queuedBytes,
   trackEnrichedBytes,
   type ModelRequest,
 } from './traffic';
@@ -54,7 +55,7 @@ interface Plan {
 
 const PLANS: Record<'full' | 'quick', Plan> = {
   full: {
-    load: { connections: [10, 50], rounds: 3, seconds: 4, warmupSeconds: 2 },
+    load: { connections: [10, 50], rounds: 5, seconds: 4, warmupSeconds: 2 },
     cpu: { targetMs: 320, repsMain: 5, repsStage: 3 },
     mixRequests: 6000,
     pipeline: { track: 2000, batch: 100 },
@@ -102,6 +103,7 @@ const RETRY_RATES = [0, 0.05];
 const NO_QUEUE = 'ours, no-op queue';
 const FLOOR = 'floor';
 const PERSIST = 'persisting floor';
+const PERSIST_SAME = "persisting floor, ours' bytes";
 // Issue #9: the bill at 1,000 / 10,000 / 100,000 events/s, with 10 events/s per active isolate
 // (1,000 isolates at 10,000 events/s, the stated headline).
 const SCALE_RATES = [1_000, 10_000, 100_000];
@@ -266,6 +268,7 @@ interface HeadlineRatios {
   track: number;
   batch: number;
   noQueue: { track: number; batch: number };
+  sameBytes: { track: number; batch: number };
 }
 
 function printIngest(load: LoadResults, r: HeadlineRatios): void {
@@ -323,6 +326,11 @@ function printIngest(load: LoadResults, r: HeadlineRatios): void {
   print(
     `without Miniflare's local queue (${NO_QUEUE}, against the bare floor): track ` +
       `${num(r.noQueue.track, 3)}, batch100 ${num(r.noQueue.batch, 3)}`,
+  );
+  print(
+    `against a persisting floor that sends as many bytes as ours (${PERSIST_SAME}: the body ` +
+      `padded to the enriched events and header): track ${num(r.sameBytes.track, 3)}, batch100 ` +
+      `${num(r.sameBytes.batch, 3)}`,
   );
   print();
   print(
@@ -699,6 +707,13 @@ async function measure(
     runtimes.push(floor);
     const persist = await startPersistFloor(bundles.persist, worker);
     runtimes.push(persist);
+    const sendBytes = Object.fromEntries(
+      routes.map((r) => [r.path, queuedBytes(r.body, r.events === 1 ? 'track' : undefined)]),
+    );
+    const persistSame = await startPersistFloor(bundles.persist, worker, PERSIST_SAME, {
+      SEND_BYTES: JSON.stringify(sendBytes),
+    });
+    runtimes.push(persistSame);
     const oursRt = await startOurs(bundles.ours, worker, {
       consumers: false,
       firehoseEndpoint: stub.endpoint,
@@ -715,16 +730,20 @@ async function measure(
     for (const route of routes) {
       await preflight(floor, route, false);
       await preflight(persist, route, false);
+      await preflight(persistSame, route, false);
       await preflight(oursRt, route, true);
       await preflight(noQueue, route, true);
     }
 
     progress('ingest throughput …');
     const loadMeter = backgroundMeter();
-    const load = await runLoad([floor, persist, oursRt, noQueue], routes, plan.load, progress, [
-      FLOOR,
-      PERSIST,
-    ]);
+    const load = await runLoad(
+      [floor, persist, persistSame, oursRt, noQueue],
+      routes,
+      plan.load,
+      progress,
+      [FLOOR, PERSIST, PERSIST_SAME],
+    );
     const loadBackgroundCores = loadMeter();
     await stopAll();
 
@@ -818,6 +837,10 @@ async function main(): Promise<number> {
     );
   const trackPersistRatio = ratioOf('track', PERSIST);
   const batchPersistRatio = ratioOf('batch100', PERSIST);
+  const sameBytes = {
+    track: ratioOf('track', PERSIST_SAME),
+    batch: ratioOf('batch100', PERSIST_SAME),
+  };
   const trackRatio = ratioOf('track', FLOOR);
   const batchRatio = ratioOf('batch100', FLOOR);
   const noQueueRatios = {
@@ -830,6 +853,7 @@ async function main(): Promise<number> {
     track: trackRatio,
     batch: batchRatio,
     noQueue: noQueueRatios,
+    sameBytes,
   });
   print(backgroundNote(loadBackgroundCores));
   print();
@@ -910,8 +934,10 @@ async function main(): Promise<number> {
       batch100_floor_ratio: batchRatio,
       no_queue_track_floor_ratio: noQueueRatios.track,
       no_queue_batch100_floor_ratio: noQueueRatios.batch,
+      track_same_bytes_ratio: sameBytes.track,
+      batch100_same_bytes_ratio: sameBytes.batch,
       ratio_rule:
-        'median req/s of ours ÷ median req/s of a floor, same run; the lower of the 10- and 50-connection ratios. *_persist_ratio: against the persisting floor (read the body, one EVENTS.send, answer: bench/floor/persist.ts); *_floor_ratio: against the bare-Hono floor (read the body, answer)',
+        'median req/s of ours ÷ median req/s of a floor, same run; the lower of the 10- and 50-connection ratios. *_persist_ratio: against the persisting floor (read the body, one EVENTS.send, answer: bench/floor/persist.ts); *_floor_ratio: against the bare-Hono floor (read the body, answer); *_same_bytes_ratio: against the persisting floor sending its body padded to as many bytes as ours queues for that request',
       targets: {
         track_persist_ratio: TARGETS.trackPersistRatio,
         batch100_persist_ratio: TARGETS.batch100PersistRatio,

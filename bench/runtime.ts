@@ -143,12 +143,15 @@ export async function startPlain(
 export async function startPersistFloor(
   scriptPath: string,
   worker: WranglerWorker,
+  name = 'persisting floor',
+  bindings: Record<string, string> = {},
 ): Promise<Runtime> {
   const events = (worker.options.queueProducers as Record<string, unknown> | undefined)?.['EVENTS'];
   if (events === undefined) throw new Error('wrangler.toml binds no EVENTS queue');
-  return start('persisting floor', {
+  return start(name, {
     ...SHARED,
-    name: 'persisting floor',
+    name,
+    bindings,
     scriptPath,
     modules: true,
     compatibilityDate: worker.compatibilityDate,

@@ -240,3 +240,25 @@ export function cpuFixtures(mix: readonly ModelRequest[], endpoint: string): Cpu
     endpoint,
   };
 }
+
+/**
+ * What ours puts on the queue for one request with this body (a single call of `type`, or a
+ * batch): the events enriched with BENCH_FACTS, packed with their header, in bytes.
+ */
+export function queuedBytes(body: string, type?: 'track'): number {
+  const raw = JSON.parse(body) as unknown;
+  let events: PackEvent[];
+  if (type !== undefined) {
+    const one = ingestSingle(raw, type, FACTS, ENRICH);
+    if (!one.ok) throw new Error(`the body fails validation: ${one.error.reason}`);
+    events = [one.value];
+  } else {
+    const envelope = parseBatchEnvelope(raw);
+    if (!envelope.ok) throw new Error(`the batch fails: ${envelope.error.reason}`);
+    const out = ingestBatch(envelope.value, utf8Length(body), FACTS, ENRICH);
+    if (!out.ok) throw new Error(`the batch fails: ${out.error.reason}`);
+    events = out.value.accepted;
+  }
+  const messages = packMessages(events, { source: SEED_SOURCE, receivedAt: BENCH_RECEIVED_AT });
+  return messages.reduce((n, m) => n + m.bytes, 0);
+}
