@@ -139,10 +139,17 @@ export const LINES = [
 export type Line = (typeof LINES)[number];
 
 /**
- * Lines of a capability that is off by default and temporary when on (forwarding runs while a
- * team moves off Segment): shown, left out of the totals and the metrics share.
+ * Lines of what costs only once an operator turns it on: checking events against tracking
+ * plans and archiving the blocked ones (no source has a plan by default; the plans' index is
+ * read whenever TRACKING_PLANS is bound, so its KV reads stay in), and forwarding (off by
+ * default, temporary while a team moves off Segment). Shown, left out of the totals and the
+ * metrics share; the features table adds them up per feature.
  */
-export const OPTIONAL_LINES: readonly Line[] = ['forwarding'];
+export const OPTIONAL_LINES: readonly Line[] = [
+  'tracking_plan_cpu',
+  'tracking_plan_blocked',
+  'forwarding',
+];
 const BILLED_LINES = LINES.filter((l) => !OPTIONAL_LINES.includes(l));
 
 /** The lines that are the collector's own observability (issue #9's "metrics share"). */
@@ -278,10 +285,11 @@ export function costAt(
   const dedupeAlarms = dedupeOn ? dedupeShards / DEDUPE_PERSIST_SECONDS : 0;
   const dedupeRequests = batchesPerSecond * k * callsPerBatch + dedupeAlarms;
   const dedupeRows = 3 * dedupeAlarms;
-  // Each alarm's DELETE of expired rows and its min(at) scan both read every stored row: one
-  // per persist interval over 1.25 windows.
-  const storedRows = dedupeOn ? (1.25 * a.dedupeWindowSeconds) / DEDUPE_PERSIST_SECONDS : 0;
-  const dedupeRowsRead = 2 * storedRows * dedupeAlarms;
+  // Each alarm's cleanup finds the expired rows by id and deletes them: in steady state one row
+  // expires per alarm, read by the lookup and the delete, plus the lookup's first kept row and
+  // the read of the new oldest (test/dedupe/object.worker.test.ts counts them). A restarted
+  // object reads every kept row once (not modelled: shards that receive calls stay up).
+  const dedupeRowsRead = 4 * dedupeAlarms;
 
   // Tracking plans. Blocked events of one request go as one DLQ message (per reason), so at most
   // one message per request; each is written, read and deleted (3 operations, well under 64 KB).

@@ -154,6 +154,11 @@ interface FeatureFigures {
   handler_us_per_event_off: number | undefined;
   handler_us_per_event_on: number | undefined;
   handler_us_per_event_added: number | undefined;
+  /**
+   * The larger spread of the two cases, in µs per event: a difference within it is noise (the
+   * cases run minutes apart in one isolate).
+   */
+  handler_us_per_event_noise: number | undefined;
   /** CPU the feature adds outside the handler, per event it handles. */
   other_us_per_event: number | undefined;
   other: string;
@@ -170,6 +175,12 @@ function featureFigures(
   const us = (name: string): number | undefined => cpuCase(cpu, name)?.usPerEvent;
   const added = (off: number | undefined, on: number | undefined): number | undefined =>
     off === undefined || on === undefined ? undefined : on - off;
+  const noise = (off: string, on: string): number | undefined => {
+    const a = cpuCase(cpu, off);
+    const b = cpuCase(cpu, on);
+    if (a === undefined || b === undefined) return undefined;
+    return (Math.max(a.spreadPct, b.spreadPct) / 100) * a.usPerEvent;
+  };
   const lines = (...ls: Line[]): number | undefined =>
     headline === undefined
       ? undefined
@@ -185,6 +196,7 @@ function featureFigures(
     handler_us_per_event_off: us(off),
     handler_us_per_event_on: us(onCase),
     handler_us_per_event_added: added(us(off), us(onCase)),
+    handler_us_per_event_noise: noise(off, onCase),
     other_us_per_event: other[0],
     other: other[1],
     usd_per_million_events: cost[0],
@@ -231,7 +243,11 @@ function printFeatures(
         name,
         us(f.handler_us_per_event_off),
         us(f.handler_us_per_event_on),
-        us(f.handler_us_per_event_added),
+        f.handler_us_per_event_added !== undefined &&
+        f.handler_us_per_event_noise !== undefined &&
+        Math.abs(f.handler_us_per_event_added) <= f.handler_us_per_event_noise
+          ? `≈ 0 (${us(f.handler_us_per_event_added)}, noise ±${us(f.handler_us_per_event_noise)})`
+          : us(f.handler_us_per_event_added),
         us(f.other_us_per_event),
         f.usd_per_million_events === undefined ? 'n/a' : usd(f.usd_per_million_events),
       ]),
@@ -242,8 +258,9 @@ function printFeatures(
     print(`- ${name}: on = ${f.on}; other CPU: ${f.other}; cost: ${f.cost}.`);
   }
   print(
-    "Costs are today's mix at the headline rate (bench/cost.ts); forwarding is not in the " +
-      "collector's total (off by default), the others are.",
+    "Costs are today's mix at the headline rate (bench/cost.ts). What only a configured feature " +
+      "costs (checking against plans, blocked events, forwarding) is not in the collector's total; " +
+      "the plans' index reads and the debugger's idle watch-list reads are.",
   );
   print();
 }
@@ -497,8 +514,8 @@ const LINE_NAMES: Record<Line, string> = {
   dedupe_do_rows: 'dedupe DO rows written/read',
   r2_archive: 'R2 archive operations',
   tracking_plan_kv: 'tracking plans: KV reads',
-  tracking_plan_cpu: 'tracking plans: CPU',
-  tracking_plan_blocked: 'tracking plans: blocked',
+  tracking_plan_cpu: 'tracking plans: CPU (not in total)',
+  tracking_plan_blocked: 'tracking plans: blocked (not in total)',
   debugger: 'debugger (nobody watching)',
   forwarding: 'forwarding, all sources (not in total)',
 };
@@ -607,11 +624,11 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `15 s and a /health check every 10 s; a Durable Object active ${a.metricsRequestMs} ms per metrics request ` +
       `and ${a.dedupeRequestMs} ms per dedupe request (idle objects hibernate and are not billed); ` +
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
-      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; every source ` +
-      `with the 20 × 10 tracking plan (its CPU measured above), ${num(a.blockedShare * 100, 2)}% of events blocked ` +
-      `(one DLQ message per request that has any, one R2 object per source per DLQ batch); forwarding ` +
-      `(optional, not in the totals) with every source forwarded, forward consumer batches of 100 copies ` +
-      `and its CPU not counted. Measured: ` +
+      `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; the plan lines ` +
+      `(not in the totals) with every source on the 20 × 10 tracking plan (its CPU measured above) and ` +
+      `${num(a.blockedShare * 100, 2)}% of events blocked (one DLQ message per request that has any, one R2 ` +
+      `object per source per DLQ batch); forwarding (not in the totals) with every source forwarded, ` +
+      `forward consumer batches of 100 copies, its CPU measured above. Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
       '(bench/prices.ts).',

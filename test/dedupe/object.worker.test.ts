@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { dedupeSettings } from '../../src/dedupe/client';
 import { keysOf } from '../../src/dedupe/keys';
 import { DUPLICATE, SEND } from '../../src/dedupe/ledger';
+import { DEDUPE_GENERATIONS } from '../../src/dedupe/limits';
 import { DedupeShard } from '../../src/dedupe/object';
 import type { Env } from '../../src/env';
 
@@ -45,6 +46,41 @@ describe('DedupeShard', () => {
     });
     // a and b were committed and written; c was only reserved, so a restart forgets it.
     expect(verdicts).toEqual([DUPLICATE, DUPLICATE, SEND]);
+  });
+});
+
+describe('DedupeShard cleanup', () => {
+  it('deletes the expired rows reading those rows, not every row kept', async () => {
+    const stub = shard();
+    const result = await runInDurableObject(stub, async (_instance, state) => {
+      // A 2 s window keeps rows 2.5 s (one generation more): rows 2.2 s old expire 0.3 s later.
+      const windowEnv = { ...testEnv, DEDUPE_WINDOW_SECONDS: '2' };
+      const keepMs = (2000 * DEDUPE_GENERATIONS) / (DEDUPE_GENERATIONS - 1);
+      const sql = state.storage.sql;
+      sql.exec(
+        'CREATE TABLE IF NOT EXISTS committed (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, keys BLOB NOT NULL)',
+      );
+      const now = Date.now();
+      const blob = k('x').buffer;
+      for (let i = 0; i < 5; i++) {
+        sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', now - keepMs + 300, blob);
+      }
+      for (let i = 0; i < 300; i++) {
+        sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', now, blob);
+      }
+      const restarted = new DedupeShard(state, windowEnv);
+      await new Promise((r) => setTimeout(r, 400));
+      await restarted.apply({ commit: [], release: [], reserve: [{ token: 't', keys: k('y') }] });
+      await restarted.apply({ commit: [k('y')], release: [], reserve: [] });
+      restarted.alarm();
+      const left = sql.exec<{ n: number }>('SELECT count(*) AS n FROM committed').one().n;
+      return { left, rowsRead: restarted.lastCleanupRowsRead };
+    });
+    // The 5 expired rows went; the 300 kept and the one just written stay.
+    expect(result.left).toBe(301);
+    // Reading every row to find them (a scan on `at`) would read over 600.
+    expect(result.rowsRead).toBeGreaterThan(0);
+    expect(result.rowsRead).toBeLessThan(20);
   });
 });
 
