@@ -49,6 +49,7 @@ export function banner(b: BannerInput): string {
   } else {
     const origin = b.adminTokenGenerated ? 'generated; set ADMIN_TOKEN to choose' : 'ADMIN_TOKEN';
     lines.push(row('admin token', `${b.adminToken}  (${origin})`));
+    lines.push(row('debugger', `${b.workerUrl}/debugger  (paste the admin token)`));
   }
   if (b.firehoseEndpoint === undefined) {
     lines.push(row('local Firehose', `${b.firehoseUrl}  stream ${b.stream}`));

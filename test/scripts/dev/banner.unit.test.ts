@@ -23,6 +23,7 @@ describe('banner', () => {
         '  health          http://127.0.0.1:8787/health',
         '  metrics         http://127.0.0.1:8787/metrics',
         '  admin token     tok  (generated; set ADMIN_TOKEN to choose)',
+        '  debugger        http://127.0.0.1:8787/debugger  (paste the admin token)',
         '  local Firehose  http://127.0.0.1:4573  stream ndc-segment',
         `  faults          POST http://127.0.0.1:4573/_local/faults  e.g. -d '{"throttle":0.5}'`,
         '  delivered files .data/firehose/ndc-segment/YYYY/MM/DD/HH/*.ndjson',
@@ -47,6 +48,16 @@ describe('banner', () => {
     expect(text).toContain('.data/firehose/{a,b}/YYYY');
   });
 
+  it("shows where forwarding goes, and the local endpoint's files", () => {
+    const text = banner({
+      ...BASE,
+      forwardTo: { url: 'http://127.0.0.1:8788/v1/batch', dataDir: '.data/segment' },
+    });
+    expect(text).toContain('forwarding to   http://127.0.0.1:8788/v1/batch');
+    expect(text).toContain('forwarded files .data/segment/<write key>/YYYY/MM/DD/HH/*.ndjson');
+    expect(banner(BASE)).not.toContain('forwarding');
+  });
+
   it('says when no key works, when the admin API is off and when delivery is elsewhere', () => {
     const text = banner({
       ...BASE,
@@ -57,6 +68,6 @@ describe('banner', () => {
     expect(text).toContain('WRITE_KEYS has no key: every call is 401');
     expect(text).toContain('admin API       off (ADMIN_TOKEN is empty)');
     expect(text).toContain('Firehose        https://firehose.eu-west-1.amazonaws.com/');
-    expect(text).not.toMatch(/Send:|Admin:|_local\/faults/);
+    expect(text).not.toMatch(/Send:|Admin:|_local\/faults|debugger/);
   });
 });
