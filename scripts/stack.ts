@@ -15,7 +15,7 @@ import { syncAnalyticsJsAssets } from './analytics-js-assets';
 import { parseForwardWriteKeys } from '../src/forward/settings';
 import { createLocalFirehose, type LocalFirehose } from './local-firehose/server';
 import type { Faults } from './local-firehose/faults';
-import { spawnGuarded } from './process/spawn-guarded';
+import { spawnGuarded, type Guarded } from './process/spawn-guarded';
 import { createLocalSegment, type LocalSegment } from './local-segment/server';
 import type { Faults as SegmentFaults } from './local-segment/faults';
 
@@ -45,6 +45,9 @@ const WRANGLER_BIN = (() => {
 })();
 
 /** A port the stack needs is taken; `role` says which one. */
+// Ours: tries at a port picked free before giving up (each failure is a rare race).
+const AUTO_PORT_ATTEMPTS = 3;
+
 export class PortInUseError extends Error {
   constructor(
     readonly role: 'worker' | 'firehose' | 'segment',
@@ -58,6 +61,8 @@ export class PortInUseError extends Error {
 export interface StackOptions {
   /** Worker port; 0 picks a free one. */
   port?: number;
+  /** How a free port is picked when `port` is 0 (default: one the OS hands out); for tests. */
+  pickPort?: () => Promise<number>;
   /** Local Firehose port; 0 picks a free one. */
   firehosePort?: number;
   /** Where the local Firehose writes (default .data/firehose). */
@@ -257,13 +262,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     }
   }
   const segmentPort = segment?.port;
-  const port = options.port === undefined || options.port === 0 ? await freePort() : options.port;
-  if (!(await portIsFree(port))) {
-    await firehose.close();
-    await segment?.close();
-    throw new PortInUseError('worker', port);
-  }
-  const inspectorPort = await freePort();
+  const autoPort = options.port === undefined || options.port === 0;
   const protocol = options.localProtocol ?? 'http';
   // Given an env file, wrangler skips .dev.vars, and with CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV
   // false (below) it gives the Worker nothing from env files either. The file must exist and
@@ -286,47 +285,68 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       : { FORWARD_ENDPOINT: `${segment.url}/v1/batch`, FORWARD_WRITE_KEYS: forwarding }),
     ...options.vars,
   };
-  const args = [
-    'dev',
-    ...(options.configPath === undefined ? [] : ['--config', resolve(options.configPath)]),
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--inspector-port',
-    String(inspectorPort),
-    '--persist-to',
-    persistTo,
-    '--local-protocol',
-    protocol,
-    '--show-interactive-dev-session=false',
-    ...(noDevVars === undefined ? [] : ['--env-file', noDevVars]),
-    ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
-  ];
   const inherit = options.inheritStdio ?? false;
-  const wrangler = spawnGuarded(process.execPath, [WRANGLER_BIN, ...args], {
-    capture: !inherit,
-    graceMs: WRANGLER_STOP_GRACE_MS,
-    env: {
-      ...process.env,
-      // Keep wrangler dev offline: no update check, telemetry or request.cf download.
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      WRANGLER_SEND_METRICS: 'false',
-      WRANGLER_HIDE_BANNER: 'true',
-      WRANGLER_LOG_PATH: logDir,
-      ...(options.devVars === false ? { CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'false' } : {}),
-    },
-  });
-  const workerUrl = `${protocol}://127.0.0.1:${port}`;
-  try {
-    await waitForReady(wrangler.child, wrangler.exited, port, log, inherit);
-    await waitForHttp(`${workerUrl}/`);
-  } catch (e) {
-    await wrangler.stop();
-    await firehose.close();
-    await segment?.close();
-    throw e;
+
+  /** wrangler dev on `port`, answering; throws PortInUseError when the port was taken. */
+  const launch = async (port: number): Promise<{ wrangler: Guarded; workerUrl: string }> => {
+    if (!(await portIsFree(port))) throw new PortInUseError('worker', port);
+    const inspectorPort = await freePort();
+    const args = [
+      'dev',
+      ...(options.configPath === undefined ? [] : ['--config', resolve(options.configPath)]),
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(port),
+      '--inspector-port',
+      String(inspectorPort),
+      '--persist-to',
+      persistTo,
+      '--local-protocol',
+      protocol,
+      '--show-interactive-dev-session=false',
+      ...(noDevVars === undefined ? [] : ['--env-file', noDevVars]),
+      ...Object.entries(vars).flatMap(([name, value]) => ['--var', `${name}:${value}`]),
+    ];
+    const wrangler = spawnGuarded(process.execPath, [WRANGLER_BIN, ...args], {
+      capture: !inherit,
+      graceMs: WRANGLER_STOP_GRACE_MS,
+      env: {
+        ...process.env,
+        // Keep wrangler dev offline: no update check, telemetry or request.cf download.
+        CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+        WRANGLER_SEND_METRICS: 'false',
+        WRANGLER_HIDE_BANNER: 'true',
+        WRANGLER_LOG_PATH: logDir,
+        ...(options.devVars === false ? { CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV: 'false' } : {}),
+      },
+    });
+    const workerUrl = `${protocol}://127.0.0.1:${port}`;
+    try {
+      await waitForReady(wrangler.child, wrangler.exited, port, log, inherit);
+      await waitForHttp(`${workerUrl}/`);
+    } catch (e) {
+      await wrangler.stop();
+      throw e;
+    }
+    return { wrangler, workerUrl };
+  };
+
+  // A port picked free can be taken before workerd binds it (wrangler dev opens ports of its
+  // own meanwhile): a picked port is picked again; a port asked for is an error at once.
+  let launched: { wrangler: Guarded; workerUrl: string } | undefined;
+  for (let attempt = 1; launched === undefined; attempt++) {
+    try {
+      const pick = options.pickPort ?? freePort;
+      launched = await launch(autoPort ? await pick() : (options.port ?? 0));
+    } catch (e) {
+      if (autoPort && e instanceof PortInUseError && attempt < AUTO_PORT_ATTEMPTS) continue;
+      await firehose.close();
+      await segment?.close();
+      throw e;
+    }
   }
+  const { wrangler, workerUrl } = launched;
 
   const stack: Stack = {
     workerUrl,

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startStack, type Stack } from '../../scripts/stack';
+import { createServer } from 'node:net';
+import { freePort, startStack, type Stack } from '../../scripts/stack';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -49,5 +50,37 @@ describe('startStack', () => {
       headers: { Origin: 'https://elsewhere.test' },
     });
     expect(preflight.status).toBe(204);
+  }, 90_000);
+
+  it('picks another port when the one it picked is taken before wrangler binds it', async () => {
+    const taken = createServer();
+    const takenPort = await new Promise<number>((ok) =>
+      taken.listen(0, '127.0.0.1', () => {
+        const address = taken.address();
+        ok(typeof address === 'object' && address !== null ? address.port : 0);
+      }),
+    );
+    const picks: number[] = [];
+    let other: Stack | undefined;
+    try {
+      other = await startStack({
+        configPath: join(dir, 'wrangler.toml'),
+        dataDir: join(dir, 'firehose-2'),
+        persistTo: join(dir, 'wrangler-2'),
+        devVars: false,
+        pickPort: async () => {
+          const port = picks.length === 0 ? takenPort : await freePort();
+          picks.push(port);
+          return port;
+        },
+      });
+      expect(picks[0]).toBe(takenPort);
+      expect(picks).toHaveLength(2);
+      expect(other.workerUrl).toBe(`http://127.0.0.1:${picks[1]}`);
+      expect((await fetch(`${other.workerUrl}/`)).status).toBe(200);
+    } finally {
+      await other?.stop();
+      taken.close();
+    }
   }, 90_000);
 });
