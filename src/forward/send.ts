@@ -13,29 +13,12 @@ import {
 } from './batch';
 import { FORWARD_MAX_CONCURRENT_CALLS } from './limits';
 import type { ForwardSettings } from './settings';
+import { inPool } from '../pool';
 
 export interface ForwardResult {
   plan: ForwardPlan;
   sent: SentForwardCall[];
   decisions: Map<number, ForwardDecision>;
-}
-
-/** Runs `task` over `items`, at most `limit` at a time, results in order. */
-async function inPool<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 export async function forwardMessages(

@@ -35,6 +35,7 @@ import { QUEUE_SEND_BATCH_MAX_BYTES } from './limits';
 import { decodeMessage, messageIds, messageLines, type DecodedMessage } from './message';
 import { groupForSendBatch, type PackedMessage } from './pack';
 import { mayRetry, retryCapSeconds, retryDelaySeconds } from './retry';
+import { inPool } from '../pool';
 
 export type { DeliveryReport };
 
@@ -79,24 +80,6 @@ export function firehoseSettings(env: Env): FirehoseSettings | string {
 function callLabel(outcome: CallOutcome): CallLabel {
   if (outcome.kind !== 'records') return outcome.kind;
   return outcome.records.every((r) => r.ok) ? 'ok' : 'partial';
-}
-
-/** Runs `task` over `items`, at most `limit` at a time, results in order. */
-async function inPool<T, R>(
-  items: readonly T[],
-  limit: number,
-  task: (t: T) => Promise<R>,
-): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await task(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
 }
 
 /** Sends every call; a call refused for its size is split and its parts sent, round by round. */
