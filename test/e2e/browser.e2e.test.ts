@@ -3,12 +3,10 @@
 // standalone bundle, which fetches its settings from the Worker and posts every call to it
 // cross-origin (CORS preflight, text/plain, Basic auth), one call at a time and in batches.
 // Every call must land in the local Firehose files once, enriched from the browser's request.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, CDPSession, Page, Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -19,22 +17,9 @@ import {
   type Json,
   type PageServer,
 } from './sdk-support';
+import { launchChromium, type Chromium } from './chromium';
 import { landed, SEED_KEY, startTestStack, until, waitForAll, type TestStack } from './support';
 
-// Debian's package (`apt-get install -y chromium`); flags verified in /work/shared/TOOLCHAIN.md.
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  // Nothing but loopback resolves: a request to Segment's servers would fail, and be seen.
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 const SOURCE = 'ndc-demo';
 const TYPES = ['page', 'identify', 'track', 'group', 'alias'] as const;
 const ROUNDS = 4;
@@ -126,8 +111,8 @@ interface AnalyticsLike {
 describe('analytics.js (analytics-next standalone) in headless Chromium', () => {
   let stack: TestStack;
   let server: PageServer;
+  let chromium: Chromium;
   let browser: BrowserContext;
-  let profileDir: string;
 
   beforeAll(async () => {
     stack = await startTestStack({ stream: 'e2e-browser' });
@@ -160,23 +145,14 @@ describe('analytics.js (analytics-next standalone) in headless Chromium', () => 
       }),
       [scriptSrc]: { contentType: 'text/javascript; charset=utf-8', body: bundle },
     });
-    profileDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-    });
-    // With no network interface but loopback Chromium reports offline, and analytics.js then
-    // only buffers (TOOLCHAIN.md).
-    await browser.addInitScript(() =>
-      Object.defineProperty(Navigator.prototype, 'onLine', { get: () => true }),
-    );
+    chromium = await launchChromium({ online: true });
+    browser = chromium.context;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     await server?.close();
     await stack?.cleanup();
-    if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
   });
 
   /** Loads `path`, makes ROUNDS × every call type with our messageIds, waits for the answers. */
@@ -358,7 +334,12 @@ describe('analytics.js (analytics-next standalone) in headless Chromium', () => 
     });
     expect(sample('page')).toMatchObject({ category: 'Docs', name: 'Home 1' });
     expect(sample('group')).toMatchObject({ groupId: 'group-1', traits: { plan: 'enterprise' } });
-    expect(sample('alias')).toMatchObject({ userId: 'user-1', previousId: 'anon-1' });
+    // analytics-next sets every event's userId to the user identified when the event is
+    // finished (EventFactory.addIdentity), so round 1's alias may carry a later round's user.
+    expect(sample('alias')).toMatchObject({
+      userId: expect.stringMatching(/^user-[1-3]$/),
+      previousId: 'anon-1',
+    });
     expect(JSON.stringify(events)).not.toContain(SEED_KEY);
   }
 

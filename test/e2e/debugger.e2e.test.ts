@@ -3,27 +3,11 @@
 // token, opens the source's WebSocket, and shows an accepted and a rejected event posted with
 // fetch within 2 s, with their status and error code; a wrong token is refused. The API reads
 // back what a script posted, in order, enriched.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium, type Chromium } from './chromium';
 import { basic, SEED_KEY, startTestStack, until, type TestStack } from './support';
 
-// Debian's package; flags as in browser.e2e.test.ts (/work/shared/TOOLCHAIN.md).
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1',
-];
 const TOKEN = 'e2e-admin-token-for-the-debugger';
 const SOURCE = 'ndc-demo'; // the seed key's source
 // Issue #13: "see both rows appear within 2 s".
@@ -49,22 +33,18 @@ async function rows(page: Page): Promise<Row[]> {
 
 describe('the live debugger', () => {
   let stack: TestStack;
+  let chromium: Chromium;
   let browser: BrowserContext;
-  let profileDir: string;
 
   beforeAll(async () => {
     stack = await startTestStack({ stream: 'e2e-debugger', vars: { ADMIN_TOKEN: TOKEN } });
-    profileDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-    });
+    chromium = await launchChromium();
+    browser = chromium.context;
   });
 
   afterAll(async () => {
-    await browser?.close();
+    await chromium?.close();
     await stack?.cleanup();
-    if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
   });
 
   /** A page on /debugger, recording the URLs it asks for and its console errors. */

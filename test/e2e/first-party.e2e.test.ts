@@ -6,11 +6,9 @@
 // events and the DevTools protocol, goes to the collector or the page's own origin.
 // Two ways in: `npm start`'s (http, the snippet with `_cdn`) and a deployed Worker's (https,
 // only the host changed), the latter with PUBLIC_HOST naming a second host for the events.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
 import type { BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/stack';
@@ -20,27 +18,15 @@ import {
   ENTRY_ASSET_PATH,
   ENTRY_CACHE_CONTROL,
 } from '../../src/analytics-js/assets';
+import { launchChromium, type Chromium } from './chromium';
 import { isJson, startPageServer, type Json, type PageServer } from './sdk-support';
 import { landed, SEED_KEY, startTestStack, until, type TestStack } from './support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const DOC = join(here, '..', '..', 'docs', 'analytics-js.md');
 
-// Debian's package; flags as in browser.e2e.test.ts (/work/shared/TOOLCHAIN.md). The one name
-// besides loopback that resolves is the second host the https collector answers on.
-const CHROMIUM = '/usr/bin/chromium';
+// The one name besides loopback that resolves: the second host the https collector answers on.
 const EVENTS_HOST = 'collect.test';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  `--host-resolver-rules=MAP ${EVENTS_HOST} 127.0.0.1 , MAP * ~NOTFOUND , EXCLUDE 127.0.0.1`,
-];
 const CALLS = 3;
 // analytics-next loads its queryString chunk for `ajs_` parameters (src/browser/index.ts) and
 // tracks `ajs_event` with `ajs_prop_*` as properties (src/core/query-string).
@@ -100,29 +86,22 @@ interface AnalyticsLike {
 }
 
 describe('analytics.js first-party, pasted from docs/analytics-js.md, in headless Chromium', () => {
+  let chromium: Chromium;
   let browser: BrowserContext;
-  let profileDir: string;
   let snippets: { local: string; deployed: string };
 
   beforeAll(async () => {
     snippets = await documentedSnippets();
-    profileDir = await mkdtemp(join(tmpdir(), 'ndc-e2e-chromium-'));
-    browser = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      args: CHROMIUM_ARGS,
-      // wrangler dev's self-signed certificate for the https collector.
+    chromium = await launchChromium({
+      loopbackHosts: [EVENTS_HOST],
+      online: true,
       ignoreHTTPSErrors: true,
     });
-    // With no network interface but loopback Chromium reports offline, and analytics.js then
-    // only buffers (TOOLCHAIN.md).
-    await browser.addInitScript(() =>
-      Object.defineProperty(Navigator.prototype, 'onLine', { get: () => true }),
-    );
+    browser = chromium.context;
   });
 
   afterAll(async () => {
-    await browser?.close();
-    if (profileDir !== undefined) await rm(profileDir, { recursive: true, force: true });
+    await chromium?.close();
   });
 
   /**
