@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isLoopback, readBody, wait } from '../local-http';
 import {
   NO_FAULTS,
   applyFaultPatch,
@@ -142,36 +142,6 @@ function apiError(
 function headerString(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(',') : value;
-}
-
-function isLoopback(address: string | undefined): boolean {
-  if (address === undefined) return false;
-  return address === '::1' || /^(::ffff:)?127\./.test(address);
-}
-
-/** Reads the whole body; past `limit` it keeps draining but stops storing. */
-async function readBody(
-  req: IncomingMessage,
-  limit: number,
-): Promise<{ ok: true; body: Buffer } | { ok: false; bytes: number }> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    bytes += buf.length;
-    if (bytes <= limit) chunks.push(buf);
-  }
-  return bytes > limit ? { ok: false, bytes } : { ok: true, body: Buffer.concat(chunks) };
-}
-
-/** Waits `ms`, or less if `signal` aborts; never throws. */
-async function wait(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return;
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch {
-    // Aborted: the server is closing or the client left; the reply goes nowhere anyway.
-  }
 }
 
 function send(res: ServerResponse, reply: Reply, contentType: string): void {

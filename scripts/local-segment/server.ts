@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { isLoopback, readBody, wait } from '../local-http';
 import { mulberry32, type Random } from '../local-firehose/faults';
 import { FileSink, instanceTag } from '../local-firehose/sink';
 import { NO_FAULTS, applyFaultPatch, decideFault, parseFaultPatch, type Faults } from './faults';
@@ -60,30 +60,6 @@ export interface LocalSegment {
 /** The directory a write key's events land in: the key with unsafe characters replaced. */
 export function keyDirectory(writeKey: string): string {
   return writeKey.replace(/[^A-Za-z0-9._-]/g, '_');
-}
-
-function isLoopback(address: string | undefined): boolean {
-  return address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address));
-}
-
-async function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefined> {
-  const chunks: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of req) {
-    const buf = chunk as Buffer;
-    bytes += buf.length;
-    if (bytes <= limit) chunks.push(buf);
-  }
-  return bytes > limit ? undefined : Buffer.concat(chunks);
-}
-
-async function wait(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return;
-  try {
-    await sleep(ms, undefined, { signal });
-  } catch {
-    // Aborted: the server is closing or the client left.
-  }
 }
 
 function json(res: ServerResponse, status: number, body: unknown, headers = {}): void {
@@ -144,8 +120,8 @@ export async function createLocalSegment(options: LocalSegmentOptions): Promise<
       req.socket.destroy();
       return;
     }
-    const body = await readBody(req, READ_MAX_BYTES);
-    const bodyBytes = body?.length ?? READ_MAX_BYTES + 1;
+    const read = await readBody(req, READ_MAX_BYTES);
+    const bodyBytes = read.ok ? read.body.length : read.bytes;
     const clientGone = new AbortController();
     res.once('close', () => clientGone.abort());
     const signal = AbortSignal.any([closing.signal, clientGone.signal]);
@@ -176,8 +152,9 @@ export async function createLocalSegment(options: LocalSegmentOptions): Promise<
       case 'none':
         break;
     }
-    const parsed =
-      body === undefined ? { ok: false as const, error: 'body too large' } : parseBatch(body);
+    const parsed = read.ok
+      ? parseBatch(read.body)
+      : { ok: false as const, error: `body of ${read.bytes} bytes exceeds ${MAX_BODY_BYTES}` };
     if (!parsed.ok) {
       finish('invalid', bodyBytes);
       return json(res, 400, { success: false, message: parsed.error });
@@ -217,7 +194,7 @@ export async function createLocalSegment(options: LocalSegmentOptions): Promise<
         if (req.method === 'GET') return json(res, 200, faults);
         let input: unknown;
         try {
-          input = JSON.parse(raw?.toString('utf8') ?? '');
+          input = JSON.parse(raw.ok ? raw.body.toString('utf8') : '');
         } catch {
           return json(res, 400, { message: 'Body is not valid JSON.' });
         }

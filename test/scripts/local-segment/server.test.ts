@@ -86,6 +86,18 @@ describe('POST /v1/batch', () => {
     expect(segment.stats().callsByOutcome.invalid).toBe(4);
   });
 
+  it('reads a body past four times the limit only to drain it, and names its size', async () => {
+    const segment = await start();
+    const bytes = MAX_BODY_BYTES * 4 + 1;
+    const res = await post(segment, 'x'.repeat(bytes));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      success: false,
+      message: `body of ${bytes} bytes exceeds ${MAX_BODY_BYTES}`,
+    });
+    expect(segment.stats().callsByOutcome.invalid).toBe(1);
+  });
+
   it('injects faults at runtime, for one write key or for all', async () => {
     const segment = await start();
     const admin = (body: unknown) =>
