@@ -6,11 +6,10 @@
 // answer came too late (the endpoint lists those), the one duplicate no sender can avoid.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  SEED_KEY,
-  basic,
   landed,
   metricSum,
   metricsText,
+  postAccepted,
   tally,
   until,
   waitForAll,
@@ -22,22 +21,6 @@ import {
 const EVENTS = 20_000;
 const BATCH = 50;
 const RESEND_SHARE = 0.3;
-
-/** Posts one body until it is answered 200, backing off on 5xx as the SDKs do. */
-async function post(stack: TestStack, path: string, body: string): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    const res = await fetch(`${stack.workerUrl}${path}`, {
-      method: 'POST',
-      headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
-      body,
-    });
-    const text = await res.text();
-    if (res.status === 200) return;
-    if (res.status < 500 || attempt > 10)
-      throw new Error(`${path} answered ${res.status}: ${text}`);
-    await new Promise((r) => setTimeout(r, 200 * (attempt + 1)));
-  }
-}
 
 /** Runs `jobs` with `concurrency` workers. */
 async function pool(jobs: Array<() => Promise<void>>, concurrency: number): Promise<void> {
@@ -81,8 +64,8 @@ describe('effectively-once delivery under every fault', () => {
       const twice = (i / BATCH) % 10 < RESEND_SHARE * 10;
       if (twice) resent += BATCH;
       jobs.push(async () => {
-        await post(stack, '/v1/batch', body);
-        if (twice) await post(stack, '/v1/batch', body);
+        await postAccepted(stack, '/v1/batch', body);
+        if (twice) await postAccepted(stack, '/v1/batch', body);
       });
     }
     for (let i = EVENTS / 2; i < EVENTS; i++) {
@@ -90,8 +73,8 @@ describe('effectively-once delivery under every fault', () => {
       const twice = i % 10 < RESEND_SHARE * 10;
       if (twice) resent += 1;
       jobs.push(async () => {
-        await post(stack, '/v1/track', body);
-        if (twice) await post(stack, '/v1/track', body);
+        await postAccepted(stack, '/v1/track', body);
+        if (twice) await postAccepted(stack, '/v1/track', body);
       });
     }
     const posting = pool(jobs, 16);

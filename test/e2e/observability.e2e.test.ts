@@ -4,6 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  metricSum,
   postInBatches,
   postSingles,
   startTestStack,
@@ -11,18 +12,6 @@ import {
   waitForAll,
   type TestStack,
 } from './support';
-
-/** Sum of every sample of a metric family in Prometheus text, optionally filtered by a label. */
-function sum(text: string, name: string, label?: string): number {
-  return text
-    .split('\n')
-    .filter(
-      (l) =>
-        (l.startsWith(`${name}{`) || l.startsWith(`${name} `)) &&
-        (label === undefined || l.includes(label)),
-    )
-    .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
-}
 
 describe('observability', () => {
   let stack: TestStack;
@@ -60,25 +49,27 @@ describe('observability', () => {
       'every delivery counted',
       async () => {
         const t = await metrics();
-        return sum(t, 'ndc_segment_events_delivered_total') === ids.length ? t : undefined;
+        return metricSum(t, 'ndc_segment_events_delivered_total') === ids.length ? t : undefined;
       },
       30_000,
     );
     console.log(
-      `observability e2e: posted=${ids.length} received=${sum(text, 'ndc_segment_events_received_total')} delivered=${sum(text, 'ndc_segment_events_delivered_total')}`,
+      `observability e2e: posted=${ids.length} received=${metricSum(text, 'ndc_segment_events_received_total')} delivered=${metricSum(text, 'ndc_segment_events_delivered_total')}`,
     );
-    expect(sum(text, 'ndc_segment_events_received_total')).toBe(ids.length);
+    expect(metricSum(text, 'ndc_segment_events_received_total')).toBe(ids.length);
     const pages = events.filter((e) => e.type === 'page').length;
     expect(pages).toBeGreaterThan(100);
-    expect(sum(text, 'ndc_segment_events_received_total', 'type="page"')).toBe(pages);
-    expect(sum(text, 'ndc_segment_events_delivered_total', 'stream="e2e-metrics"')).toBe(
+    expect(metricSum(text, 'ndc_segment_events_received_total', 'type="page"')).toBe(pages);
+    expect(metricSum(text, 'ndc_segment_events_delivered_total', 'stream="e2e-metrics"')).toBe(
       ids.length,
     );
-    expect(sum(text, 'delivery_success_total', 'stream="e2e-metrics"')).toBe(ids.length);
-    expect(sum(text, 'ndc_segment_delivery_latency_seconds_count')).toBe(ids.length);
-    expect(sum(text, 'ndc_segment_batch_events_count')).toBe(200 + 8);
-    expect(sum(text, 'ndc_segment_requests_total', 'route="/v1/batch",status="200"')).toBe(8);
-    expect(sum(text, 'ndc_segment_requests_total', 'route="/v1/track",status="200"')).toBe(200);
+    expect(metricSum(text, 'delivery_success_total', 'stream="e2e-metrics"')).toBe(ids.length);
+    expect(metricSum(text, 'ndc_segment_delivery_latency_seconds_count')).toBe(ids.length);
+    expect(metricSum(text, 'ndc_segment_batch_events_count')).toBe(200 + 8);
+    expect(metricSum(text, 'ndc_segment_requests_total', 'route="/v1/batch",status="200"')).toBe(8);
+    expect(metricSum(text, 'ndc_segment_requests_total', 'route="/v1/track",status="200"')).toBe(
+      200,
+    );
 
     const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });
     expect(check.error).toBeUndefined();
@@ -123,7 +114,9 @@ describe('observability', () => {
     );
     expect((await waitForAll(stack, ids, 30_000)).missing).toEqual([]);
     const text = await metrics();
-    expect(sum(text, 'ndc_segment_firehose_calls_total', 'outcome="retry"')).toBeGreaterThan(0);
-    expect(sum(text, 'delivery_failure_total')).toBeGreaterThan(0);
+    expect(metricSum(text, 'ndc_segment_firehose_calls_total', 'outcome="retry"')).toBeGreaterThan(
+      0,
+    );
+    expect(metricSum(text, 'delivery_failure_total')).toBeGreaterThan(0);
   });
 });

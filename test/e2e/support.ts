@@ -134,9 +134,8 @@ export function basic(key: string): string {
   return `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 }
 
-/** POSTs `events` to /v1/batch in batches of `size`, retrying 5xx answers like the SDKs do. */
 /** POSTs one body to `path`, retrying 5xx answers with backoff as the SDKs do; 4xx throws. */
-async function postAccepted(stack: Stack, path: string, body: string): Promise<void> {
+export async function postAccepted(stack: Stack, path: string, body: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${stack.workerUrl}${path}`, {
       method: 'POST',
