@@ -65,7 +65,7 @@ export default defineConfig({
         test: {
           name: 'workers',
           include: ['test/**/*.{unit,worker}.test.ts'],
-          exclude: ['test/scripts/**', 'test/e2e/**'],
+          exclude: ['test/scripts/**', 'test/bench/**', 'test/e2e/**'],
           globalSetup: [
             './test/support/node/runtime-log-filter.ts',
             './test/support/node/analytics-js-assets-global-setup.ts',
@@ -80,7 +80,11 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/scripts/**/*.test.ts', 'test/support/node/**/*.test.ts'],
+          include: [
+            'test/scripts/**/*.test.ts',
+            'test/bench/**/*.test.ts',
+            'test/support/node/**/*.test.ts',
+          ],
         },
       },
       {

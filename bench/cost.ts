@@ -219,9 +219,28 @@ export function dedupeShardsFor(eventsPerSecond: number, windowSeconds: number):
   return Math.max(DEDUPE_SHARDS_DEFAULT, needed);
 }
 
-/** Expected distinct shards among `keys` keys spread uniformly over `shards`. */
-export function shardsTouched(keys: number, shards: number): number {
-  return shards * (1 - (1 - 1 / shards) ** keys);
+/**
+ * Expected dedupe shards one consumer batch of `keys` keys calls when a share `routed` of them
+ * came to its queue by their shard (one-event requests; each of `queues` queues owns
+ * shards / queues shards: src/queue/producer.ts pickQueue) and the rest came at random.
+ */
+export function shardsTouchedByQueue(
+  keys: number,
+  routed: number,
+  shards: number,
+  queues: number,
+): number {
+  const own = shards / queues;
+  const byShard = keys * routed;
+  const atRandom = keys - byShard;
+  const missedAtRandom = (1 - 1 / shards) ** atRandom;
+  const missedOwn = (1 - 1 / own) ** byShard * missedAtRandom;
+  return own * (1 - missedOwn) + (shards - own) * (1 - missedAtRandom);
+}
+
+/** The smallest multiple of `of` that is at least `n`. */
+function roundUpTo(n: number, of: number): number {
+  return Math.ceil(n / of) * of;
 }
 
 /** Events/s one stream carries at its quotas, and which quota binds first. */
@@ -278,10 +297,17 @@ export function costAt(
 
   // Dedupe: one call per shard a consumer batch has keys for (commits ride on it); each shard
   // writes one row of keys, arms one alarm and deletes one expired row per persist interval.
+  // DEDUPE_SHARDS is a multiple of the number of queues (README, "Scaling"), so one-event
+  // requests go to the queue of their shard.
+  const queues = Math.max(1, Math.ceil(messagesPerSecond / QUEUE_MAX_MESSAGES_PER_SECOND));
   const dedupeOn = a.dedupeWindowSeconds > 0;
-  const dedupeShards = dedupeOn ? dedupeShardsFor(rate, a.dedupeWindowSeconds) : 0;
+  const dedupeShards = dedupeOn
+    ? roundUpTo(dedupeShardsFor(rate, a.dedupeWindowSeconds), queues)
+    : 0;
   const keysPerBatch = batchesPerSecond > 0 ? rate / batchesPerSecond : 0;
-  const callsPerBatch = dedupeOn ? shardsTouched(keysPerBatch, dedupeShards) : 0;
+  const callsPerBatch = dedupeOn
+    ? shardsTouchedByQueue(keysPerBatch, d.shardRoutedEvents / d.events, dedupeShards, queues)
+    : 0;
   const dedupeAlarms = dedupeOn ? dedupeShards / DEDUPE_PERSIST_SECONDS : 0;
   const dedupeRequests = batchesPerSecond * k * callsPerBatch + dedupeAlarms;
   const dedupeRows = 3 * dedupeAlarms;
@@ -393,7 +419,7 @@ export function costAt(
     totalUsdPerMillionEvents: (totalUsdPerMonth / (rate * SECONDS_PER_MONTH)) * MILLION,
     metricsShare: metrics / totalUsdPerMonth,
     infrastructure: {
-      queues: Math.ceil(messagesPerSecond / QUEUE_MAX_MESSAGES_PER_SECOND),
+      queues,
       streams: Math.ceil(rate / perStream),
       streamBoundBy: boundBy,
       metricShards: METRICS_SHARDS,

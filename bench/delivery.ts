@@ -40,6 +40,11 @@ export interface DeliveryFigures {
    */
   forwardCopies: number;
   forwardQueueOps: number;
+  /**
+   * Events of one-event requests: ingest sends each to the queue of its dedupe shard when the
+   * events queues divide DEDUPE_SHARDS (src/queue/producer.ts pickQueue); 0 where not modelled.
+   */
+  shardRoutedEvents: number;
   perEvent: {
     requests: number;
     messages: number;
@@ -196,6 +201,7 @@ export function modelOurs(
       queueOps: units * 3,
       forwardCopies,
       forwardQueueOps: forwardUnits * 3,
+      shardRoutedEvents: requests.filter((r) => r.lines.length === 1).length,
     },
     units,
     retryRates,
@@ -239,6 +245,8 @@ export function modelSeed(
       // Had the seed forwarded, one copy per message.
       forwardCopies: lines.length,
       forwardQueueOps: units * 3,
+      // The seed had no deduplication to route by.
+      shardRoutedEvents: 0,
     },
     units,
     retryRates,

@@ -152,16 +152,23 @@ export interface DedupeSettings {
   shards: number;
 }
 
+/** DEDUPE_SHARDS, or undefined when deduplication is off (window 0 or no binding). */
+export function dedupeShardCount(env: Env): number | undefined {
+  if (env.DEDUPE === undefined || dedupeWindowSeconds(env.DEDUPE_WINDOW_SECONDS) === 0) {
+    return undefined;
+  }
+  return dedupeShards(env.DEDUPE_SHARDS);
+}
+
 /** The shards from env, or undefined when deduplication is off (window 0 or no binding). */
 export function dedupeSettings(env: Env): DedupeSettings | undefined {
   const namespace = env.DEDUPE;
-  if (namespace === undefined || dedupeWindowSeconds(env.DEDUPE_WINDOW_SECONDS) === 0) {
-    return undefined;
-  }
+  const shards = dedupeShardCount(env);
+  if (namespace === undefined || shards === undefined) return undefined;
   const stub = (shard: number): DurableObjectStub<DedupeShard> =>
     namespace.get(namespace.idFromName(`shard-${shard}`));
   return {
     io: { call: (shard, request) => stub(shard).apply(request) },
-    shards: dedupeShards(env.DEDUPE_SHARDS),
+    shards,
   };
 }

@@ -51,6 +51,14 @@ export function shardOf(hi: number, shards: number): number {
   return (hi >>> 0) % shards;
 }
 
+const scratch = new Uint32Array(2);
+
+/** The shard that keeps the key of (source, messageId). */
+export function shardOfEvent(source: string, messageId: string, shards: number): number {
+  writeKey(source, messageId, scratch, 0);
+  return shardOf(scratch[0] ?? 0, shards);
+}
+
 /** Keys as a flat array [hi0, lo0, hi1, lo1, …]: cheap to build, send over RPC and store. */
 export function keysOf(pairs: ReadonlyArray<readonly [string, string]>): Uint32Array {
   const out = new Uint32Array(pairs.length * 2);

@@ -10,7 +10,9 @@ import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
 import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
 import { blockedReason } from '../queue/dead-letter';
-import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
+import { dedupeShardCount } from '../dedupe/client';
+import { shardOfEvent } from '../dedupe/keys';
+import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
 import {
@@ -159,6 +161,24 @@ async function sendBlocked(
 }
 
 /**
+ * The dedupe shard of a request's one event, which picks its queue when there are several and
+ * they divide DEDUPE_SHARDS (pickQueue); undefined for a request of several events, with one
+ * queue, or with deduplication off.
+ */
+function shardHint(
+  env: Env,
+  queues: number,
+  source: string,
+  deliver: readonly QueuedEvent[],
+): ShardHint | undefined {
+  const [only] = deliver;
+  if (queues < 2 || deliver.length !== 1 || only === undefined) return undefined;
+  const shards = dedupeShardCount(env);
+  if (shards === undefined || shards % queues !== 0) return undefined;
+  return { index: shardOfEvent(source, only.messageId, shards), of: shards };
+}
+
+/**
  * Applies the source's tracking plan, puts the events it lets through on one of the events
  * queues and the ones it blocks on the dead-letter queue, then records them.
  */
@@ -173,7 +193,12 @@ async function enqueue(
   const checked = unwrap(
     await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
   );
-  const target = pickQueue(eventsQueues(c.env), deps.random);
+  const queues = eventsQueues(c.env);
+  const target = pickQueue(
+    queues,
+    deps.random,
+    shardHint(c.env, queues.length, source, checked.deliver),
+  );
   let sent;
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { keysOf, shardOf, writeKey } from '../../src/dedupe/keys';
+import { planGate } from '../../src/dedupe/gate';
+import { keysOf, shardOf, shardOfEvent, writeKey } from '../../src/dedupe/keys';
 
 const uuid = (i: number): string =>
   `${i.toString(16).padStart(8, '0')}-7d2e-4c1a-9b3f-${(i * 2654435761).toString(16).padStart(12, '0').slice(-12)}`;
@@ -50,5 +51,15 @@ describe('shardOf', () => {
       counts[s] = (counts[s] ?? 0) + 1;
     }
     for (const c of counts) expect(Math.abs(c - n / shards)).toBeLessThan((n / shards) * 0.05);
+  });
+});
+
+describe('shardOfEvent', () => {
+  it("is the shard the consumer's gate asks for the same key, which picks the ingest queue", () => {
+    for (let i = 0; i < 200; i++) {
+      const id = uuid(i);
+      const plan = planGate([{ index: 0, token: 't', source: 'web', ids: [id] }], 12);
+      expect([...plan.requests.keys()]).toEqual([shardOfEvent('web', id, 12)]);
+    }
   });
 });

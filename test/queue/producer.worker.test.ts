@@ -14,6 +14,7 @@ import {
 } from '../../src/queue/handler';
 import { FORWARD_QUEUE_MAX_RETRIES } from '../../src/queue/retry';
 import { enqueueEvents, eventsQueues, pickQueue } from '../../src/queue/producer';
+import { shardOfEvent } from '../../src/dedupe/keys';
 import { VALID_CALLS } from '../fixtures/calls';
 import { basic, harness, jsonPost, recordingQueue } from '../support/worker';
 import { MetricsBuffer } from '../../src/metrics/buffer';
@@ -51,6 +52,16 @@ describe('pickQueue', () => {
     }
     expect(counts).toEqual([1000, 1000, 1000]);
     expect(pickQueue([], () => 0.5)).toBeUndefined();
+  });
+
+  it("sends a one-event request to its dedupe shard's queue when the queues divide the shards", () => {
+    // Shard 7 of 12 over 3 queues: 7 mod 3 = 1, whatever the random draw.
+    expect(pickQueue([0, 1, 2], () => 0.99, { index: 7, of: 12 })).toBe(1);
+    expect(pickQueue([0, 1], () => 0.99, { index: 7, of: 12 })).toBe(1);
+    expect(pickQueue([0, 1], () => 0, { index: 6, of: 12 })).toBe(0);
+    // 12 shards over 5 queues would give some queues 3 shards and others 2: random instead.
+    expect(pickQueue([0, 1, 2, 3, 4], () => 0.99, { index: 7, of: 12 })).toBe(4);
+    expect(pickQueue([], () => 0.5, { index: 7, of: 12 })).toBeUndefined();
   });
 });
 
@@ -102,12 +113,11 @@ describe('ingest over several events queues', () => {
     const h = harness({ deps });
     const second = recordingQueue();
     for (let i = 0; i < 10; i++) {
+      // Two events a request: the queue is drawn at random (one event would follow its shard).
+      const batch = [0, 1].map((k) => ({ ...VALID_CALLS.track, messageId: `q${i}-${k}` }));
       const res = await h.fetch(
-        '/v1/track',
-        jsonPost(
-          { ...VALID_CALLS.track, messageId: `q${i}` },
-          { Authorization: basic('test-key-1') },
-        ),
+        '/v1/batch',
+        jsonPost({ batch }, { Authorization: basic('test-key-1') }),
         { EVENTS_1: second.queue },
       );
       expect(res.status).toBe(200);
@@ -117,6 +127,46 @@ describe('ingest over several events queues', () => {
     const counters = metrics.drain().counters;
     expect(counters['ndc_segment_queue_messages_sent_total{queue="EVENTS"}']).toBe(5);
     expect(counters['ndc_segment_queue_messages_sent_total{queue="EVENTS_1"}']).toBe(5);
+  });
+
+  it("sends a one-event request to its dedupe shard's queue, so a queue's batches touch fewer shards", async () => {
+    const shards = Number(base.DEDUPE_SHARDS);
+    expect(shards % 2).toBe(0);
+    // A random draw that would always pick EVENTS: only the shard can pick EVENTS_1.
+    const h = harness({ deps: { ...fixedDeps(), random: () => 0 } });
+    const second = recordingQueue();
+    const ids = Array.from({ length: 40 }, (_v, i) => `shard-route-${i}`);
+    for (const messageId of ids) {
+      const res = await h.fetch(
+        '/v1/track',
+        jsonPost({ ...VALID_CALLS.track, messageId }, { Authorization: basic('test-key-1') }),
+        { EVENTS_1: second.queue },
+      );
+      expect(res.status).toBe(200);
+    }
+    const inQueue = (q: ReturnType<typeof recordingQueue>) =>
+      q.messages().flatMap((m) => m.header.ids ?? []);
+    const shardQueue = (id: string) => shardOfEvent('web', id, shards) % 2;
+    expect(inQueue(h.queue).sort()).toEqual(ids.filter((id) => shardQueue(id) === 0).sort());
+    expect(inQueue(second).sort()).toEqual(ids.filter((id) => shardQueue(id) === 1).sort());
+    // Both queues carried traffic, and each holds keys of half the shards only.
+    expect(inQueue(second).length).toBeGreaterThan(0);
+    expect(inQueue(h.queue).length).toBeGreaterThan(0);
+    const shardsIn = (q: ReturnType<typeof recordingQueue>) =>
+      new Set(inQueue(q).map((id) => shardOfEvent('web', id, shards)));
+    expect([...shardsIn(second)].every((s) => s % 2 === 1)).toBe(true);
+
+    // With deduplication off the shard plays no part: the random draw picks EVENTS every time.
+    const off = harness({ deps: { ...fixedDeps(), random: () => 0 } });
+    const other = recordingQueue();
+    for (const messageId of ids.slice(0, 10)) {
+      await off.fetch(
+        '/v1/track',
+        jsonPost({ ...VALID_CALLS.track, messageId }, { Authorization: basic('test-key-1') }),
+        { EVENTS_1: other.queue, DEDUPE_WINDOW_SECONDS: '0' },
+      );
+    }
+    expect([off.queue.calls.length, other.calls.length]).toEqual([10, 0]);
   });
 });
 
