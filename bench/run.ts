@@ -243,9 +243,10 @@ function printFeatures(
         name,
         us(f.handler_us_per_event_off),
         us(f.handler_us_per_event_on),
+        // A feature only adds work to the handler: a difference below zero is noise as well.
         f.handler_us_per_event_added !== undefined &&
         f.handler_us_per_event_noise !== undefined &&
-        Math.abs(f.handler_us_per_event_added) <= f.handler_us_per_event_noise
+        f.handler_us_per_event_added <= f.handler_us_per_event_noise
           ? `≈ 0 (${us(f.handler_us_per_event_added)}, noise ±${us(f.handler_us_per_event_noise)})`
           : us(f.handler_us_per_event_added),
         us(f.other_us_per_event),
