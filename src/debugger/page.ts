@@ -109,8 +109,8 @@ export const PAGE_SCRIPT = String.raw`
     });
   }
 
-  function refused(e) {
-    if (e.status !== 401) { notice(e.message, 'error'); return; }
+  // Back to the login form, the token dropped from memory and sessionStorage.
+  function signOut(message, kind) {
     stop();
     stored.forget();
     state.token = '';
@@ -118,7 +118,12 @@ export const PAGE_SCRIPT = String.raw`
     $('intro').hidden = false;
     $('login').hidden = false;
     $('forget').hidden = true;
-    notice('Wrong admin token: the collector answered 401. Enter ADMIN_TOKEN again.', 'error');
+    notice(message, kind);
+  }
+
+  function refused(e) {
+    if (e.status !== 401) { notice(e.message, 'error'); return; }
+    signOut('Wrong admin token: the collector answered 401. Enter ADMIN_TOKEN again.', 'error');
   }
 
   function stop() {
@@ -320,14 +325,7 @@ export const PAGE_SCRIPT = String.raw`
     if (state.token) start();
   });
   $('forget').addEventListener('click', function () {
-    stop();
-    stored.forget();
-    state.token = '';
-    $('app').hidden = true;
-    $('intro').hidden = false;
-    $('login').hidden = false;
-    $('forget').hidden = true;
-    notice('Token forgotten.');
+    signOut('Token forgotten.');
   });
   $('source').addEventListener('change', function () { watch($('source').value); });
   $('pause').addEventListener('click', function () {
