@@ -146,27 +146,13 @@ export function intervalPoints(interval: MetricsState): IntervalPoint[] {
     totals.doubles[LATENCY_COUNT] = latency.count;
     totals.series.push('ndc_segment_delivery_latency_seconds');
   }
-  const points: IntervalPoint[] = [];
-  for (const [source, g] of sources) {
-    points.push({
-      point: {
-        indexes: [indexValue(source)],
-        blobs: fitBlobs(['ingest', source]),
-        doubles: g.doubles,
-      },
+  // One point per source ('ingest') and per stream ('delivery'), indexed by its name.
+  const named = (kind: string, groups: typeof sources): IntervalPoint[] =>
+    [...groups].map(([name, g]) => ({
+      point: { indexes: [indexValue(name)], blobs: fitBlobs([kind, name]), doubles: g.doubles },
       series: g.series,
-    });
-  }
-  for (const [stream, g] of streams) {
-    points.push({
-      point: {
-        indexes: [indexValue(stream)],
-        blobs: fitBlobs(['delivery', stream]),
-        doubles: g.doubles,
-      },
-      series: g.series,
-    });
-  }
+    }));
+  const points = [...named('ingest', sources), ...named('delivery', streams)];
   if (totals.series.length > 0) {
     points.push({
       point: { indexes: ['ndc_segment'], blobs: ['totals', ''], doubles: totals.doubles },
