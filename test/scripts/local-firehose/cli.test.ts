@@ -79,6 +79,17 @@ async function tempDir(): Promise<string> {
   return dir;
 }
 
+/** A client with the CLI's default credentials and region (local / local-secret, us-east-1). */
+function defaultClient(): AwsClient {
+  return new AwsClient({
+    accessKeyId: 'local',
+    secretAccessKey: 'local-secret',
+    region: 'us-east-1',
+    service: 'firehose',
+    retries: 0,
+  });
+}
+
 describe('scripts/local-firehose.ts', () => {
   it('starts on --port 0, accepts a signed batch, logs it and stops on SIGTERM', async () => {
     const dataDir = await tempDir();
@@ -129,13 +140,7 @@ describe('scripts/local-firehose.ts', () => {
     const dataDir = await tempDir();
     const cli = await startCli(['--port', '0', '--data-dir', dataDir, '--throttle', '1']);
     expect(cli.stdout()).toContain('faults=throttle=1');
-    const client = new AwsClient({
-      accessKeyId: 'local',
-      secretAccessKey: 'local-secret',
-      region: 'us-east-1',
-      service: 'firehose',
-      retries: 0,
-    });
+    const client = defaultClient();
     const answer = await putRecordBatch(client, cli.url, [ndjsonRecord(1)]);
     expect(answer.status).toBe(503);
     expect(answer.json['__type']).toBe('ServiceUnavailableException');
@@ -158,13 +163,7 @@ describe('scripts/local-firehose.ts', () => {
       '250',
     ]);
     expect(cli.stdout()).toContain('faults=lateAnswer=1 maxCallBytes=100 lateAnswerMs=250');
-    const client = new AwsClient({
-      accessKeyId: 'local',
-      secretAccessKey: 'local-secret',
-      region: 'us-east-1',
-      service: 'firehose',
-      retries: 0,
-    });
+    const client = defaultClient();
     const tooBig = await putRecordBatch(client, cli.url, [Buffer.alloc(101, 0x61)]);
     expect(tooBig.json).toEqual({
       __type: 'InvalidArgumentException',
@@ -182,13 +181,7 @@ describe('scripts/local-firehose.ts', () => {
     const dataDir = await tempDir();
     const cli = await startCli(['--port', '0', '--data-dir', dataDir, '--expired-token', '1']);
     expect(cli.stdout()).toContain('faults=expiredToken=1');
-    const client = new AwsClient({
-      accessKeyId: 'local',
-      secretAccessKey: 'local-secret',
-      region: 'us-east-1',
-      service: 'firehose',
-      retries: 0,
-    });
+    const client = defaultClient();
     const answer = await putRecordBatch(client, cli.url, [ndjsonRecord(1)]);
     expect(answer.status).toBe(400);
     expect(answer.json['__type']).toBe('ExpiredTokenException');
