@@ -1,12 +1,13 @@
 // Test projects: `workers` runs inside workerd through @cloudflare/vitest-pool-workers (unit
 // tests of the pure core; the Worker's routes and consumers), beside a real local Firehose
 // endpoint and a real local Segment-compatible endpoint (forwarding) started in Node by the
-// global setups, with the static assets (analytics.js) copied first; `node` runs the local
+// global setups, with the static assets (analytics.js) copied first (below); `node` runs the local
 // tooling in Node.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { TEST_FIREHOSE } from './test/support/firehose-credentials.ts';
 import { testWorkerOptions } from './test/support/node/worker-options.ts';
+import { syncAnalyticsJsAssets } from './scripts/analytics-js-assets.ts';
 
 // wrangler (loaded by vitest-pool-workers, and by the e2e stack's wrangler dev) writes a debug
 // log per run, by default in the user's home: keep those under .data/logs. Set before wrangler
@@ -36,6 +37,12 @@ const TEST_VARS = {
   METRICS_FLUSH_SECONDS: '1',
   FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,
 };
+
+// The Worker's static assets (analytics.js, copied from the pinned package into ./assets, which is
+// generated and gitignored) must exist before wrangler reads wrangler.toml below: it refuses an
+// [assets] directory that does not exist while this config loads, before any global setup runs.
+// So whichever command runs first on a clean clone (npm test, npm run test:e2e) makes them.
+await syncAnalyticsJsAssets();
 
 // wrangler.toml's bindings and [vars], never a developer's .dev.vars (see worker-options.ts).
 const { workerOptions, vars } = await testWorkerOptions('./wrangler.toml');
@@ -68,7 +75,6 @@ export default defineConfig({
           exclude: ['test/scripts/**', 'test/bench/**', 'test/e2e/**'],
           globalSetup: [
             './test/support/node/runtime-log-filter.ts',
-            './test/support/node/analytics-js-assets-global-setup.ts',
             './test/support/node/firehose-global-setup.ts',
             './test/support/node/segment-global-setup.ts',
           ],

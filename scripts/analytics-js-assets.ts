@@ -18,7 +18,7 @@ import {
   HEADERS_FILE,
   headersFile,
   LICENSE_ASSET_PATH,
-} from '../src/analytics-js/assets';
+} from '../src/analytics-js/assets.ts';
 
 const PACKAGE = '@segment/analytics-next';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
