@@ -31,8 +31,8 @@ const invalid = (message: string): { ok: false; error: PublicHostError } =>
   err({ reason: 'invalid_public_host', message });
 
 /**
- * Parses PUBLIC_HOST: `collect.example.com`, `collect.example.com:8443` or
- * `https://collect.example.com` (an http or https URL with no path, query, fragment or
+ * Parses PUBLIC_HOST: `events.example.com`, `events.example.com:8443` or
+ * `https://events.example.com` (an http or https URL with no path, query, fragment or
  * credentials). Empty or unset is `undefined`: use the request's own host.
  */
 export function parsePublicHost(

@@ -144,12 +144,12 @@ export const METRIC_CATALOG = {
   },
   delivery_success_total: {
     type: 'counter',
-    help: 'Events delivered to the Firehose stream (legacy name from the Go service).',
+    help: 'Events delivered to the Firehose stream: the delivery_* name older dashboards use, the same count as ndc_segment_events_delivered_total.',
     labels: ['stream'],
   },
   delivery_failure_total: {
     type: 'counter',
-    help: 'Events whose delivery to the Firehose stream failed (legacy name from the Go service).',
+    help: 'Events in failed Firehose records or calls, each attempt: the delivery_* name older dashboards use.',
     labels: ['stream'],
   },
   ndc_segment_delivery_latency_seconds: {

@@ -1,6 +1,6 @@
-// Past one queue's 5,000 messages/s: the Worker with two events queues (wrangler.two-queues.toml,
-// wrangler.toml with its EVENTS_1 blocks uncommented), under wrangler dev's real local queues.
-// Every event lands once and both queues carry traffic.
+// Past one queue's 5,000 messages/s: the Worker with two events queues
+// (test/fixtures/wrangler.two-queues.toml: wrangler.toml with its EVENTS_1 blocks uncommented),
+// under wrangler dev's real local queues. Every event lands once and both queues carry traffic.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   metricSum,
@@ -20,7 +20,10 @@ describe('two events queues', () => {
   let stack: TestStack;
 
   beforeAll(async () => {
-    stack = await startTestStack({ stream: 'e2e-queues', configPath: 'wrangler.two-queues.toml' });
+    stack = await startTestStack({
+      stream: 'e2e-queues',
+      configPath: 'test/fixtures/wrangler.two-queues.toml',
+    });
   });
   afterAll(async () => {
     await stack?.cleanup();

@@ -60,9 +60,9 @@ ndc_segment_events_ambiguous_total 0
 # HELP ndc_segment_debugger_events_skipped_total Events of watched sources left out of the debugger by its per-source sampling.
 # TYPE ndc_segment_debugger_events_skipped_total counter
 ndc_segment_debugger_events_skipped_total 0
-# HELP delivery_success_total Events delivered to the Firehose stream (legacy name from the Go service).
+# HELP delivery_success_total Events delivered to the Firehose stream: the delivery_* name older dashboards use, the same count as ndc_segment_events_delivered_total.
 # TYPE delivery_success_total counter
-# HELP delivery_failure_total Events whose delivery to the Firehose stream failed (legacy name from the Go service).
+# HELP delivery_failure_total Events in failed Firehose records or calls, each attempt: the delivery_* name older dashboards use.
 # TYPE delivery_failure_total counter
 # HELP ndc_segment_delivery_latency_seconds Seconds from an event being received to Firehose accepting it.
 # TYPE ndc_segment_delivery_latency_seconds histogram

@@ -2,7 +2,7 @@
 // are sent; and that wrangler.toml gives every queue its role (events, dead letters, forward,
 // forward dead letters) by configuration.
 import wranglerToml from '../../wrangler.toml?raw';
-import twoQueuesToml from '../../wrangler.two-queues.toml?raw';
+import twoQueuesToml from '../fixtures/wrangler.two-queues.toml?raw';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
@@ -226,8 +226,15 @@ describe('wrangler.toml', () => {
       /^# (\[\[queues\.(?:producers|consumers)\]\]\n(?:# .*\n)*)/gm,
       (block) => block.replace(/^# /gm, ''),
     );
-    const body = twoQueuesToml.split('\n').slice(3).join('\n');
-    expect(body).toBe(uncommented);
+    // The fixture lives in test/fixtures/: wrangler resolves these paths from the config's folder
+    // (the [build] command alone runs where wrangler was started, the repository's root).
+    const relocated = uncommented
+      .replace('main = "src/index.ts"', 'main = "../../src/index.ts"')
+      .replace('watch_dir = "scripts/', 'watch_dir = "../../scripts/')
+      .replace('directory = "./assets"', 'directory = "../../assets"');
+    // Its own header comment, then wrangler.toml's text from its first line on.
+    const body = twoQueuesToml.slice(twoQueuesToml.indexOf('# ndc-segment:'));
+    expect(body).toBe(relocated);
     expect(body).toContain('binding = "EVENTS_1"');
   });
 
