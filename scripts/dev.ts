@@ -11,11 +11,12 @@
 // killed abruptly, the guard process (scripts/process/guard.ts) still ends wrangler.
 
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { banner } from './dev/banner';
 import { resolveDevConfig, USAGE } from './dev/config';
+import { SESSION_FILE } from './events/select';
 import { PortInUseError, startStack, type Stack } from './stack';
 
 // Ours: the stack stops in about a second here; past this, exit anyway (the guard process
@@ -82,6 +83,14 @@ const parent = process.ppid;
 setInterval(() => {
   if (process.ppid !== parent) stop();
 }, PARENT_POLL_MS).unref();
+
+// When this session started, for `npm run events` (scripts/events.ts): it prints what was
+// delivered since, not what earlier sessions left in the same data directory.
+await mkdir(config.dataDir, { recursive: true });
+await writeFile(
+  join(config.dataDir, SESSION_FILE),
+  `${JSON.stringify({ startedAt: new Date().toISOString() })}\n`,
+);
 
 // wrangler's startup lines (its bindings table, "Ready on") are held back: the banner says it
 // better, and on a failure only what explains it is printed.
