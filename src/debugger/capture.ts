@@ -77,7 +77,15 @@ export function newTrace(receivedAt: number): IngestTrace {
 
 const REDACTED = '[write key]';
 
-function fieldsOf(value: unknown): {
+/**
+ * The fields a row shows. A rejected call may lack `type` (the route names it: `typeHint`) or
+ * be of no known type, yet still carry the event's name, which is how a person finds the call
+ * that failed: a page's or screen's `name`, or else any string `event`.
+ */
+function fieldsOf(
+  value: unknown,
+  typeHint?: string,
+): {
   type: string | null;
   event: string | null;
   messageId: string | null;
@@ -85,12 +93,8 @@ function fieldsOf(value: unknown): {
   if (!isJsonObject(value)) return { type: null, event: null, messageId: null };
   const text = (v: unknown): string | null => (typeof v === 'string' ? v : null);
   const type = text(value['type']);
-  const event =
-    type === 'track'
-      ? text(value['event'])
-      : type === 'page' || type === 'screen'
-        ? text(value['name'])
-        : null;
+  const kind = type ?? typeHint;
+  const event = kind === 'page' || kind === 'screen' ? text(value['name']) : text(value['event']);
   return { type, event, messageId: text(value['messageId']) };
 }
 
@@ -174,7 +178,7 @@ export function capturedEvents(trace: IngestTrace, limit = Infinity): CapturedEv
   const receivedAt = formatIsoTimestamp(trace.receivedAt);
   const key = trace.writeKey;
   const rejectedRaw = (raw: unknown, error: CaptureError, typeHint?: string): CapturedEvent => {
-    const fields = fieldsOf(raw);
+    const fields = fieldsOf(raw, typeHint);
     return {
       receivedAt,
       status: 'rejected',

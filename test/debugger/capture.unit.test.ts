@@ -91,6 +91,13 @@ describe('capturedEvents', () => {
     expect(JSON.stringify(e)).not.toContain(SEED_WRITE_KEY);
   });
 
+  it("names a refused call's event when the payload has one, though it has no type field", () => {
+    const { anonymousId: _a, type: _t, ...noIdentity } = SEED_TRACK;
+    const [e] = capturedEvents(singleTrace(noIdentity));
+    expect(e).toMatchObject({ status: 'rejected', type: 'track', event: 'NDC' });
+    expect(e?.error?.code).toBe('missing_field');
+  });
+
   it('blanks the write key wherever else it appears', () => {
     const call = { ...SEED_TRACK, properties: { copied: `key=${SEED_WRITE_KEY}` } };
     const [accepted] = capturedEvents(singleTrace(call));
