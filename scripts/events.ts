@@ -9,9 +9,12 @@ import { DEFAULT_DATA_DIR } from './dev/config';
 import {
   EVENTS_USAGE,
   inSession,
+  messageIdsOf,
   parseEventsArgs,
+  selectForwarded,
   selectLines,
   SESSION_FILE,
+  type EventsArgs,
 } from './events/select';
 
 // Ours: how often --wait and --follow look for new lines; events land in seconds.
@@ -47,11 +50,14 @@ async function ndjsonFiles(dir: string): Promise<string[]> {
     .sort();
 }
 
-/** Reads this session's lines; `seen` holds how many of each file's lines were printed. */
+/**
+ * This session's new lines under `dir`, as `select` keeps them; `seen` holds how many of each
+ * file's lines were read before.
+ */
 async function readNew(
   dir: string,
   sessionMs: number,
-  sinceMs: number | undefined,
+  select: (text: string) => string[],
   seen: Map<string, number>,
 ): Promise<string[]> {
   const out: string[] = [];
@@ -63,9 +69,27 @@ async function readNew(
     const lines = complete.split('\n').filter((line) => line.trim() !== '');
     const from = seen.get(file) ?? 0;
     seen.set(file, lines.length);
-    out.push(...selectLines(lines.slice(from).join('\n'), sinceMs));
+    out.push(...select(lines.slice(from).join('\n')));
   }
   return out;
+}
+
+/** The events (or forwarded copies) printed next, by the command line's filters. */
+function reader(args: EventsArgs, dataDir: string, sessionMs: number): () => Promise<string[]> {
+  const firehoseDir = join(dataDir, 'firehose');
+  const seen = new Map<string, number>();
+  const since = (text: string): string[] => selectLines(text, args.sinceMs);
+  if (!args.forwarded) return () => readNew(firehoseDir, sessionMs, since, seen);
+  // A copy has no receivedAt: it is in when the delivered event of its messageId is.
+  const delivered = args.sinceMs === undefined ? undefined : new Set<string>();
+  const seenDelivered = new Map<string, number>();
+  return async () => {
+    if (delivered !== undefined) {
+      const lines = await readNew(firehoseDir, sessionMs, since, seenDelivered);
+      for (const id of messageIdsOf(lines)) delivered.add(id);
+    }
+    return readNew(join(dataDir, 'segment'), sessionMs, (t) => selectForwarded(t, delivered), seen);
+  };
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));
@@ -79,14 +103,12 @@ const parsed = parseEventsArgs(argv, Date.now());
 if (!parsed.ok) fail(`${parsed.error}\n\n${EVENTS_USAGE}`, 2);
 const args = parsed.value;
 const dataDir = process.env['DATA_DIR'] || DEFAULT_DATA_DIR;
-const dir = join(dataDir, args.forwarded ? 'segment' : 'firehose');
-const sessionMs = await sessionStartMs(dataDir);
+const readMore = reader(args, dataDir, await sessionStartMs(dataDir));
 
-const seen = new Map<string, number>();
 const found: string[] = [];
 const deadline = Date.now() + args.timeoutMs;
 for (;;) {
-  found.push(...(await readNew(dir, sessionMs, args.sinceMs, seen)));
+  found.push(...(await readMore()));
   if (found.length >= args.wait) break;
   if (Date.now() >= deadline) {
     process.stdout.write(found.map((line) => `${line}\n`).join(''));
@@ -97,6 +119,6 @@ for (;;) {
 process.stdout.write(found.map((line) => `${line}\n`).join(''));
 while (args.follow) {
   await sleep(POLL_MS);
-  const more = await readNew(dir, sessionMs, args.sinceMs, seen);
+  const more = await readMore();
   process.stdout.write(more.map((line) => `${line}\n`).join(''));
 }

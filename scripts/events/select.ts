@@ -120,25 +120,54 @@ export function inSession(name: string, sessionMs: number): boolean {
   return start !== undefined && start >= Math.floor(sessionMs / 1000) * 1000;
 }
 
-/**
- * When the collector received an event: its `receivedAt`, or for a forwarded copy (which drops
- * `receivedAt`) its `timestamp`, which the collector set from the same clock.
- */
-export function eventTimeMs(line: string): number | undefined {
+function parsed(line: string): Record<string, unknown> | undefined {
   try {
-    const event = JSON.parse(line) as { receivedAt?: unknown; timestamp?: unknown };
-    const at = typeof event.receivedAt === 'string' ? event.receivedAt : event.timestamp;
-    if (typeof at !== 'string') return undefined;
-    const ms = Date.parse(at);
-    return Number.isNaN(ms) ? undefined : ms;
+    const value = JSON.parse(line) as unknown;
+    return typeof value === 'object' && value !== null
+      ? (value as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
 }
 
+/** When the collector received a delivered event: its `receivedAt`. */
+export function eventTimeMs(line: string): number | undefined {
+  const at = parsed(line)?.['receivedAt'];
+  if (typeof at !== 'string') return undefined;
+  const ms = Date.parse(at);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+const nonEmpty = (text: string): string[] => text.split('\n').filter((line) => line.trim() !== '');
+
 /** The event lines of a file's text that pass `--since`. */
 export function selectLines(text: string, sinceMs: number | undefined): string[] {
-  const lines = text.split('\n').filter((line) => line.trim() !== '');
+  const lines = nonEmpty(text);
   if (sinceMs === undefined) return lines;
   return lines.filter((line) => (eventTimeMs(line) ?? -Infinity) >= sinceMs);
+}
+
+/** The `messageId`s of delivered event lines. */
+export function messageIdsOf(lines: readonly string[]): Set<string> {
+  const ids = new Set<string>();
+  for (const line of lines) {
+    const id = parsed(line)?.['messageId'];
+    if (typeof id === 'string') ids.add(id);
+  }
+  return ids;
+}
+
+/**
+ * The forwarded copies among a file's lines that pass `--since`: a copy drops `receivedAt`
+ * (docs/forwarding.md), so it passes when the delivered event with its `messageId` does.
+ * `delivered` is undefined without `--since`: every copy passes.
+ */
+export function selectForwarded(text: string, delivered: Set<string> | undefined): string[] {
+  const lines = nonEmpty(text);
+  if (delivered === undefined) return lines;
+  return lines.filter((line) => {
+    const id = parsed(line)?.['messageId'];
+    return typeof id === 'string' && delivered.has(id);
+  });
 }

@@ -110,6 +110,32 @@ describe('the docs', () => {
     expect(broken).toEqual([]);
   });
 
+  it('show shell blocks that work pasted whole: no prompts, every output line a comment', () => {
+    const unpasteable: string[] = [];
+    for (const file of DOC_FILES) {
+      for (const block of read(file).matchAll(/^( *)```(?:sh|bash)\n([\s\S]*?)\n\1```/gm)) {
+        // Lines inside a here-document, a quoted string or after a `\` continue a command.
+        let heredocEnd: string | undefined;
+        let inQuote = false;
+        let continued = false;
+        for (const line of (block[2] ?? '').split('\n')) {
+          if (heredocEnd !== undefined) {
+            if (line.trim() === heredocEnd) heredocEnd = undefined;
+            continue;
+          }
+          // A prompt, or a line of output shown as if it were a command.
+          if (!inQuote && !continued && /^\s*(\$ |[{["]|\w+_total\b)/.test(line)) {
+            unpasteable.push(`${file}: ${line}`);
+          }
+          heredocEnd = /<<-?\s*'?(\w+)'?\s*$/.exec(line)?.[1];
+          if ((line.match(/'/g) ?? []).length % 2 === 1) inQuote = !inQuote;
+          continued = line.endsWith('\\');
+        }
+      }
+    }
+    expect(unpasteable).toEqual([]);
+  });
+
   it('keep every table within 100 columns', () => {
     const wide: string[] = [];
     for (const file of DOC_FILES) {
