@@ -47,8 +47,16 @@ await syncAnalyticsJsAssets();
 // wrangler.toml's bindings and [vars], never a developer's .dev.vars (see worker-options.ts).
 const { workerOptions, vars } = await testWorkerOptions('./wrangler.toml');
 
+// CI (.ci/run) runs the README's `npm test` as written and reads the counts from a JSON report:
+// CI_JSON_REPORT names the file, and adds that reporter beside the default one.
+const jsonReport = process.env['CI_JSON_REPORT'];
+
 export default defineConfig({
   test: {
+    reporters:
+      jsonReport === undefined || jsonReport === ''
+        ? ['default']
+        : ['default', ['json', { outputFile: jsonReport }]],
     projects: [
       {
         plugins: [
