@@ -1,5 +1,5 @@
 // Vitest global setup (Node) for the workers project: drops the three lines workerd logs when a
-// test connects to a closed port on purpose, and nothing else.
+// test connects to a closed port, or has its connection dropped, on purpose, and nothing else.
 //
 // test/queue/consumer.worker.test.ts ("retries on a network error") points FIREHOSE_ENDPOINT at
 // a port where nothing listens, to prove a refused connection becomes a retry. The Worker
@@ -12,8 +12,11 @@
 // that follow it within a second. Any other runtime line, and a lost connection that does not
 // follow a refused connect, still prints.
 
+// A connection refused (consumer.worker.test.ts, the Firehose endpoint's closed port), or one the
+// peer dropped unanswered (forward-consumer.worker.test.ts, the local Segment endpoint's `down`
+// fault): each then gets the same two "Network connection lost" follow-ups.
 const REFUSED =
-  /^exception = kj\/async-io-unix\.c\+\+:\d+: disconnected: connect\(\): Connection refused\n/;
+  /^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: (connect\(\): Connection refused|stream disconnected prematurely)\n/;
 const LOST =
   /^uncaught exception; (source = Uncaught \(in promise\); stack = Error: Network connection lost\.\n$|exception = \S+: disconnected: jsg\.Error: Network connection lost\.\n)/;
 // Ours: workerd writes the two follow-ups in the same millisecond as the refused connect.
