@@ -79,6 +79,9 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
+          // Ours: a few tests drive hundreds of requests or start wrangler; on a loaded 2-core
+          // machine 5 s (vitest's default) was not always enough. Time is never asserted.
+          testTimeout: 30_000,
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/bench/**', 'test/e2e/**'],
           globalSetup: [
@@ -94,6 +97,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
+          testTimeout: 30_000,
           include: [
             'test/scripts/**/*.test.ts',
             'test/bench/**/*.test.ts',
