@@ -33,6 +33,7 @@ const TEST_VARS = {
   AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
   AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
   ADMIN_TOKEN: 'test-admin-token',
+  DEBUGGER_TOKEN: 'test-debugger-token',
   // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
   METRICS_FLUSH_SECONDS: '1',
   FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,

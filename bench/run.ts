@@ -82,6 +82,9 @@ const TARGETS = {
   // Issue #14: "validation adds at most 20 µs of CPU per event for a plan of 20 events with 10
   // properties each".
   planUsPerEvent: 20,
+  // Issue #22: the bound docs/tracking-plans.md states for one accepted expression on one 32 KB
+  // string (the largest an event can carry), CPU ms.
+  worstPattern32kbMs: 5,
 };
 
 const CPU_METHOD =
@@ -136,6 +139,16 @@ function planUsPerEvent(results: readonly CaseResult[]): number | undefined {
   const without = cpuCase(results, 'handler.batch100.props10');
   if (withPlan === undefined || without === undefined) return undefined;
   return withPlan.usPerEvent - without.usPerEvent;
+}
+
+/** The slowest accepted expression on its worst 32 KB string (bench/cpu/patterns.ts), ms. */
+function worstPattern(results: readonly CaseResult[]): CaseResult | undefined {
+  return results
+    .filter((r) => r.name.startsWith('stage.plan.pattern32k.'))
+    .reduce<CaseResult | undefined>(
+      (worst, r) => (worst === undefined || r.msPerIteration > worst.msPerIteration ? r : worst),
+      undefined,
+    );
 }
 
 /** What forwarding costs per forwarded event: packing its copy, then planning its call. */
@@ -424,6 +437,14 @@ function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): v
         `event above the same batch without a plan (target ≤ ${TARGETS.planUsPerEvent} µs) ` +
         `${verdict(planUs <= TARGETS.planUsPerEvent)}; enforcePlan alone ` +
         `${num(enforce?.usPerEvent ?? NaN, 2)} µs per event.`,
+    );
+  }
+  const worst = worstPattern(cpu);
+  if (worst !== undefined) {
+    print(
+      `Worst accepted plan expression on a 32 KB string: ${num(worst.msPerIteration, 2)} ms ` +
+        `(${worst.name.slice('stage.plan.pattern32k.'.length)}; bound ` +
+        `${TARGETS.worstPattern32kbMs} ms) ${verdict(worst.msPerIteration <= TARGETS.worstPattern32kbMs)}.`,
     );
   }
   if (mix !== undefined && singles !== undefined) {
@@ -987,11 +1008,14 @@ async function main(): Promise<number> {
       consumer_mix_events_per_second_per_core: perCore(consumerMix),
       consumer_singles_events_per_second_per_core: perCore(consumerSingles),
       tracking_plan_us_per_event: planUsPerEvent(cpu),
+      tracking_plan_worst_pattern_32kb_ms: worstPattern(cpu)?.msPerIteration,
+      tracking_plan_worst_pattern_case: worstPattern(cpu)?.name,
       targets: {
         handler_track_ms: TARGETS.handlerTrackMs,
         handler_batch100_ms: TARGETS.handlerBatch100Ms,
         consumer_events_per_second_per_core: TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: TARGETS.planUsPerEvent,
+        tracking_plan_worst_pattern_32kb_ms: TARGETS.worstPattern32kbMs,
       },
       pass: {
         handler_track_ms: trackMs !== undefined && trackMs <= TARGETS.handlerTrackMs,
@@ -999,6 +1023,8 @@ async function main(): Promise<number> {
         consumer_mix: (perCore(consumerMix) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         consumer_singles: (perCore(consumerSingles) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: (planUsPerEvent(cpu) ?? Infinity) <= TARGETS.planUsPerEvent,
+        tracking_plan_worst_pattern_32kb_ms:
+          (worstPattern(cpu)?.msPerIteration ?? Infinity) <= TARGETS.worstPattern32kbMs,
       },
       plan: plan.cpu,
       cases: cpu,

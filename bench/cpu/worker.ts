@@ -34,6 +34,7 @@ import { parsePlan } from '../../src/plans/plan';
 import { validateEvent, type ValidEvent } from '../../src/segment/validate';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
+import { PATTERN_CASES, PATTERN_STRING_CHARS } from './patterns';
 
 /** The part of a Hono app the bench drives. */
 export interface FetchApp {
@@ -246,6 +247,27 @@ function buildCases(
     throw new Error('the planned batch does not ingest whole');
   }
   const plannedEvents = planned.value.accepted;
+  // One plan and one event per expression: the event's one string is the expression's worst.
+  const patternCases = PATTERN_CASES.map((p) => {
+    const parsed = parsePlan({
+      events: { P: { properties: { properties: { s: { type: 'string', ...p.schema } } } } },
+    });
+    if (!parsed.ok) throw new Error(`pattern case ${p.id} refused: ${parsed.error.message}`);
+    const raw = {
+      type: 'track',
+      event: 'P',
+      userId: 'u',
+      properties: { s: p.attack(PATTERN_STRING_CHARS) },
+    };
+    const single = ingestSingle(raw, 'track', facts, enrich);
+    if (!single.ok) throw new Error(`pattern case ${p.id}: the event is refused`);
+    const events = [single.value];
+    return [
+      `stage.plan.pattern32k.${p.id}`,
+      // Each attack string fails its expression: the event is annotated, never passed.
+      () => enforcePlan(parsed.value.compiled, events).violated === 1,
+    ] as const;
+  });
   const mixCalls = planCalls(fx.mixMessages, streams);
   const mixBodies = mixCalls.map((c) => encodePutRecordBatch(c.stream, c.records));
   const keyBytes = () => encoder.encode(fx.writeKey);
@@ -400,6 +422,7 @@ function buildCases(
         return out.deliver === plannedEvents && out.violated === 0;
       },
     ],
+    ...patternCases,
     [
       'stage.readBody.batch100',
       async () => (await readBody(request('/v1/batch', fx.batchBody), BATCH_MAX_BYTES)).ok,

@@ -10,12 +10,21 @@
 // (setWebSocketAutoResponse). The ring is written as one snapshot (a row per part) at most every
 // DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it, and deleted once nothing
 // has been added for DEBUGGER_RETAIN_SECONDS.
+//
+// Each socket carries the grant of the token that opened it (src/debugger/grants.ts). While any
+// socket is open the object wakes every DEBUGGER_GRANT_CHECK_SECONDS and closes those whose
+// token is no longer valid (rotated or removed); every call from the Worker (captured events, a
+// page opening or renewing) reports the valid grants and closes them at once. With no socket open
+// nothing wakes it for this.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { grantsOf, grantValid, type GrantView } from './grants';
 import {
+  DEBUGGER_GRANT_CHECK_SECONDS,
   DEBUGGER_PERSIST_SECONDS,
   DEBUGGER_RETAIN_SECONDS,
+  DEBUGGER_REVOKED_CLOSE_CODE,
   DEBUGGER_ROW_MAX_CHARS,
 } from './limits';
 import { RateSampler, type CaptureBatch } from './outbox';
@@ -48,6 +57,18 @@ interface Snapshot {
 export const SOCKET_PING = 'ping';
 export const SOCKET_PONG = 'pong';
 
+// Headers the Worker sets on a socket's upgrade request (only the Worker reaches the object):
+// the grant of the token whose ticket opened it, and the grants valid now (comma-separated).
+export const GRANT_HEADER = 'X-Debugger-Grant';
+export const VALID_GRANTS_HEADER = 'X-Debugger-Valid-Grants';
+
+interface SocketAttachment {
+  grant: string;
+}
+
+const digest = async (text: string): Promise<Uint8Array> =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
 export class DebuggerSource extends DurableObject<Env> {
   readonly #ring = new EventRing();
   readonly #sampler = new RateSampler();
@@ -55,9 +76,15 @@ export class DebuggerSource extends DurableObject<Env> {
   #lastAddedAt = 0;
   #dirty = false;
   #parts = 0;
+  #grants: GrantView = { own: new Set() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#grants = {
+        own: new Set(await grantsOf([env.ADMIN_TOKEN, env.DEBUGGER_TOKEN], digest)),
+      };
+    });
     const sql = ctx.storage.sql;
     sql.exec('CREATE TABLE IF NOT EXISTS ring (part INTEGER PRIMARY KEY, value TEXT NOT NULL)');
     const parts = sql.exec<{ value: string }>('SELECT value FROM ring ORDER BY part').toArray();
@@ -76,9 +103,13 @@ export class DebuggerSource extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SOCKET_PING, SOCKET_PONG));
   }
 
-  /** A batch from one isolate: sampled, added, broadcast. Returns how many were added. */
-  async record(batch: CaptureBatch): Promise<number> {
+  /**
+   * A batch from one isolate: sampled, added, broadcast. Returns how many were added. `grants`:
+   * the valid grants as that isolate knows them, checked before anything is sent.
+   */
+  async record(batch: CaptureBatch, grants?: readonly string[]): Promise<number> {
     const now = Date.now();
+    if (grants !== undefined) this.report(grants);
     const take = this.#sampler.admit(batch.events.length, now);
     const added = this.#ring.push(batch.events.slice(0, take));
     const skipped = batch.skipped + batch.events.length - take;
@@ -94,19 +125,32 @@ export class DebuggerSource extends DurableObject<Env> {
     return added.length;
   }
 
+  /** The Worker's word on which grants are valid now: sockets opened under others close. */
+  report(grants: readonly string[]): void {
+    const now = Date.now();
+    this.#grants = { own: this.#grants.own, reported: { grants: new Set(grants), at: now } };
+    this.#closeRevoked(now);
+  }
+
   /** The ring, newest first: what GET /debugger/events answers. */
   list(query: ListQuery): ListAnswer {
     return { events: this.#ring.newest(query.status, query.limit), skipped: this.#skipped };
   }
 
   /** A page's WebSocket (already authenticated by the Worker): the ring, then every batch. */
-  override fetch(request: Request): Response {
+  override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
     }
+    const grant = request.headers.get(GRANT_HEADER);
+    if (grant === null) return new Response('no grant', { status: 403 });
+    const valid = request.headers.get(VALID_GRANTS_HEADER);
+    if (valid !== null) this.report(valid.split(',').filter((g) => g !== ''));
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ grant } satisfies SocketAttachment);
+    await this.#checkGrantsBy(Date.now() + DEBUGGER_GRANT_CHECK_SECONDS * 1000);
     const hello: SocketMessage = {
       kind: 'snapshot',
       events: this.#ring.newest(),
@@ -131,21 +175,49 @@ export class DebuggerSource extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
+    const forgetAt = this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000;
+    const persisted = this.#dirty;
     if (this.#dirty) {
       this.#dirty = false;
       this.#persist();
-      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
-      return;
+    } else if (this.#ring.size === 0 || now >= forgetAt) {
+      // Nothing added for a day: forget it all.
+      this.#ring.clear();
+      this.#skipped = 0;
+      this.ctx.storage.sql.exec('DELETE FROM ring');
+      this.#parts = 0;
     }
-    if (this.#ring.size > 0 && now < this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000) {
-      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
-      return;
+    const open = this.#closeRevoked(now);
+    // One alarm for both: the ring's retention, and the grants' check while sockets are open.
+    const next = Math.min(
+      this.#ring.size > 0 || persisted ? forgetAt : Infinity,
+      open > 0 ? now + DEBUGGER_GRANT_CHECK_SECONDS * 1000 : Infinity,
+    );
+    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+  }
+
+  /** Closes the sockets whose token is no longer valid; returns how many stay open. */
+  #closeRevoked(now: number): number {
+    let open = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const attached = ws.deserializeAttachment() as SocketAttachment | null;
+      if (grantValid(attached?.grant, this.#grants, now)) {
+        open += 1;
+        continue;
+      }
+      try {
+        ws.close(DEBUGGER_REVOKED_CLOSE_CODE, 'the token that opened this is no longer valid');
+      } catch {
+        // Already closing.
+      }
     }
-    // Nothing added for a day: forget it all.
-    this.#ring.clear();
-    this.#skipped = 0;
-    this.ctx.storage.sql.exec('DELETE FROM ring');
-    this.#parts = 0;
+    return open;
+  }
+
+  /** Makes sure the alarm fires by `at` (it may be set earlier already). */
+  async #checkGrantsBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   #broadcast(message: SocketMessage): void {

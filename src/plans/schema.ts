@@ -23,7 +23,7 @@ const DRAFTS: Readonly<Record<string, PlanDraft>> = {
 const TYPES = new Set(['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']);
 
 // Keywords whose value is a schema, an array of schemas, or a map of names to schemas.
-const SCHEMA_KEYWORDS = [
+export const SCHEMA_KEYWORDS = [
   'additionalItems',
   'unevaluatedItems',
   'contains',
@@ -35,8 +35,8 @@ const SCHEMA_KEYWORDS = [
   'then',
   'else',
 ] as const;
-const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
-const SCHEMA_MAP_KEYWORDS = [
+export const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
+export const SCHEMA_MAP_KEYWORDS = [
   '$defs',
   'definitions',
   'properties',

@@ -44,7 +44,8 @@ import {
 } from '../queue/replay';
 import { ingestError } from '../segment/errors';
 import { isJsonObject } from '../segment/types';
-import { requireBearer } from './bearer';
+import { audit } from './audit';
+import { authorize } from './roles';
 import { IngestHttpError } from './error-response';
 
 type Ctx = Context<AppEnv>;
@@ -82,7 +83,7 @@ function limitOf(value: unknown, max: number): number {
 }
 
 async function listArchive(c: Ctx, allowed: readonly string[]): Promise<Response> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  await authorize(c, 'admin');
   const listing = await c.env.ARCHIVE.list({
     prefix: prefixOf(c.req.query('prefix'), allowed),
     limit: limitOf(c.req.query('limit'), LIST_MAX_OBJECTS),
@@ -309,7 +310,7 @@ async function replayObject(
 }
 
 export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  await authorize(c, 'admin');
   const body = await readBody(c);
   const prefix = prefixOf(body['prefix'], REPLAYABLE);
   const cursor = body['cursor'];
@@ -335,6 +336,14 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
     stillBlocked += outcome.stillBlocked;
     replayed.push(object.key);
   }
+  await audit(c, deps, 'replay', /^blocked\/([^/]+)\//.exec(prefix)?.[1] ?? null, {
+    prefix,
+    objects: replayed.length,
+    events,
+    skipped,
+    stillBlocked,
+    busy: busy.length,
+  });
   return c.json({
     success: true,
     objects: replayed.length,

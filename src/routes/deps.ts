@@ -7,6 +7,7 @@ import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
 import { isolatePlans, type PlanCache } from '../plans/cache';
+import type { Role } from './roles';
 
 export interface AppDeps {
   /** Server clock, ms since the epoch. */
@@ -37,4 +38,10 @@ export const runtimeDeps: AppDeps = {
 
 export interface AppEnv {
   Bindings: Env;
+  Variables: {
+    /** `cors` admitted the request's origin: its preflight is answered (src/routes/cors.ts). */
+    corsAdmitted?: boolean;
+    /** The role the request's token was granted (src/routes/roles.ts). */
+    role?: Role;
+  };
 }

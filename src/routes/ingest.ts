@@ -24,6 +24,7 @@ import {
   type RejectedItem,
 } from '../segment/ingest';
 import { BATCH_MAX_BYTES, EVENT_MAX_BYTES, PIXEL_DATA_MAX_CHARS } from '../segment/limits';
+import { rateLimitKey, rateLimitKeyMode, rateLimitSubject } from '../segment/rate-limit';
 import { err, type EventType, type Result } from '../segment/types';
 import { basicAuthWriteKey } from '../segment/write-keys';
 import type { IngestError } from '../segment/errors';
@@ -112,16 +113,19 @@ export function rateLimitPeriodSeconds(value: string | undefined): number {
   return value?.trim() === '10' ? 10 : 60;
 }
 
-async function rateLimit(env: Env, source: string, events: number): Promise<void> {
+/** Counts a request's events against its key (RATE_LIMIT_KEY: src/segment/rate-limit.ts). */
+async function rateLimit(env: Env, source: string, events: number, req: Request): Promise<void> {
   const limiter = env.RATE_LIMITER;
   if (limiter === undefined) return;
+  const mode = rateLimitKeyMode(env.RATE_LIMIT_KEY);
+  const key = rateLimitKey(mode, source, req.headers.get('cf-connecting-ip') ?? undefined);
   const outcomes = await Promise.all(
-    Array.from({ length: rateLimitUnits(events) }, () => limiter.limit({ key: source })),
+    Array.from({ length: rateLimitUnits(events) }, () => limiter.limit({ key })),
   );
   if (outcomes.every((o) => o.success)) return;
   const error = ingestError(
     'rate_limited',
-    `too many events for this source; each ${RATE_LIMIT_EVENTS_PER_UNIT} events count once`,
+    `too many events for ${rateLimitSubject(mode)}; each ${RATE_LIMIT_EVENTS_PER_UNIT} events count once`,
   );
   error.retryAfterSeconds = rateLimitPeriodSeconds(env.RATE_LIMIT_PERIOD_SECONDS);
   throw new IngestHttpError(error);
@@ -248,7 +252,7 @@ async function acceptSingle(
   trace.receivedAt = facts.receivedAt;
   trace.single = { raw, pathType: type };
   const resolved = source ?? (await bodySource(c, trace, bodyWriteKey(raw), keyPlaces));
-  await rateLimit(c.env, resolved, 1);
+  await rateLimit(c.env, resolved, 1, c.req.raw);
   const event = unwrap(
     ingestSingle(raw, type, facts, {
       source: resolved,
@@ -281,7 +285,7 @@ export function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
     trace.items = envelope.items;
     const source =
       headerKeySource ?? (await bodySource(c, trace, envelope.writeKey, 'basic-or-body'));
-    await rateLimit(c.env, source, envelope.items.length);
+    await rateLimit(c.env, source, envelope.items.length, c.req.raw);
     const facts = requestFacts(c.req.raw, deps.now());
     trace.receivedAt = facts.receivedAt;
     const outcome = unwrap(

@@ -123,6 +123,30 @@ describe('admin API for tracking plans', () => {
     expect(index?.plans['api-crud']).toBeUndefined();
   });
 
+  // Loading the checker (recheck, 2.9 MB) takes seconds in a fresh isolate: a generous limit,
+  // nothing timed.
+  it(
+    'answers 400 to an expression that backtracks exponentially (ReDoS), naming its pointer',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const h = harness();
+      const plan = { events: { A: { properties: { properties: { c: { pattern: '^(a+)+$' } } } } } };
+      const res = await h.fetch('/admin/tracking-plans/api-redos', put(plan));
+      expect(res.status).toBe(400);
+      const body = await res.json<{ error: { code: string; field?: string; message: string } }>();
+      expect(body.error).toMatchObject({
+        code: 'invalid_plan',
+        field: '/events/A/properties/properties/c/pattern',
+      });
+      expect(body.error.message).toContain('exponential');
+      expect((await h.fetch('/admin/tracking-plans/api-redos', { headers: ADMIN })).status).toBe(
+        404,
+      );
+    },
+  );
+
   it.each([
     ['a plan that is not JSON', '{"events": ', 'invalid_json', undefined],
     [
