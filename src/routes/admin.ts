@@ -327,23 +327,30 @@ export async function replayDeadLetters(c: Ctx, deps: AppDeps): Promise<Response
   let stillBlocked = 0;
   const replayed: string[] = [];
   const busy: string[] = [];
-  for (const object of listing.objects) {
-    const outcome = await replayObject(c.env, deps, object.key, replayId);
-    if (outcome.kind === 'busy') busy.push(object.key);
-    if (outcome.kind !== 'replayed') continue;
-    events += outcome.events;
-    skipped += outcome.skipped;
-    stillBlocked += outcome.stillBlocked;
-    replayed.push(object.key);
+  let failed = true;
+  try {
+    for (const object of listing.objects) {
+      const outcome = await replayObject(c.env, deps, object.key, replayId);
+      if (outcome.kind === 'busy') busy.push(object.key);
+      if (outcome.kind !== 'replayed') continue;
+      events += outcome.events;
+      skipped += outcome.skipped;
+      stillBlocked += outcome.stillBlocked;
+      replayed.push(object.key);
+    }
+    failed = false;
+  } finally {
+    // Recorded whether it finished or not: objects replayed before a failure are changes too.
+    await audit(c, deps, 'replay', /^blocked\/([^/]+)\//.exec(prefix)?.[1] ?? null, {
+      prefix,
+      objects: replayed.length,
+      events,
+      skipped,
+      stillBlocked,
+      busy: busy.length,
+      failed,
+    });
   }
-  await audit(c, deps, 'replay', /^blocked\/([^/]+)\//.exec(prefix)?.[1] ?? null, {
-    prefix,
-    objects: replayed.length,
-    events,
-    skipped,
-    stillBlocked,
-    busy: busy.length,
-  });
   return c.json({
     success: true,
     objects: replayed.length,

@@ -92,7 +92,7 @@ describe('audit trail', () => {
       ['tracking_plan.put', 'audited', 'admin'],
     ]);
     const [replayed, deleted, saved] = answer.entries;
-    expect(replayed?.changed).toMatchObject({ objects: 1, events: 1, busy: 0 });
+    expect(replayed?.changed).toMatchObject({ objects: 1, events: 1, busy: 0, failed: false });
     expect(deleted?.changed).toEqual({ version });
     expect(saved?.changed).toMatchObject({
       version,
@@ -140,6 +140,22 @@ describe('audit trail', () => {
       headers: { Authorization: 'Bearer test-debugger-token' },
     });
     expect(viewer.status).toBe(403);
+  });
+
+  it('records a replay that failed midway, with what it had done', async () => {
+    const h = harness({ deps: { ...fixedDeps(), now: () => (clock += 1000) }, failQueue: true });
+    const errors = captureErrors();
+    const key = await deadLetterObject('audit-fail');
+    const res = await h.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(res.status).toBe(503);
+    expect(errors).toHaveBeenCalledWith('replay enqueue failed', expect.any(String));
+    const [entry] = (await newest(h, 1)).entries;
+    expect(entry).toMatchObject({ action: 'replay', role: 'admin' });
+    expect(entry?.changed).toMatchObject({ objects: 0, events: 0, failed: true });
   });
 
   it('keeps the change and logs the entry when R2 refuses it', async () => {
