@@ -45,6 +45,13 @@ export const KV_LIST_MAX_KEYS = 1000;
 // compiling it recurses within any stack.
 export const SCHEMA_MAX_DEPTH = 64;
 
+// Ours: a value of an event is checked against at most this many schemas (itself and those that
+// apply to the same value through allOf, anyOf, oneOf, not, if/then/else, dependentSchemas and
+// $ref: src/plans/expansion.ts). Real plans reach a few; $ref can multiply it exponentially, so
+// with the 5 ms bound per expression on a 32 KB string (docs/tracking-plans.md) no value costs
+// more than this many checks.
+export const SCHEMA_MAX_EXPANSION = 256;
+
 // KV limits page: "Writes to same key: 1 per second". Saves of plans close together (a script
 // applying many sources' plans) all rewrite the index: a refused write is tried again after
 // this long, this many times in all, before the save answers 503.
