@@ -193,7 +193,9 @@ describe('DebuggerSource', () => {
     const kept = await openSocket(name);
     const stale = await openSocket(name, 'a-token-rotated-away');
     const closed: number[] = [];
-    stale.ws.addEventListener('close', (e) => closed.push(e.code));
+    stale.ws.addEventListener('close', (e) => {
+      closed.push(e.code);
+    });
     const alarm = await runInDurableObject(stubOf(name), (_o, state) => state.storage.getAlarm());
     expect(alarm).not.toBeNull();
     expect(alarm ?? Infinity).toBeLessThanOrEqual(Date.now() + DEBUGGER_GRANT_CHECK_SECONDS * 1000);

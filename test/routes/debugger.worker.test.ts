@@ -433,7 +433,9 @@ describe('debugger roles', () => {
     const ws = res.webSocket;
     if (ws === null) throw new Error('no WebSocket');
     const closes: number[] = [];
-    ws.addEventListener('close', (e) => closes.push(e.code));
+    ws.addEventListener('close', (e) => {
+      closes.push(e.code);
+    });
     ws.accept();
     return { ws, closes };
   }
