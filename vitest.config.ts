@@ -90,6 +90,7 @@ export default defineConfig({
             'test/scripts/**/*.test.ts',
             'test/bench/**/*.test.ts',
             'test/support/node/**/*.test.ts',
+            'test/deploy/**/*.test.ts',
           ],
         },
       },
