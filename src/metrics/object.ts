@@ -11,6 +11,7 @@ import type { Env } from '../env';
 import type { FlushBatch } from './flush';
 import { flushIntervalMs } from './flush';
 import { METRICS_PERSIST_MAX_MS } from './limits';
+import type { MinuteCounts } from './minutes';
 import { ShardCore } from './shard';
 import type { MetricsState } from './state';
 
@@ -48,6 +49,11 @@ export class MetricsShard extends DurableObject<Env> {
 
   snapshot(): MetricsState {
     return this.#core.state;
+  }
+
+  /** The status page's per-minute counts this shard holds (GET /admin/status merges them). */
+  statusMinutes(): MinuteCounts {
+    return this.#core.status;
   }
 
   override alarm(): void {

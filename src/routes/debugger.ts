@@ -18,6 +18,7 @@ import { issueTicket, ticketValid, type Hmac } from '../debugger/ticket';
 import { ingestError } from '../segment/errors';
 import { sourceNames } from './auth';
 import { requireBearer } from './bearer';
+import { pageHeaders } from './page-policy';
 import type { AppDeps, AppEnv } from './deps';
 import { IngestHttpError } from './error-response';
 
@@ -46,41 +47,10 @@ const hmac: Hmac = async (secret, message) => {
 const timingSafeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 
-function base64(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
-}
-
-// The Content-Security-Policy of the page: its own inline style and script (by hash), requests
-// to its own origin (the API and the WebSocket), nothing else.
-let csp: Promise<string> | undefined;
-
-function pagePolicy(): Promise<string> {
-  csp ??= (async () => {
-    const hash = async (text: string): Promise<string> =>
-      `'sha256-${base64(await crypto.subtle.digest('SHA-256', encoder.encode(text)))}'`;
-    return [
-      "default-src 'none'",
-      `script-src ${await hash(PAGE_SCRIPT)}`,
-      `style-src ${await hash(PAGE_STYLE)}`,
-      "connect-src 'self'",
-      "img-src 'self' data:",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join('; ');
-  })();
-  return csp;
-}
-
 /** GET /debugger: the page, open to anyone (it holds no data; it asks for the token). */
 export async function getDebuggerPage(c: Ctx): Promise<Response> {
   const enabled = c.env.ADMIN_TOKEN !== undefined && c.env.ADMIN_TOKEN !== '';
-  return c.html(pageHtml(enabled), 200, {
-    'Content-Security-Policy': await pagePolicy(),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-  });
+  return c.html(pageHtml(enabled), 200, await pageHeaders(PAGE_SCRIPT, PAGE_STYLE));
 }
 
 async function admin(c: Ctx): Promise<void> {
