@@ -33,6 +33,7 @@ export const STATUS_FIELDS = [
 ] as const;
 export type StatusField = (typeof STATUS_FIELDS)[number];
 
+const LAG_SUM = STATUS_FIELDS.indexOf('lagSumSeconds');
 const LAG_MAX = STATUS_FIELDS.indexOf('lagMaxSeconds');
 
 /** Minute (Unix minutes, as text) → source → one number per STATUS_FIELDS entry. */
@@ -74,7 +75,9 @@ function addRow(ring: MinuteCounts, minute: string, source: string, row: readonl
   }
   for (let i = 0; i < STATUS_FIELDS.length; i++) {
     const add = row[i] ?? 0;
-    into[i] = i === LAG_MAX ? Math.max(into[i] ?? 0, add) : (into[i] ?? 0) + add;
+    const sum = i === LAG_MAX ? Math.max(into[i] ?? 0, add) : (into[i] ?? 0) + add;
+    // Lags to the millisecond: the ring's JSON stays short (no 0.30000000000000004).
+    into[i] = i >= LAG_SUM ? Math.round(sum * 1000) / 1000 : sum;
   }
 }
 
