@@ -89,7 +89,13 @@ function trim(ring: MinuteCounts): void {
   for (const old of minutes.slice(STATUS_MINUTES)) delete ring[String(old)];
 }
 
-/** Adds counts of one source at one minute (Unix minutes), in place. */
+// A source name as WRITE_KEYS allows it (src/segment/write-keys.ts), which needs no normalizing.
+const PLAIN_SOURCE = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * Adds counts of one source at one minute (Unix minutes), in place. On the ingest path (once per
+ * request): the ring is trimmed only when a minute is added.
+ */
 export function addMinute(
   ring: MinuteCounts,
   minute: number,
@@ -97,10 +103,16 @@ export function addMinute(
   counts: Partial<Record<StatusField, number>>,
 ): void {
   if (!Number.isSafeInteger(minute) || minute < 0) return;
-  const row = STATUS_FIELDS.map((f) => counts[f] ?? 0);
-  if (!row.every(isAmount)) return;
-  addRow(ring, String(minute), normalizeLabelValue(source), row);
-  trim(ring);
+  const row: number[] = [];
+  for (const field of STATUS_FIELDS) {
+    const value = counts[field] ?? 0;
+    if (!isAmount(value)) return;
+    row.push(value);
+  }
+  const key = String(minute);
+  const added = ring[key] === undefined;
+  addRow(ring, key, PLAIN_SOURCE.test(source) ? source : normalizeLabelValue(source), row);
+  if (added) trim(ring);
 }
 
 /** Adds a ring read from RPC or storage to `into`, in place, skipping whatever is malformed. */
