@@ -71,66 +71,62 @@ function asList(value: Json): Json[] {
   return Array.isArray(value) ? value : [value];
 }
 
-/** Every disagreement between the template, the docs and wrangler.toml. */
-export function disagreements(s: Sources): string[] {
-  const problems: string[] = [];
-  const expect = (what: string, actual: Json, expected: Json): void => {
-    if (JSON.stringify(actual) !== JSON.stringify(expected))
-      problems.push(`${what}: ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
-  };
+/** Records a disagreement when `actual` is not `expected` (compared as JSON). */
+type Expect = (what: string, actual: Json, expected: Json) => void;
 
-  const stream = tomlVar(s.wranglerToml, 'FIREHOSE_STREAM');
-  const region = tomlVar(s.wranglerToml, 'AWS_REGION');
-  if (stream === undefined) problems.push('wrangler.toml sets no FIREHOSE_STREAM');
-  if (region === undefined) problems.push('wrangler.toml sets no AWS_REGION');
+interface Settings {
+  /** wrangler.toml's FIREHOSE_STREAM and AWS_REGION. */
+  stream: string | undefined;
+  region: string | undefined;
+}
+
+/** The stream: its name, type, prefixes, buffering and compression, as the docs create it. */
+function checkStream(s: Sources, w: Settings, expect: Expect, problems: string[]): string {
   expect(
     "the template's StreamName default",
     at(s.template, 'Parameters', 'StreamName', 'Default'),
-    stream,
+    w.stream,
   );
-
   const streams = resourcesOfType(s.template, 'AWS::KinesisFirehose::DeliveryStream');
   if (streams.length !== 1) problems.push(`the template has ${streams.length} delivery streams`);
-  const [streamId, streamResource] = streams[0] ?? ['', undefined];
-  const s3 = at(streamResource, 'Properties', 'ExtendedS3DestinationConfiguration');
-  expect("the stream's name", at(streamResource, 'Properties', 'DeliveryStreamName'), {
+  const [streamId, resource] = streams[0] ?? ['', undefined];
+  const s3 = at(resource, 'Properties', 'ExtendedS3DestinationConfiguration');
+  expect("the stream's name", at(resource, 'Properties', 'DeliveryStreamName'), {
     Ref: 'StreamName',
   });
-  expect("the stream's type", at(streamResource, 'Properties', 'DeliveryStreamType'), 'DirectPut');
-
+  expect("the stream's type", at(resource, 'Properties', 'DeliveryStreamType'), 'DirectPut');
   // docs/production.md's CLI alternative creates the same stream.
   const md = s.productionMd;
   expect(
     'docs/production.md --delivery-stream-name',
     /--delivery-stream-name (\S+)/.exec(md)?.[1],
-    stream,
+    w.stream,
   );
-  expect('docs/production.md "Prefix"', quotedValue(md, 'Prefix'), at(s3, 'Prefix'));
-  expect(
-    'docs/production.md "ErrorOutputPrefix"',
-    quotedValue(md, 'ErrorOutputPrefix'),
-    at(s3, 'ErrorOutputPrefix'),
-  );
-  expect(
-    'docs/production.md "CompressionFormat"',
-    quotedValue(md, 'CompressionFormat'),
-    at(s3, 'CompressionFormat'),
-  );
+  for (const key of ['Prefix', 'ErrorOutputPrefix', 'CompressionFormat'])
+    expect(`docs/production.md "${key}"`, quotedValue(md, key), at(s3, key));
   const hints =
     /"BufferingHints":\s*\{\s*"SizeInMBs":\s*(\d+),\s*"IntervalInSeconds":\s*(\d+)\s*\}/.exec(md);
   expect('docs/production.md BufferingHints', hints?.slice(1).map(Number), [
     at(s3, 'BufferingHints', 'SizeInMBs'),
     at(s3, 'BufferingHints', 'IntervalInSeconds'),
   ]);
-  const readmePrefix = /prefix such as `([^`]+)`/.exec(s.readmeMd)?.[1];
-  expect("README.md's prefix", readmePrefix, at(s3, 'Prefix'));
+  expect("README.md's prefix", /prefix such as `([^`]+)`/.exec(s.readmeMd)?.[1], at(s3, 'Prefix'));
   expect(
     'docs/production.md aws cloudformation deploy --region',
     /aws cloudformation deploy[^`]*?--region (\S+)/.exec(md)?.[1],
-    region,
+    w.region,
   );
+  return streamId;
+}
 
-  // The Worker's policy: exactly PutRecordBatch on the stream, in the template and in the docs.
+/** The Worker's policy: exactly PutRecordBatch on the stream, in the template and the docs. */
+function checkWorkerPolicy(
+  s: Sources,
+  w: Settings,
+  streamId: string,
+  expect: Expect,
+  problems: string[],
+): void {
   const workerPolicies = resourcesOfType(s.template, 'AWS::IAM::Policy').filter(([, p]) =>
     asList(at(p, 'Properties', 'PolicyDocument', 'Statement')).some((st) =>
       asList(at(st, 'Action')).includes('firehose:PutRecordBatch'),
@@ -138,33 +134,53 @@ export function disagreements(s: Sources): string[] {
   );
   if (workerPolicies.length !== 1)
     problems.push(`the template has ${workerPolicies.length} policies allowing PutRecordBatch`);
-  const workerStatements = asList(
-    at(workerPolicies[0]?.[1], 'Properties', 'PolicyDocument', 'Statement'),
+  expect(
+    "the Worker policy's statements",
+    asList(at(workerPolicies[0]?.[1], 'Properties', 'PolicyDocument', 'Statement')),
+    [
+      {
+        Action: 'firehose:PutRecordBatch',
+        Effect: 'Allow',
+        Resource: { 'Fn::GetAtt': [streamId, 'Arn'] },
+      },
+    ],
   );
-  expect("the Worker policy's statements", workerStatements, [
-    {
-      Action: 'firehose:PutRecordBatch',
-      Effect: 'Allow',
-      Resource: { 'Fn::GetAtt': [streamId, 'Arn'] },
-    },
-  ]);
-  const arn = `arn:aws:firehose:${region}:123456789012:deliverystream/${stream}`;
+  const arn = `arn:aws:firehose:${w.region}:123456789012:deliverystream/${w.stream}`;
   for (const [file, text] of [
-    ['docs/production.md', md],
+    ['docs/production.md', s.productionMd],
     ['README.md', s.readmeMd],
   ] as const) {
-    const docStatements = statementsAllowing(text, 'firehose:PutRecordBatch');
-    expect(`${file}'s Worker policy`, docStatements, [
+    expect(`${file}'s Worker policy`, statementsAllowing(text, 'firehose:PutRecordBatch'), [
       { Effect: 'Allow', Action: 'firehose:PutRecordBatch', Resource: arn },
     ]);
   }
+}
 
-  // Firehose's role: the S3 actions the docs list, on the bucket and its objects.
-  const s3Statements = statementsAllowing(md, 's3:PutObject');
+/** Firehose's role: the S3 actions the docs list. */
+function checkFirehoseRole(s: Sources, expect: Expect): void {
+  const s3Statements = statementsAllowing(s.productionMd, 's3:PutObject');
   const roleActions = resourcesOfType(s.template, 'AWS::IAM::Policy')
     .flatMap(([, p]) => asList(at(p, 'Properties', 'PolicyDocument', 'Statement')))
     .map((st) => at(st, 'Action'))
     .find((a) => Array.isArray(a) && a.includes('s3:PutObject'));
   expect("the Firehose role's S3 actions", roleActions, at(s3Statements[0], 'Action'));
+}
+
+/** Every disagreement between the template, the docs and wrangler.toml. */
+export function disagreements(s: Sources): string[] {
+  const problems: string[] = [];
+  const expect: Expect = (what, actual, expected) => {
+    if (JSON.stringify(actual) !== JSON.stringify(expected))
+      problems.push(`${what}: ${JSON.stringify(actual)}, expected ${JSON.stringify(expected)}`);
+  };
+  const w: Settings = {
+    stream: tomlVar(s.wranglerToml, 'FIREHOSE_STREAM'),
+    region: tomlVar(s.wranglerToml, 'AWS_REGION'),
+  };
+  if (w.stream === undefined) problems.push('wrangler.toml sets no FIREHOSE_STREAM');
+  if (w.region === undefined) problems.push('wrangler.toml sets no AWS_REGION');
+  const streamId = checkStream(s, w, expect, problems);
+  checkWorkerPolicy(s, w, streamId, expect, problems);
+  checkFirehoseRole(s, expect);
   return problems;
 }

@@ -68,32 +68,61 @@ function cfn(construct: Construct): CfnResource {
   return child;
 }
 
+interface Parameters {
+  streamName: CfnParameter;
+  bucketName: CfnParameter;
+  errorDays: CfnParameter;
+}
+
+interface DeliveryLogs {
+  group: LogGroup;
+  stream: LogStream;
+}
+
 export class CollectorAwsStack extends Stack {
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
+    const params = this.parameters();
+    const bucket = this.bucket(params);
+    const logs = this.deliveryLogs();
+    const role = this.firehoseRole(bucket, logs);
+    const stream = this.stream(params, bucket, role, logs);
+    const worker = new User(this, 'WorkerUser');
+    worker.addToPolicy(
+      new PolicyStatement({ actions: [WORKER_ACTION], resources: [stream.attrArn] }),
+    );
+    this.outputs(stream, bucket, worker);
+  }
 
-    const streamName = new CfnParameter(this, 'StreamName', {
-      type: 'String',
-      default: DEFAULT_STREAM_NAME,
-      // Firehose DeliveryStreamName: 1–64 characters of [a-zA-Z0-9_.-].
-      allowedPattern: '[a-zA-Z0-9_.-]{1,64}',
-      description: "The Firehose stream's name: FIREHOSE_STREAM in wrangler.toml.",
-    });
-    const bucketName = new CfnParameter(this, 'BucketName', {
-      type: 'String',
-      // S3 bucket naming rules: 3–63 characters, lower case, digits, dots and hyphens.
-      allowedPattern: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]',
-      description: 'A new S3 bucket for the events (globally unique), e.g. my-segment-events.',
-    });
-    const errorDays = new CfnParameter(this, 'ErrorRetentionDays', {
-      type: 'Number',
-      default: ERROR_RETENTION_DAYS_DEFAULT,
-      minValue: 1,
-      description: `Days objects under ${ERROR_PREFIX_ROOT} (records Firehose could not deliver) are kept.`,
-    });
+  /** What the deployer chooses: the stream's and the bucket's names, how long errors stay. */
+  private parameters(): Parameters {
+    return {
+      streamName: new CfnParameter(this, 'StreamName', {
+        type: 'String',
+        default: DEFAULT_STREAM_NAME,
+        // Firehose DeliveryStreamName: 1–64 characters of [a-zA-Z0-9_.-].
+        allowedPattern: '[a-zA-Z0-9_.-]{1,64}',
+        description: "The Firehose stream's name: FIREHOSE_STREAM in wrangler.toml.",
+      }),
+      bucketName: new CfnParameter(this, 'BucketName', {
+        type: 'String',
+        // S3 bucket naming rules: 3–63 characters, lower case, digits, dots and hyphens.
+        allowedPattern: '[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]',
+        description: 'A new S3 bucket for the events (globally unique), e.g. my-segment-events.',
+      }),
+      errorDays: new CfnParameter(this, 'ErrorRetentionDays', {
+        type: 'Number',
+        default: ERROR_RETENTION_DAYS_DEFAULT,
+        minValue: 1,
+        description: `Days objects under ${ERROR_PREFIX_ROOT} (records Firehose could not deliver) are kept.`,
+      }),
+    };
+  }
 
+  /** The events' bucket: encrypted, never public, TLS only, kept when the stack is deleted. */
+  private bucket(params: Parameters): Bucket {
     const bucket = new Bucket(this, 'Events', {
-      bucketName: bucketName.valueAsString,
+      bucketName: params.bucketName.valueAsString,
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -102,7 +131,7 @@ export class CollectorAwsStack extends Stack {
         {
           id: 'expire-delivery-errors',
           prefix: ERROR_PREFIX_ROOT,
-          expiration: Duration.days(errorDays.valueAsNumber),
+          expiration: Duration.days(params.errorDays.valueAsNumber),
         },
         {
           id: 'abort-incomplete-uploads',
@@ -115,16 +144,24 @@ export class CollectorAwsStack extends Stack {
       reason:
         'Only the Firehose role writes this bucket; server access logs would need a second bucket and grow with every object. Use CloudTrail data events where reads must be audited.',
     });
+    return bucket;
+  }
 
-    const logGroup = new LogGroup(this, 'DeliveryLogs', {
+  /** Where Firehose logs what it could not deliver to S3 (kept a month). */
+  private deliveryLogs(): DeliveryLogs {
+    const group = new LogGroup(this, 'DeliveryLogs', {
       retention: RetentionDays.ONE_MONTH,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    const logStream = new LogStream(this, 'S3DeliveryLogs', {
-      logGroup,
+    const stream = new LogStream(this, 'S3DeliveryLogs', {
+      logGroup: group,
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    return { group, stream };
+  }
 
+  /** The role Firehose writes with: the bucket's objects and its own log stream, nothing else. */
+  private firehoseRole(bucket: Bucket, logs: DeliveryLogs): Role {
     const role = new Role(this, 'FirehoseRole', {
       assumedBy: new ServicePrincipal('firehose.amazonaws.com'),
       // Firehose passes the account id as the external id (confused-deputy protection).
@@ -144,7 +181,7 @@ export class CollectorAwsStack extends Stack {
           this.formatArn({
             service: 'logs',
             resource: 'log-group',
-            resourceName: `${logGroup.logGroupName}:log-stream:${logStream.logStreamName}`,
+            resourceName: `${logs.group.logGroupName}:log-stream:${logs.stream.logStreamName}`,
             arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           }),
         ],
@@ -155,9 +192,18 @@ export class CollectorAwsStack extends Stack {
       reason:
         'Firehose names each object itself (prefix, hour, stream name, a random suffix): the role can write any key of this one bucket, and nothing else.',
     });
+    return role;
+  }
 
+  /** The Direct PUT stream: GZIP NDJSON objects under the hourly prefix, failures logged. */
+  private stream(
+    params: Parameters,
+    bucket: Bucket,
+    role: Role,
+    logs: DeliveryLogs,
+  ): CfnDeliveryStream {
     const stream = new CfnDeliveryStream(this, 'Stream', {
-      deliveryStreamName: streamName.valueAsString,
+      deliveryStreamName: params.streamName.valueAsString,
       deliveryStreamType: 'DirectPut',
       deliveryStreamEncryptionConfigurationInput: { keyType: 'AWS_OWNED_CMK' },
       extendedS3DestinationConfiguration: {
@@ -172,20 +218,14 @@ export class CollectorAwsStack extends Stack {
         compressionFormat: 'GZIP',
         cloudWatchLoggingOptions: {
           enabled: true,
-          logGroupName: logGroup.logGroupName,
-          logStreamName: logStream.logStreamName,
+          logGroupName: logs.group.logGroupName,
+          logStreamName: logs.stream.logStreamName,
         },
       },
     });
     // The role's policy must exist before Firehose checks it can write.
     stream.node.addDependency(role);
-
-    const worker = new User(this, 'WorkerUser');
-    worker.addToPolicy(
-      new PolicyStatement({ actions: [WORKER_ACTION], resources: [stream.attrArn] }),
-    );
-
-    this.outputs(stream, bucket, worker);
+    return stream;
   }
 
   /** What the deployer reads back: the two wrangler.toml settings and the access key step. */
