@@ -18,7 +18,7 @@ const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,test-key-status=status-src,${SEED_KEY}=ndc-demo`;
 
 // Only source `forwarded` is forwarded by the Worker's own consumers (the real queues); tests of
 // the consumers themselves pass FORWARD_WRITE_KEYS of their own.
@@ -103,6 +103,7 @@ export default defineConfig({
             'test/scripts/**/*.test.ts',
             'test/bench/**/*.test.ts',
             'test/support/node/**/*.test.ts',
+            'test/deploy/**/*.test.ts',
           ],
         },
       },

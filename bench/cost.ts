@@ -7,8 +7,9 @@
 // same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
 // KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
 // way through the dead-letter queue to R2); the live debugger's watch-list reads when nobody
-// watches (what watching costs is stated, not modelled); and forwarding (docs/forwarding.md),
-// an optional line left out of the totals. What is assumed rather than measured is in
+// watches (what watching costs is stated, not modelled); the status page (its reads of the
+// shards while a page is open, and any row its per-minute ring adds to the shards' snapshot);
+// and forwarding (docs/forwarding.md), an optional line left out of the totals. What is assumed rather than measured is in
 // ModelAssumptions, each stated in the bench output.
 
 import {
@@ -21,7 +22,10 @@ import {
   ANALYTICS_INTERVAL_MS,
   METRICS_PERSIST_MAX_MS,
   METRICS_SHARDS,
+  METRICS_SNAPSHOT_PART_CHARS,
 } from '../src/metrics/limits';
+import { addMinute, STATUS_MINUTES, type MinuteCounts } from '../src/metrics/minutes';
+import { STATUS_REFRESH_SECONDS } from '../src/status/page';
 import { TRACKING_PLAN_CACHE_SECONDS_DEFAULT } from '../src/plans/limits';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
 import {
@@ -94,6 +98,10 @@ export interface ModelAssumptions {
   debuggerRequestMs: number;
   /** Share of events whose source is forwarded (FORWARD_WRITE_KEYS); the forwarding line. */
   forwardedShare: number;
+  /** Status pages open all month, each reading every shard once per STATUS_REFRESH_SECONDS. */
+  statusViewers: number;
+  /** Characters of a metrics shard's snapshot without the status ring (its counters' state). */
+  metricsStateChars: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -115,6 +123,11 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   debuggerRequestMs: 2,
   // The forwarding line is shown for every source forwarded.
   forwardedShare: 1,
+  // One page open day and night (a wall screen): the most one team plausibly has.
+  statusViewers: 1,
+  // ~150 series (10 sources × 6 types, routes × statuses, reasons, streams) at ~100 characters,
+  // and two histograms.
+  metricsStateChars: 20_000,
 };
 
 export const LINES = [
@@ -134,6 +147,7 @@ export const LINES = [
   'tracking_plan_cpu',
   'tracking_plan_blocked',
   'debugger',
+  'status_page',
   'forwarding',
 ] as const;
 export type Line = (typeof LINES)[number];
@@ -197,6 +211,61 @@ export interface CostAt {
 export function debuggerRegistryReadsPerSecond(a: ModelAssumptions): number {
   const lookups = a.isolates / (DEBUGGER_WATCH_REFRESH_MS / 1000);
   return a.cacheApi ? Math.min(lookups, a.dataCentres / DEBUGGER_WATCH_CACHE_SECONDS) : lookups;
+}
+
+/** The status ring one metrics shard holds at `sources` sources, as the real code writes it. */
+export function statusRing(sources: number): MinuteCounts {
+  const ring: MinuteCounts = {};
+  for (let m = 0; m < STATUS_MINUTES; m++) {
+    for (let s = 0; s < sources; s++) {
+      // Six- and five-digit counts and lags with milliseconds: a busy shard's longest entries.
+      addMinute(ring, 29_000_000 + m, `source-${String(s).padStart(2, '0')}`, {
+        received: 123_456,
+        delivered: 123_450,
+        rejected: 12,
+        deadLettered: 3,
+        lagSumSeconds: 271_234.567,
+        lagMaxSeconds: 12.345,
+      });
+    }
+  }
+  return ring;
+}
+
+/** What the status page adds to the metrics shards: the ring's size and rows, and its reads. */
+export interface StatusFigures {
+  /** Characters of one shard's full ring (STATUS_MINUTES minutes of every source). */
+  ringChars: number;
+  /** Rows each shard writes more per hour because the ring lengthened its snapshot. */
+  extraRowsPerHourPerShard: number;
+  /** Durable Object requests per second of the open pages' reads of the shards. */
+  readRequestsPerSecond: number;
+}
+
+export function statusFigures(a: Omit<ModelAssumptions, 'isolates'>): StatusFigures {
+  const ringChars = JSON.stringify(statusRing(a.sources)).length;
+  const parts = (chars: number): number => Math.ceil(chars / METRICS_SNAPSHOT_PART_CHARS);
+  const extraParts = parts(a.metricsStateChars + ringChars) - parts(a.metricsStateChars);
+  const persistSeconds = Math.min(a.flushSeconds, METRICS_PERSIST_MAX_MS / 1000);
+  return {
+    ringChars,
+    extraRowsPerHourPerShard: (extraParts * 3600) / persistSeconds,
+    readRequestsPerSecond: (a.statusViewers * METRICS_SHARDS) / STATUS_REFRESH_SECONDS,
+  };
+}
+
+function statusUsdPerSecond(a: Omit<ModelAssumptions, 'isolates'>): number {
+  const f = statusFigures(a);
+  const pageRequests = a.statusViewers / STATUS_REFRESH_SECONDS;
+  return (
+    (pageRequests * WORKERS_USD_PER_MILLION_REQUESTS +
+      f.readRequestsPerSecond * DO_USD_PER_MILLION_REQUESTS +
+      ((f.readRequestsPerSecond * a.metricsRequestMs) / 1000) *
+        DO_BILLED_GB *
+        DO_USD_PER_MILLION_GB_SECONDS +
+      ((f.extraRowsPerHourPerShard * METRICS_SHARDS) / 3600) * DO_USD_PER_MILLION_ROWS_WRITTEN) /
+    MILLION
+  );
 }
 
 /** What the debugger costs per month when nobody watches: the registry's reads, billed. */
@@ -383,6 +452,10 @@ export function costAt(
       MILLION,
     // Nobody watching: the registry's reads; lookups the data centres' caches answer are free.
     debugger: debuggerIdleUsdPerSecond(a),
+    // The status page: open pages' reads of every shard (their Workers requests, the shards'
+    // requests and duration), and the rows its ring adds to the shards' snapshots (none while
+    // the snapshot stays within one part).
+    status_page: statusUsdPerSecond(a),
     // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
     // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
     // (copies go before the Firehose call), and one forward consumer invocation per batch of

@@ -12,6 +12,8 @@ import {
   debuggerIdleUsdPerMonth,
   debuggerRegistryReadsPerSecond,
   metricShardRequestsPerSecond,
+  statusFigures,
+  type StatusFigures,
   trackingPlanReads,
   type CostAt,
   type Line,
@@ -115,7 +117,26 @@ const HEADLINE_RATE = 10_000;
 // Issue #9 "Done when": metrics and Analytics Engine at most 5% of the bill at the headline, and
 // each metrics shard under 100 requests/s at 10,000 isolates. Issue #10: dedupe at most $0.02
 // per million events at 10,000 events/s.
-const COST_TARGETS = { metricsShare: 0.05, shardRequestsPerSecond: 100, dedupeUsdPerMillion: 0.02 };
+const COST_TARGETS = {
+  metricsShare: 0.05,
+  shardRequestsPerSecond: 100,
+  dedupeUsdPerMillion: 0.02,
+  // Issue 26: the status page's ring and reads at most 1% of the bill at 10,000 events/s.
+  statusPageShare: 0.01,
+};
+
+/** The status page's figures at the headline rate: ring size, rows, monthly cost and share. */
+function statusPage(
+  headline: readonly CostAt[],
+): StatusFigures & { usdPerMonth: number; share: number } {
+  const c = headline[0];
+  const usdPerMonth = c?.usdPerMonth.status_page ?? NaN;
+  return {
+    ...statusFigures(DEFAULT_ASSUMPTIONS),
+    usdPerMonth,
+    share: usdPerMonth / (c?.totalUsdPerMonth ?? NaN),
+  };
+}
 const BROWSER_MIX = { ...DEFAULT_MIX, singleShare: 1 };
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
 
@@ -539,6 +560,7 @@ const LINE_NAMES: Record<Line, string> = {
   tracking_plan_cpu: 'tracking plans: CPU (not in total)',
   tracking_plan_blocked: 'tracking plans: blocked (not in total)',
   debugger: 'debugger (nobody watching)',
+  status_page: 'status page (one open)',
   forwarding: 'forwarding, all sources (not in total)',
 };
 
@@ -609,6 +631,14 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
   print(
     `Metrics shards: 16; each sees ${num(perShard, 1)} requests/s at 10,000 isolates (target < ` +
       `${COST_TARGETS.shardRequestsPerSecond}) ${verdict(perShard < COST_TARGETS.shardRequestsPerSecond)}.`,
+  );
+  print();
+  const status = statusPage(headline);
+  print(
+    `Status page: each shard keeps the last hour of ${a.sources} sources in ${int(status.ringChars)} ` +
+      `characters of its snapshot, ${int(status.extraRowsPerHourPerShard)} rows written more per hour per shard; ` +
+      `one page open all month costs ${usd(status.usdPerMonth)}, ${num(status.share * 100, 3)}% of the bill ` +
+      `(target ≤ ${pct(COST_TARGETS.statusPageShare)}) ${verdict(status.share <= COST_TARGETS.statusPageShare)}.`,
   );
   print();
   const isolates = HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE;
@@ -1047,7 +1077,18 @@ async function main(): Promise<number> {
         metrics_share: COST_TARGETS.metricsShare,
         metric_shard_requests_per_second_at_10000_isolates: COST_TARGETS.shardRequestsPerSecond,
         dedupe_usd_per_million_events: COST_TARGETS.dedupeUsdPerMillion,
+        status_page_share: COST_TARGETS.statusPageShare,
       },
+      status_page: (() => {
+        const status = statusPage(headline);
+        return {
+          ring_chars_per_shard: status.ringChars,
+          extra_rows_written_per_hour_per_shard: status.extraRowsPerHourPerShard,
+          read_requests_per_second: status.readRequestsPerSecond,
+          usd_per_month: status.usdPerMonth,
+          share_of_bill: status.share,
+        };
+      })(),
       dedupe_usd_per_million_events: Object.fromEntries(
         headline.map((c) => [c.label, dedupeUsd(c)]),
       ),

@@ -19,6 +19,7 @@ import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
 import { getHealth, getMetrics } from './routes/observability';
 import { getSettings } from './routes/settings';
+import { getAdminStatus, getStatusPage } from './routes/status';
 import {
   deleteTrackingPlan,
   getTrackingPlan,
@@ -128,6 +129,12 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   accepts('/debugger/ws', 'GET, OPTIONS');
   app.get('/debugger/events', (c) => getDebuggerEvents(c, deps));
   accepts('/debugger/events', 'GET, OPTIONS');
+
+  // The status page (docs/observability.md, "Status page").
+  app.get('/status', getStatusPage);
+  accepts('/status', 'GET, OPTIONS');
+  app.get('/admin/status', getAdminStatus);
+  accepts('/admin/status', 'GET, OPTIONS');
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

@@ -13,6 +13,7 @@ import type {
   MetricType,
 } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
+import { addMinute, type MinuteCounts, type StatusField } from './minutes';
 import { seriesKey } from './series';
 import { emptyStreak, recordOutcome, type DeliveryStreak } from './streak';
 
@@ -41,6 +42,8 @@ export interface MetricsDelta {
   streak?: DeliveryStreak;
   /** The same for forwarding (docs/forwarding.md), for /health's forwarding check. */
   forwardStreak?: DeliveryStreak;
+  /** Per-minute counts by source for the status page (minutes.ts); never in a shard's state. */
+  status?: MinuteCounts;
 }
 
 export function emptyDelta(): MetricsDelta {
@@ -129,11 +132,18 @@ export class MetricsBuffer {
     recordOutcome(this.#delta.forwardStreak, seconds, ok);
   }
 
+  /** Adds to the status page's counts of `source` at `minute` (Unix minutes). */
+  minute(source: string, minute: number, counts: Partial<Record<StatusField, number>>): void {
+    this.#delta.status ??= {};
+    addMinute(this.#delta.status, minute, source, counts);
+  }
+
   isEmpty(): boolean {
     return (
       this.#series === 0 &&
       this.#delta.streak === undefined &&
-      this.#delta.forwardStreak === undefined
+      this.#delta.forwardStreak === undefined &&
+      this.#delta.status === undefined
     );
   }
 

@@ -362,11 +362,21 @@ function reportCalls(
           const m = messages[index];
           const events =
             m?.gate === undefined ? (m?.lines.length ?? 0) : m.gate.keep.filter(Boolean).length;
-          return { at: m?.decoded?.header.receivedAt ?? 0, events };
+          const source = m?.decoded?.header.source ?? '';
+          return { at: m?.decoded?.header.receivedAt ?? 0, events, source };
         }),
       ),
     });
   }
+}
+
+/** Adds dead-lettered events to their source's count (the status page's series). */
+function countBySource(report: DeliveryReport, source: string | undefined, events: number): void {
+  if (source === undefined) return;
+  const list = (report.deadLetteredBySource ??= []);
+  const entry = list.find((e) => e.source === source);
+  if (entry === undefined) list.push({ source, events });
+  else entry.events += events;
 }
 
 /**
@@ -413,6 +423,7 @@ async function deadLetter(
         await env.DLQ.sendBatch(group.map((p) => ({ body: p.body, contentType: 'text' as const })));
         for (const p of group) {
           report.deadLetteredEvents += p.events;
+          countBySource(report, messages[p.index]?.decoded?.header.source, p.events);
           messages[p.index]?.raw.ack();
         }
       } catch (e) {

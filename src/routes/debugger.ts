@@ -27,6 +27,7 @@ import type { DebuggerTap } from '../debugger/tap';
 import { issueTicket, ticketValid, type Hmac } from '../debugger/ticket';
 import { ingestError } from '../segment/errors';
 import { sourceNames } from './auth';
+import { pageHeaders } from './page-policy';
 import type { AppDeps, AppEnv } from './deps';
 import { IngestHttpError } from './error-response';
 import { authorize, secretsFor, type Role } from './roles';
@@ -56,41 +57,10 @@ const hmac: Hmac = async (secret, message) => {
 const timingSafeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 
-function base64(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
-}
-
-// The Content-Security-Policy of the page: its own inline style and script (by hash), requests
-// to its own origin (the API and the WebSocket), nothing else.
-let csp: Promise<string> | undefined;
-
-function pagePolicy(): Promise<string> {
-  csp ??= (async () => {
-    const hash = async (text: string): Promise<string> =>
-      `'sha256-${base64(await crypto.subtle.digest('SHA-256', encoder.encode(text)))}'`;
-    return [
-      "default-src 'none'",
-      `script-src ${await hash(PAGE_SCRIPT)}`,
-      `style-src ${await hash(PAGE_STYLE)}`,
-      "connect-src 'self'",
-      "img-src 'self' data:",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join('; ');
-  })();
-  return csp;
-}
-
 /** GET /debugger: the page, open to anyone (it holds no data; it asks for the token). */
 export async function getDebuggerPage(c: Ctx): Promise<Response> {
   const enabled = secretsFor(c.env, 'viewer').length > 0;
-  return c.html(pageHtml(enabled), 200, {
-    'Content-Security-Policy': await pagePolicy(),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-  });
+  return c.html(pageHtml(enabled), 200, await pageHeaders(PAGE_SCRIPT, PAGE_STYLE));
 }
 
 /** The debugger's API: ADMIN_TOKEN or DEBUGGER_TOKEN (role viewer), and the bindings. */

@@ -4,7 +4,7 @@
 // records what it did in an IngestTrace, handed to the debugger's tap when it ends (`traced`).
 
 import type { Context } from 'hono';
-import { newTrace, type IngestTrace } from '../debugger/capture';
+import { newTrace, rejectedEvents, type IngestTrace } from '../debugger/capture';
 import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
@@ -38,6 +38,7 @@ import {
   recordQueueSendFailure,
   recordRejected,
   recordRequestBytes,
+  recordSourceRejected,
   recordTrackingPlan,
 } from '../metrics/record';
 import type { ReadBody } from './body';
@@ -92,6 +93,8 @@ async function traced(
       e instanceof IngestHttpError ? e.error : ingestError('internal_error', 'internal error');
     throw e;
   } finally {
+    if (trace.source !== undefined)
+      recordSourceRejected(deps.metrics, trace.source, rejectedEvents(trace), deps.now());
     if (deps.tap !== undefined) {
       captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
     }

@@ -113,8 +113,8 @@ describe('deliverBatch', () => {
         records: 1,
         bytes: expect.any(Number),
         received: [
-          { at: RECEIVED, events: 2 },
-          { at: RECEIVED, events: 1 },
+          { at: RECEIVED, events: 2, source: 'web' },
+          { at: RECEIVED, events: 1, source: 'ios' },
         ],
       },
     ]);
@@ -205,6 +205,7 @@ describe('deliverBatch', () => {
     expect(result.explicitAcks).toEqual(['m0']);
     expect(result.retryMessages).toEqual([]);
     expect(report.deadLetteredEvents).toBe(2);
+    expect(report.deadLetteredBySource).toEqual([{ source: 'web', events: 2 }]);
     const [dead] = dlq.calls.flat().map((b) => decodeMessage(b));
     expect(dead?.header.deadLetter).toEqual({
       reason: 'ResourceNotFoundException',
