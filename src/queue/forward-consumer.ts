@@ -12,7 +12,7 @@ import { forwardConfig } from '../forward/settings';
 import type { ForwardOutcomeLabel, ForwardReport } from '../metrics/record';
 import { utf8Length } from '../segment/utf8';
 import type { ConsumerDeps } from './consumer';
-import { encodeDeadLetter, undecodableLine } from './dead-letter';
+import { encodeDeadLetter, undecodableLine } from '../archive/format';
 import { QUEUE_SEND_BATCH_MAX_BYTES } from './limits';
 import { decodeMessage, messageIds, messageLines, type DecodedMessage } from './message';
 import { groupForSendBatch, type PackedMessage } from './pack';

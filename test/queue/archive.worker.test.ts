@@ -5,8 +5,8 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Env } from '../../src/env';
-import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
-import { encodeDeadLetter } from '../../src/queue/dead-letter';
+import { encodeDeadLetter } from '../../src/archive/format';
+import { archiveBatch, type ArchiveDeps as ConsumerDeps } from '../../src/archive/writer';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';

@@ -6,8 +6,9 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
-import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
-import { encodeDeadLetter, FORWARD_ARCHIVE_PREFIX } from '../../src/queue/dead-letter';
+import { encodeDeadLetter } from '../../src/archive/format';
+import { FORWARD_ARCHIVE_PREFIX } from '../../src/archive/keys';
+import { archiveBatch, type ArchiveDeps as ConsumerDeps } from '../../src/archive/writer';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { eventually } from '../support/firehose';
