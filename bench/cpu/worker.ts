@@ -478,7 +478,7 @@ function buildCases(
             : [{ index, source: m.header.source, lines: messageLines(m) }];
         });
         const plan = planForward(inputs, forwardKeys);
-        return plan.calls.length > 0 && plan.skipped.size === 0;
+        return plan.calls.length > 0 && plan.refused.size === 0;
       },
     ],
     [

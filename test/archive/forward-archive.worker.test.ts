@@ -4,7 +4,7 @@
 // refusal, the forward DLQ and the archive back to the destination.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Env } from '../../src/env';
 import { encodeDeadLetter } from '../../src/archive/format';
 import { FORWARD_ARCHIVE_PREFIX } from '../../src/archive/keys';
@@ -119,8 +119,49 @@ describe('through the real queues', () => {
     expect(forwarded[0]).not.toHaveProperty('receivedAt');
   }, 40_000);
 
+  it('sends an event of 40 KB to forward-dead-letters/ with its reason, and its neighbour on', async () => {
+    const small = `fwd-small-${crypto.randomUUID()}`;
+    const large = `fwd-40k-${crypto.randomUUID()}`;
+    const line = (messageId: string, pad: number) =>
+      JSON.stringify({ type: 'track', event: 'E', messageId, pad: 'p'.repeat(pad) });
+    const [copy] = packMessages(
+      [
+        { line: line(small, 0), messageId: small },
+        { line: line(large, 40_000), messageId: large },
+      ],
+      { source: 'forwarded', receivedAt: Date.now() },
+    );
+    await (testEnv.FORWARD as Queue<string>).send(copy?.body ?? '', { contentType: 'text' });
+    const forwarded = await eventually(async () => {
+      const mine = (await forwardedEvents('dest-forwarded')).filter(
+        (e) => e['messageId'] === small,
+      );
+      return mine.length > 0 ? mine : undefined;
+    }, 30_000);
+    expect(forwarded).toHaveLength(1);
+    const archivedLine = await eventually(async () => {
+      const listing = await testEnv.ARCHIVE.list({ prefix: FORWARD_ARCHIVE_PREFIX });
+      for (const o of listing.objects) {
+        const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+        const found = text?.split('\n').find((l) => l.includes(large));
+        if (found !== undefined) return JSON.parse(found) as Record<string, unknown>;
+      }
+      return undefined;
+    }, 30_000);
+    expect(archivedLine['reason']).toMatch(
+      /^event_too_large: \d+ bytes, over the destination's 32000$/,
+    );
+    expect(archivedLine['event']).toMatchObject({ messageId: large });
+    expect((await forwardedEvents('dest-forwarded')).some((e) => e['messageId'] === large)).toBe(
+      false,
+    );
+  }, 90_000);
+
   it('forwards an event the destination refused once, via forward DLQ, archive and replay', async () => {
     const messageId = `fwd-dlq-${crypto.randomUUID()}`;
+    // The forward consumer reports the refused call; asserted below rather than printed.
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    onTestFinished(() => warnings.mockRestore());
     await setKeyFaults('dest-forwarded', { badRequest: 1 });
     try {
       const posted = await exports.default.fetch('https://collector.test/v1/track', {
@@ -151,6 +192,9 @@ describe('through the real queues', () => {
         return mine.length > 0 ? mine : undefined;
       }, 30_000);
       expect(forwarded).toHaveLength(1);
+      expect(warnings).toHaveBeenCalledWith(
+        expect.stringContaining('forward: 1 of 1 calls failed'),
+      );
     } finally {
       await setKeyFaults('dest-forwarded', { badRequest: 0 });
     }
