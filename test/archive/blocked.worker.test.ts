@@ -121,7 +121,9 @@ async function consume(
     ...(options.archive ? { ARCHIVE: options.archive } : {}),
   };
   const d = options.dedupe;
-  const report = await deliverBatch(batch, consumerEnv, deps, d?.settings, d?.outbox);
+  // Each run names its objects apart (as a fresh id per batch does), the first `batch1`.
+  const runDeps = { ...deps, newId: () => (options.prefix ? `batch-${options.prefix}` : 'batch1') };
+  const report = await deliverBatch(batch, consumerEnv, runDeps, d?.settings, d?.outbox);
   if (d !== undefined) await flushOutbox(d.settings.io, d.outbox);
   return { result: await getQueueResult(batch, ctx), report, dlq };
 }
@@ -231,6 +233,41 @@ describe('the events consumer', () => {
     expect(result.explicitAcks).toEqual(['again0']);
     expect(await archivedIds('resend-src')).toEqual(['rs-bad']);
     expect((await landedEvents(stream)).map((e) => e['messageId'])).toEqual(['rs-ok']);
+  });
+
+  it('leaves no repeat anywhere after a request answered 503 part-queued and sent again', async () => {
+    const stream = uniqueStream('blocked-partial');
+    const d = dedupe();
+    const source = 'partial-src';
+    const pad = 'x'.repeat(14_000);
+    const events = Array.from({ length: 24 }, (_v, i) =>
+      i % 2 === 0 ? order(`pg${i}`, { total: i, pad }) : order(`pb${i}`, { pad }),
+    );
+    // Two sendBatch groups; the second is refused, and again when sent once more: a 503.
+    const h = harness({ failQueueCall: (n) => n === 1 || n === 2 });
+    await h.fetch(`/admin/tracking-plans/${source}`, put(PLAN));
+    const post = () =>
+      h.fetch('/v1/batch', jsonPost({ batch: events }, { Authorization: basic(`key-${source}`) }), {
+        WRITE_KEYS: `key-${source}=${source}`,
+      });
+    const errors = captureErrors();
+    expect((await post()).status).toBe(503);
+    expect(errors).toHaveBeenCalledWith('queue send failed', expect.stringContaining('outage'));
+    const firstMessages = h.queue.calls.flat().length;
+    expect(firstMessages).toBeGreaterThan(0);
+    // The client sends the whole request again, as SDKs do after a 503.
+    expect((await post()).status).toBe(200);
+    const bodies = h.queue.calls.flat();
+    expect(bodies.length).toBeGreaterThan(firstMessages);
+    await consume(bodies.slice(0, firstMessages), { stream, dedupe: d });
+    const again = await consume(bodies.slice(firstMessages), { stream, dedupe: d, prefix: 'a' });
+    expect(again.result.retryMessages).toEqual([]);
+    const good = events.filter((_e, i) => i % 2 === 0).map((e) => String(e['messageId']));
+    const bad = events.filter((_e, i) => i % 2 === 1).map((e) => String(e['messageId']));
+    expect((await landedEvents(stream)).map((e) => String(e['messageId'])).sort()).toEqual(
+      good.sort(),
+    );
+    expect(await archivedIds(source)).toEqual(bad.sort());
   });
 
   it('retries a message whose blocked events R2 refused, sending nothing, then archives them once', async () => {
