@@ -13,7 +13,7 @@
 import { decodeMessage, messageIds, messageLines, type DecodedMessage } from '../queue/message';
 import { archiveLines, blockedLines, isBlockedReason, undecodableLine } from './format';
 import { archiveKey, blockedArchiveKey } from './keys';
-import { ARCHIVE_REQUEUE_FROM_ATTEMPT } from './limits';
+import { ARCHIVE_REQUEUE_AFTER_MS, ARCHIVE_REQUEUE_FROM_ATTEMPT } from './limits';
 
 /** One message of the batch, as Queues handed it over. */
 export interface LetterInput {
@@ -116,7 +116,9 @@ export function planArchive(inputs: readonly LetterInput[], options: PlanOptions
   return { objects: objects.list(batchKey), moved };
 }
 
-/** What becomes of a message whose archiving failed on attempt `attempts`. */
-export function afterFailure(attempts: number): 'retry' | 'requeue' {
-  return attempts >= ARCHIVE_REQUEUE_FROM_ATTEMPT ? 'requeue' : 'retry';
+/** What becomes of a message whose archiving failed on attempt `attempts`, `ageMs` after it was sent. */
+export function afterFailure(attempts: number, ageMs: number): 'retry' | 'requeue' {
+  return attempts >= ARCHIVE_REQUEUE_FROM_ATTEMPT || ageMs >= ARCHIVE_REQUEUE_AFTER_MS
+    ? 'requeue'
+    : 'retry';
 }

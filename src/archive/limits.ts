@@ -23,6 +23,11 @@ export const ARCHIVE_QUEUE_MAX_RETRIES = 100;
 // to succeed, so an R2 outage of any length is outlasted while the queue takes sends.
 export const ARCHIVE_REQUEUE_FROM_ATTEMPT = 51;
 
+// Ours: ... or once it has waited this long since it was sent, whatever its attempts: a quarter
+// of the 4 days Queues keeps a message by default (PLATFORM.md, "Retention"), so a long backoff
+// (DELIVERY_RETRY_MAX_SECONDS up to 12 hours) never lets a message expire before its copy goes.
+export const ARCHIVE_REQUEUE_AFTER_MS = 24 * 3600_000;
+
 // Ours: objects replayed per request, so one call stays well inside a Worker's limits (each
 // object is one consumer batch of at most 100 messages); call again while `truncated`.
 export const REPLAY_MAX_OBJECTS = 20;

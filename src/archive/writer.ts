@@ -1,7 +1,8 @@
 // The dead-letter queues' consumer: each batch written to R2 (batch.ts says which objects),
 // then, only once a letter is written, the dedupe keys of letters Queues moved itself released;
 // then each message acked, or, if its object or its release failed, retried, and from
-// ARCHIVE_REQUEUE_FROM_ATTEMPT on sent to its queue again as a fresh copy, so that no outage
+// ARCHIVE_REQUEUE_FROM_ATTEMPT on (or a day after it was sent) sent to its queue again as a
+// fresh copy, so that no outage
 // of R2 or of the dedupe shards, however long, runs a message out of attempts (neither archive
 // queue has a dead-letter queue: a message past its last attempt would be deleted). Adapter.
 
@@ -138,7 +139,11 @@ async function settle(
         message.ack();
         return;
       }
-      if (afterFailure(message.attempts) === 'requeue' && (await requeue(queue, message, cap))) {
+      const age = deps.now() - message.timestamp.getTime();
+      if (
+        afterFailure(message.attempts, age) === 'requeue' &&
+        (await requeue(queue, message, cap))
+      ) {
         requeued += 1;
         message.ack();
         return;

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { afterFailure, planArchive, type LetterInput } from '../../src/archive/batch';
 import { encodeDeadLetter } from '../../src/archive/format';
-import { ARCHIVE_QUEUE_MAX_RETRIES, ARCHIVE_REQUEUE_FROM_ATTEMPT } from '../../src/archive/limits';
+import {
+  ARCHIVE_QUEUE_MAX_RETRIES,
+  ARCHIVE_REQUEUE_AFTER_MS,
+  ARCHIVE_REQUEUE_FROM_ATTEMPT,
+} from '../../src/archive/limits';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages, type PackEvent } from '../../src/queue/pack';
 
@@ -88,10 +92,17 @@ describe('planArchive', () => {
 
 describe('afterFailure', () => {
   it('retries until ARCHIVE_REQUEUE_FROM_ATTEMPT, then requeues, well before the last attempt', () => {
-    expect(afterFailure(1)).toBe('retry');
-    expect(afterFailure(ARCHIVE_REQUEUE_FROM_ATTEMPT - 1)).toBe('retry');
-    expect(afterFailure(ARCHIVE_REQUEUE_FROM_ATTEMPT)).toBe('requeue');
-    expect(afterFailure(ARCHIVE_QUEUE_MAX_RETRIES + 1)).toBe('requeue');
+    expect(afterFailure(1, 0)).toBe('retry');
+    expect(afterFailure(ARCHIVE_REQUEUE_FROM_ATTEMPT - 1, 0)).toBe('retry');
+    expect(afterFailure(ARCHIVE_REQUEUE_FROM_ATTEMPT, 0)).toBe('requeue');
+    expect(afterFailure(ARCHIVE_QUEUE_MAX_RETRIES + 1, 0)).toBe('requeue');
     expect(ARCHIVE_REQUEUE_FROM_ATTEMPT).toBeLessThan(ARCHIVE_QUEUE_MAX_RETRIES);
+  });
+
+  it('requeues a message a day old whatever its attempts, long before Queues would expire it', () => {
+    expect(afterFailure(2, ARCHIVE_REQUEUE_AFTER_MS - 1)).toBe('retry');
+    expect(afterFailure(2, ARCHIVE_REQUEUE_AFTER_MS)).toBe('requeue');
+    // Queues' default retention: 4 days.
+    expect(ARCHIVE_REQUEUE_AFTER_MS).toBeLessThan(4 * 24 * 3600_000);
   });
 });
