@@ -17,6 +17,7 @@ import { DELIVERY_MAX_ATTEMPTS } from '../../src/queue/retry';
 import { captureErrors } from '../support/console';
 import { landedEvents, uniqueStream } from '../support/firehose';
 import { basic, FIXED_NOW, harness, jsonPost, recordingQueue } from '../support/worker';
+import { archivedText } from '../support/archive';
 
 const ADMIN = { Authorization: 'Bearer test-admin-token' };
 const testEnv = env as unknown as Env;
@@ -129,7 +130,7 @@ async function consume(
 }
 
 async function lines(key: string): Promise<Json[]> {
-  const text = (await (await testEnv.ARCHIVE.get(key))?.text()) ?? '';
+  const text = (await archivedText(key)) ?? '';
   return text
     .trim()
     .split('\n')

@@ -14,6 +14,8 @@ import { packMessages } from '../../src/queue/pack';
 import { eventually } from '../support/firehose';
 import { forwardedEvents, setKeyFaults } from '../support/segment';
 import { basic, harness, recordingQueue } from '../support/worker';
+import { archivedText } from '../support/archive';
+import { captureErrors } from '../support/console';
 
 const AT = Date.parse('2026-11-29T11:00:00.000Z');
 const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'fwd1' };
@@ -45,7 +47,7 @@ describe('forward dead letters', () => {
   it('are archived under forward-dead-letters/, with the reason', async () => {
     const key = await archiveForward([forwardLetter('web', ['a'], 'http_400: bad')]);
     expect(key).toBe('forward-dead-letters/2026/11/29/11/2026-11-29T110000000Z-fwd1.ndjson');
-    const text = (await (await testEnv.ARCHIVE.get(key ?? ''))?.text()) ?? '';
+    const text = (await archivedText(key ?? '')) ?? '';
     expect(JSON.parse(text.trim())).toMatchObject({
       reason: 'http_400: bad',
       source: 'web',
@@ -86,6 +88,7 @@ describe('forward dead letters', () => {
 
   it('keep their archive object when the forward queue is not bound', async () => {
     const key = await archiveForward([forwardLetter('web', ['k1'], 'x')]);
+    const errors = captureErrors();
     const res = await harness().fetch(
       '/admin/replay',
       { method: 'POST', headers: ADMIN, body: JSON.stringify({ prefix: key }) },
@@ -93,6 +96,10 @@ describe('forward dead letters', () => {
     );
     expect(res.status).toBe(503);
     expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
+    expect(errors).toHaveBeenCalledWith(
+      'replay enqueue failed',
+      'no queue is bound to replay onto',
+    );
   });
 });
 
@@ -142,7 +149,7 @@ describe('through the real queues', () => {
     const archivedLine = await eventually(async () => {
       const listing = await testEnv.ARCHIVE.list({ prefix: FORWARD_ARCHIVE_PREFIX });
       for (const o of listing.objects) {
-        const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+        const text = await archivedText(o.key);
         const found = text?.split('\n').find((l) => l.includes(large));
         if (found !== undefined) return JSON.parse(found) as Record<string, unknown>;
       }
@@ -173,7 +180,7 @@ describe('through the real queues', () => {
       const archivedKey = await eventually(async () => {
         const listing = await testEnv.ARCHIVE.list({ prefix: FORWARD_ARCHIVE_PREFIX });
         for (const o of listing.objects) {
-          const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+          const text = await archivedText(o.key);
           if (text?.includes(messageId)) return o.key;
         }
         return undefined;

@@ -18,6 +18,7 @@ import { decodeMessage, encodeHeader } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { captureErrors } from '../support/console';
 import { eventually } from '../support/firehose';
+import { archivedText } from '../support/archive';
 
 const AT = Date.parse('2026-12-01T08:00:00.000Z');
 const testEnv = env as unknown as Env;
@@ -134,9 +135,7 @@ describe('archiving through an R2 outage longer than the queue lets a message li
     expect(queue.dropped).toEqual([]);
     const prefix = `dead-letters/2026/12/01/08/`;
     const listing = await testEnv.ARCHIVE.list({ prefix });
-    const mine = await Promise.all(
-      listing.objects.map(async (o) => (await testEnv.ARCHIVE.get(o.key))?.text()),
-    );
+    const mine = await Promise.all(listing.objects.map(async (o) => archivedText(o.key)));
     const lines = mine
       .flatMap((t) => (t ?? '').split('\n'))
       .filter((l) => l.includes(source) || l.includes('a body that is not ours'))
@@ -246,9 +245,7 @@ describe('letters Queues moved itself (their keys to release)', () => {
     await queue.round(consume);
     expect(queue.pending).toEqual([]);
     const listing = await testEnv.ARCHIVE.list({ prefix: 'dead-letters/2026/12/01/08/' });
-    const texts = await Promise.all(
-      listing.objects.map(async (o) => (await testEnv.ARCHIVE.get(o.key))?.text()),
-    );
+    const texts = await Promise.all(listing.objects.map(async (o) => archivedText(o.key)));
     const mine = texts.filter((t) => t?.includes(`"source":"${source}"`));
     expect(mine).toHaveLength(1);
     expect(mine[0]?.trim().split('\n')).toHaveLength(2);
@@ -274,7 +271,7 @@ describe('a source name longer than an R2 key', () => {
     const listing = await testEnv.ARCHIVE.list({ prefix: blockedSourcePrefix(long) });
     const [object] = listing.objects;
     expect(new TextEncoder().encode(object?.key).length).toBeLessThan(R2_KEY_MAX_BYTES);
-    const text = (await (await testEnv.ARCHIVE.get(object?.key ?? ''))?.text()) ?? '';
+    const text = (await archivedText(object?.key ?? '')) ?? '';
     expect(JSON.parse(text.trim())).toMatchObject({ source: long, event: { messageId: 'lb1' } });
   });
 
@@ -291,7 +288,7 @@ describe('a source name longer than an R2 key', () => {
     const text = await eventually(async () => {
       const listing = await testEnv.ARCHIVE.list({ prefix: blockedSourcePrefix(source) });
       const [object] = listing.objects;
-      return object === undefined ? undefined : (await testEnv.ARCHIVE.get(object.key))?.text();
+      return object === undefined ? undefined : archivedText(object.key);
     }, 20_000);
     expect(JSON.parse(text.trim())).toMatchObject({
       reason: 'blocked: violation',

@@ -271,6 +271,7 @@ describe('forwardBatch', () => {
   it('retries instead of acking when the dead-letter send fails', async () => {
     const key = uniqueKey('dlq-down');
     await setKeyFaults(key, { badRequest: 1 });
+    const errors = captureErrors();
     const { result, report } = await run(
       [copy('web', ['a'])],
       { FORWARD_WRITE_KEYS: `web=${key}` },
@@ -279,6 +280,10 @@ describe('forwardBatch', () => {
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['f0']);
     expect(report.events).toEqual([{ source: 'web', outcome: 'retried', events: 1 }]);
+    expect(errors).toHaveBeenCalledWith(
+      'forward dead-letter send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
   it('retries, calling nothing, while forwarding is off or a source has no write key', async () => {
