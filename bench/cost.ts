@@ -6,10 +6,11 @@
 // ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
 // same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
 // KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
-// way through the dead-letter queue to R2); the live debugger's watch-list reads when nobody
+// way in the events messages to R2); the live debugger's watch-list reads when nobody
 // watches (what watching costs is stated, not modelled); the status page (its reads of the
 // shards while a page is open, and any row its per-minute ring adds to the shards' snapshot);
-// and forwarding (docs/forwarding.md), an optional line left out of the totals. What is assumed rather than measured is in
+// and forwarding (docs/forwarding.md), an optional line left out of the totals. What is
+// assumed rather than measured is in
 // ModelAssumptions, each stated in the bench output.
 
 import {
@@ -44,6 +45,7 @@ import {
   KV_USD_PER_MILLION_WRITES,
   QUEUE_MAX_CONSUMER_BATCH_MESSAGES,
   QUEUE_MAX_MESSAGES_PER_SECOND,
+  QUEUES_OPERATION_UNIT_BYTES,
   QUEUES_USD_PER_MILLION_OPERATIONS,
   R2_USD_PER_MILLION_CLASS_A,
   SECONDS_PER_MONTH,
@@ -53,10 +55,6 @@ import {
 
 const MILLION = 1_000_000;
 const SECONDS_PER_DAY = 86_400;
-
-// Ours, wrangler.toml: the DLQ consumer takes up to 100 messages a batch and waits at most 5 s.
-const DLQ_BATCH_MESSAGES = 100;
-const DLQ_BATCH_TIMEOUT_SECONDS = 5;
 
 // Ours, from src/dedupe/window.ts: 9 bytes a slot at a load of 0.75–0.8, and up to 1.25 windows
 // of keys kept (generations): what a dedupe shard holds per key of the window.
@@ -85,7 +83,7 @@ export interface ModelAssumptions {
   planCacheSeconds: number;
   /** Plans saved per day (all sources): each makes every isolate read one plan body. */
   planChangesPerDay: number;
-  /** Share of events a tracking plan blocks (sent to the DLQ and archived under blocked/). */
+  /** Share of events a tracking plan blocks (queued with the rest, archived under blocked/). */
   blockedShare: number;
   /**
    * Cloudflare data centres serving the traffic: each keeps the debugger's watch list in its
@@ -386,24 +384,23 @@ export function costAt(
   // object reads every kept row once (not modelled: shards that receive calls stay up).
   const dedupeRowsRead = 4 * dedupeAlarms;
 
-  // Tracking plans. Blocked events of one request go as one DLQ message (per reason), so at most
-  // one message per request; each is written, read and deleted (3 operations, well under 64 KB).
-  // The DLQ consumer writes one R2 object per source per batch (at most 100 messages, at most
-  // 5 s apart) and is one Workers request per batch.
+  // Tracking plans. Blocked events ride in the events messages, marked (src/queue/message.ts):
+  // no message, send or Workers request of their own; their bytes add to the messages' queue
+  // operations (written, read, deleted: 3 per 64 KB). The events consumer writes them to R2
+  // itself (src/archive/blocked.ts), one object per source with blocked events in a batch, after
+  // one dedupe call per shard their keys fall on (their commits ride on the next calls). A retry
+  // finds them committed and writes nothing, so neither line grows with retries.
   const planReads = trackingPlanReads(a.isolates, a);
   // Each save: the body, the head and the index written, and one list() of the heads (KV
   // pricing: list requests are priced as writes).
   const planWrites = (a.planChangesPerDay * 4) / SECONDS_PER_DAY;
-  const blockedMessages = Math.min(rate * a.blockedShare, requestsPerSecond);
-  const blockedBatches =
-    blockedMessages > 0
-      ? Math.max(
-          blockedMessages / DLQ_BATCH_MESSAGES,
-          Math.min(blockedMessages, 1 / DLQ_BATCH_TIMEOUT_SECONDS),
-        )
-      : 0;
-  const blockedObjects =
-    blockedBatches * Math.min(a.sources, Math.max(1, blockedMessages / blockedBatches));
+  // Expected distinct sources (or shards) with a blocked event among a batch's events, each
+  // blocked with probability blockedShare and of one of `of` uniformly.
+  const touched = (of: number): number => of * (1 - (1 - a.blockedShare / of) ** keysPerBatch);
+  const blockedObjects = batchesPerSecond * touched(a.sources);
+  const blockedDedupeCalls = dedupeOn ? batchesPerSecond * touched(dedupeShards) : 0;
+  const blockedQueueOps =
+    ((rate * a.blockedShare * d.bytesPerEvent) / QUEUES_OPERATION_UNIT_BYTES) * 3;
 
   const perSecond: Record<Line, number> = {
     workers_requests:
@@ -446,8 +443,11 @@ export function costAt(
       MILLION,
     tracking_plan_cpu: (rate * planCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS) / MILLION,
     tracking_plan_blocked:
-      (blockedMessages * 3 * QUEUES_USD_PER_MILLION_OPERATIONS +
-        blockedBatches * WORKERS_USD_PER_MILLION_REQUESTS +
+      (blockedQueueOps * QUEUES_USD_PER_MILLION_OPERATIONS +
+        blockedDedupeCalls * DO_USD_PER_MILLION_REQUESTS +
+        ((blockedDedupeCalls * a.dedupeRequestMs) / 1000) *
+          DO_BILLED_GB *
+          DO_USD_PER_MILLION_GB_SECONDS +
         blockedObjects * R2_USD_PER_MILLION_CLASS_A) /
       MILLION,
     // Nobody watching: the registry's reads; lookups the data centres' caches answer are free.

@@ -678,8 +678,8 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
       `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; the plan lines ` +
       `(not in the totals) with every source on the 20 × 10 tracking plan (its CPU measured above) and ` +
-      `${num(a.blockedShare * 100, 2)}% of events blocked (one DLQ message per request that has any, one R2 ` +
-      `object per source per DLQ batch); forwarding (not in the totals) with every source forwarded, ` +
+      `${num(a.blockedShare * 100, 2)}% of events blocked (queued in the events messages, one R2 object per ` +
+      `source per consumer batch that has any, one dedupe call per shard they fall on); forwarding (not in the totals) with every source forwarded, ` +
       `forward consumer batches of 100 copies, its CPU measured above. Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +

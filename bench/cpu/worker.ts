@@ -501,7 +501,7 @@ function buildCases(
             : [{ index, source: m.header.source, lines: messageLines(m) }];
         });
         const plan = planForward(inputs, forwardKeys);
-        return plan.calls.length > 0 && plan.skipped.size === 0;
+        return plan.calls.length > 0 && plan.refused.size === 0;
       },
     ],
     [
@@ -578,16 +578,19 @@ export function cpuBenchWorker(
         if (!parsed.ok) throw new Error(`the bench plan is refused: ${parsed.error.message}`);
         const version = makeVersion(Date.now(), 'benchplan');
         await savePlan(env, fixtures.planSource, version, parsed.value.document);
-        // Check the plan is in force: an unplanned event for its source must be blocked (sent to
-        // the dead-letter queue), or the plan case would time a source without one.
+        // Check the plan is in force: an unplanned event for its source must be blocked (queued
+        // marked as such: src/queue/message.ts), or the plan case would time a source without one.
         let blocked = false;
-        const dlq = { ...noopQueue, send: async () => void (blocked = true) };
+        const probeQueue = {
+          ...noopQueue,
+          send: async (body: string) =>
+            void (blocked ||= decodeMessage(body)?.blocked !== undefined),
+        };
+        const probeEnv: BenchEnv = { ...serveEnv };
+        for (const name of names(env.BENCH_QUEUE_BINDINGS))
+          if (/^EVENTS(_\d+)?$/.test(name)) probeEnv[name] = probeQueue;
         const probe = JSON.stringify({ type: 'track', event: 'Unplanned', userId: 'u' });
-        await app.fetch(
-          request('/v1/track', probe, fixtures.planWriteKey),
-          { ...serveEnv, DLQ: dlq },
-          ctx,
-        );
+        await app.fetch(request('/v1/track', probe, fixtures.planWriteKey), probeEnv, ctx);
         if (!blocked) throw new Error('the plan case: the plan is not in force for its source');
         planSaved = true;
       }

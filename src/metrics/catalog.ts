@@ -186,7 +186,7 @@ export const METRIC_CATALOG = {
   },
   ndc_segment_events_forwarded_total: {
     type: 'counter',
-    help: 'Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered, skipped).',
+    help: 'Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered).',
     labels: ['source', 'outcome'],
   },
   ndc_segment_last_forward_success_timestamp_seconds: {

@@ -34,6 +34,8 @@ export interface DeliveryReport {
   authFailure: boolean;
   /** Events retried because the forward queue refused their copy (docs/forwarding.md). */
   forwardCopyFailedEvents?: number;
+  /** Blocked events archived under blocked/ (src/archive/blocked.ts). */
+  archivedEvents?: number;
 }
 
 export type ForwardOutcomeLabel = 'ok' | 'retried' | 'dead_lettered' | 'skipped';
@@ -177,6 +179,7 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
   if (report.authFailure)
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
   if ((report.forwardCopyFailedEvents ?? 0) > 0) recordForwardFailure(m, now);
+  recordArchived(m, report.archivedEvents ?? 0);
 }
 
 function recordForwardFailure(m: MetricsBuffer, now: number): void {

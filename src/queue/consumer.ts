@@ -1,27 +1,20 @@
-// Queue consumer adapters: `deliverBatch` sends the events queues to Firehose and acks, retries
-// or dead-letters each message by its record's result, deduplicating by (source, messageId) on
-// the way and queueing a copy for forwarding first (forward-copies.ts); `archiveBatch` writes a
-// dead-letter queue to R2. Decisions come from the pure delivery.ts, retry.ts and
-// src/dedupe/gate.ts.
+// The events queues' consumer adapter: `deliverBatch` sends each batch to Firehose and acks,
+// retries or dead-letters each message by its record's result, deduplicating by (source,
+// messageId) on the way, archiving the events a tracking plan blocked first
+// (src/archive/blocked.ts) and queueing a copy for forwarding (forward-copies.ts). Decisions
+// come from the pure delivery.ts, retry.ts and src/dedupe/gate.ts. The dead-letter queues'
+// consumer is src/archive/writer.ts.
 
 import { askShards, isolateOutbox, type DedupeSettings, type Outbox } from '../dedupe/client';
 import { keysByShard, planGate, resolveGate, type GateResult } from '../dedupe/gate';
-import { ANY_OWNER } from '../dedupe/ledger';
 import { putRecordBatch, defaultEndpoint, type FirehoseSettings } from '../firehose/client';
 import { encodePutRecordBatch, type CallOutcome } from '../firehose/codec';
 import { parseStreams, type FirehoseCall, type PackInput } from '../firehose/pack';
 import type { Env } from '../env';
 import type { CallLabel, DeliveryReport } from '../metrics/record';
 import { utf8Length } from '../segment/utf8';
-import {
-  ARCHIVE_PREFIX,
-  archiveKey,
-  archiveLines,
-  blockedArchiveKey,
-  encodeDeadLetter,
-  isBlockedReason,
-  undecodableLine,
-} from './dead-letter';
+import { archiveBlocked } from '../archive/blocked';
+import { encodeDeadLetter, undecodableLine } from '../archive/format';
 import {
   decide,
   planDelivery,
@@ -174,6 +167,7 @@ export async function deliverBatch(
     authFailure: false,
   };
   const keys = dedupe === undefined ? undefined : await gateMessages(messages, dedupe, outbox);
+  const notArchived = await archiveBlocked(env.ARCHIVE, messages, deps, dedupe, outbox, report);
   const keysOf = new Map<Message, Uint32Array>();
   if (keys !== undefined)
     messages
@@ -187,6 +181,14 @@ export async function deliverBatch(
   messages.forEach((m, index) => {
     if (m.decoded === undefined) {
       decisions.set(index, { kind: 'dead', reason: 'undecodable_message' });
+      return;
+    }
+    if (notArchived.has(index)) {
+      decisions.set(index, {
+        kind: 'retry',
+        code: 'ArchiveUnavailable',
+        cause: 'archive_unavailable',
+      });
       return;
     }
     const gate = m.gate;
@@ -443,149 +445,4 @@ async function deadLetter(
       }
     }),
   );
-}
-
-export interface ArchiveReport {
-  archivedEvents: number;
-  /** The first object written (the dead letters', when the batch had any). */
-  key?: string;
-  /** Every object written: one for the dead letters, one per source of blocked events. */
-  keys: string[];
-}
-
-/**
- * Frees the dedupe keys of dead letters that Queues moved itself (no dead-letter header: the
- * consumer never saw their last attempt), whatever token reserved them, so their replay, which
- * cannot carry that token, is delivered rather than taken for a duplicate.
- */
-async function releaseMovedLetters(
-  batch: MessageBatch<unknown>,
-  dedupe: DedupeSettings,
-): Promise<void> {
-  const byShard = new Map<number, number[]>();
-  for (const message of batch.messages) {
-    const decoded = decodeMessage(message.body);
-    if (decoded === undefined || decoded.header.deadLetter !== undefined) continue;
-    const lines = messageLines(decoded);
-    const { keys } = planGate(
-      [
-        {
-          index: 0,
-          token: ANY_OWNER,
-          source: decoded.header.source,
-          ids: messageIds(decoded, lines),
-        },
-      ],
-      dedupe.shards,
-    );
-    const all = keys[0] ?? new Uint32Array();
-    for (const [shard, k] of keysByShard(
-      all,
-      lines.map((_l, i) => i),
-      dedupe.shards,
-    )) {
-      byShard.set(shard, [...(byShard.get(shard) ?? []), ...k]);
-    }
-  }
-  await Promise.all(
-    [...byShard].map(([shard, words]) =>
-      dedupe.io.call(shard, {
-        commit: [],
-        release: [{ token: ANY_OWNER, keys: Uint32Array.from(words) }],
-        reserve: [],
-      }),
-    ),
-  );
-}
-
-/**
- * A DLQ consumer: every message of the batch as NDJSON lines in R2 under `prefix` (dead-letters/
- * for the events DLQ; forward-dead-letters/ for forwarding's, without dedupe: its letters are
- * copies, whose keys belong to the events' own deliveries), dead letters in one object and
- * blocked events in one per source; each message is acked once its object is written.
- */
-export async function archiveBatch(
-  batch: MessageBatch<unknown>,
-  env: Env,
-  deps: ConsumerDeps,
-  dedupe?: DedupeSettings,
-  prefix = ARCHIVE_PREFIX,
-): Promise<ArchiveReport> {
-  const at = deps.now();
-  const retryOne = (message: Message_): void => {
-    message.retry({
-      delaySeconds: retryDelaySeconds(
-        message.attempts,
-        deps.random,
-        retryCapSeconds(env.DELIVERY_RETRY_MAX_SECONDS),
-      ),
-    });
-  };
-  const retryAll = (): void => {
-    for (const message of batch.messages) retryOne(message);
-  };
-  if (dedupe !== undefined) {
-    try {
-      await releaseMovedLetters(batch, dedupe);
-    } catch (e) {
-      // Archived unreleased, a replay could be taken for a duplicate: retry instead.
-      console.error('dedupe release failed', e instanceof Error ? e.message : String(e));
-      retryAll();
-      return { archivedEvents: 0, keys: [] };
-    }
-  }
-  // Dead letters go to one object; events a tracking plan blocked to one object per source under
-  // blocked/<source>/, so an operator lists and replays a source's blocked events on their own.
-  const objects = new Map<string, { text: string; events: number; messages: Array<Message_> }>();
-  for (const message of batch.messages) {
-    const decoded = decodeMessage(message.body);
-    const blocked = isBlockedReason(decoded?.header.deadLetter?.reason);
-    const group = blocked && decoded !== undefined ? decoded.header.source : '';
-    let object = objects.get(group);
-    if (object === undefined) {
-      object = { text: '', events: 0, messages: [] };
-      objects.set(group, object);
-    }
-    object.messages.push(message);
-    if (decoded === undefined) {
-      object.text += undecodableLine(message.body, at);
-      object.events += 1;
-    } else {
-      object.text += archiveLines(decoded, at, message.attempts, message.id);
-      object.events += decoded.header.events;
-    }
-  }
-  const report: ArchiveReport = { archivedEvents: 0, keys: [] };
-  const id = deps.newId();
-  const failed: Array<Message_> = [];
-  await Promise.all(
-    [...objects].map(async ([source, object]) => {
-      const key = source === '' ? archiveKey(at, id, prefix) : blockedArchiveKey(source, at, id);
-      try {
-        await env.ARCHIVE.put(key, object.text, {
-          httpMetadata: { contentType: 'application/x-ndjson' },
-          customMetadata: { events: String(object.events) },
-        });
-      } catch (e) {
-        console.error('archive write failed', e instanceof Error ? e.message : String(e));
-        failed.push(...object.messages);
-        return;
-      }
-      report.archivedEvents += object.events;
-      if (source === '') report.keys.unshift(key);
-      else report.keys.push(key);
-    }),
-  );
-  if (failed.length === 0) {
-    batch.ackAll();
-  } else {
-    // Written objects are acked, the others retried: nothing is archived twice.
-    for (const message of batch.messages) {
-      if (failed.includes(message)) retryOne(message);
-      else message.ack();
-    }
-  }
-  const [first] = report.keys;
-  if (first !== undefined) report.key = first;
-  return report;
 }

@@ -8,6 +8,11 @@
 //
 // `ids` holds each line's messageId in order, so the consumer deduplicates without parsing
 // events. `token`, set on replayed events, names the delivery that first reserved their keys.
+// `blocked`, set when a tracking plan blocked some of the request's events, names those lines by
+// reason (`{"violation":[2],"unplanned_event":[0,3]}`, indexes into the lines): they travel in
+// the same message as the events delivered, and the events consumer archives them under
+// blocked/ (src/archive/blocked.ts) instead of sending them. Decoded, a message shows its
+// delivered lines as `ndjson` and the blocked ones apart, in `blocked`.
 
 import { isJsonObject } from '../segment/types';
 
@@ -36,12 +41,24 @@ export interface MessageHeader {
   /** The dedupe token the events were first delivered under (replays and dead letters). */
   token?: string;
   deadLetter?: DeadLetterInfo;
+  /** On the wire only: the lines a tracking plan blocked, by reason (decoded into `blocked`). */
+  blocked?: Record<string, number[]>;
+}
+
+/** The lines of a message a tracking plan blocked, in order, each with its id and reason. */
+export interface BlockedLines {
+  lines: string[];
+  ids: string[];
+  reasons: string[];
 }
 
 export interface DecodedMessage {
+  /** The header of the lines in `ndjson` (`events` and `ids` count those only). */
   header: MessageHeader;
-  /** The events, one per line, every line ending in "\n". */
+  /** The events to deliver, one per line, every line ending in "\n" ("" when none). */
   ndjson: string;
+  /** The lines a tracking plan blocked, apart; absent when there are none. */
+  blocked?: BlockedLines;
 }
 
 export function encodeHeader(header: Omit<MessageHeader, 'v'>): string {
@@ -75,6 +92,7 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   const ids = stringList(parsed['ids'], events);
   if (ids !== undefined) header.ids = ids;
   if (typeof token === 'string' && token !== '') header.token = token;
+  const marks = parsed['blocked'];
   if (
     isJsonObject(deadLetter) &&
     typeof deadLetter['reason'] === 'string' &&
@@ -87,11 +105,57 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
       at: deadLetter['at'],
     };
   }
-  return { header, ndjson };
+  if (marks === undefined) return { header, ndjson };
+  return splitBlocked({ header, ndjson }, marks);
+}
+
+/** Each line's block reason from a header's `blocked` marks, or undefined when they are bad. */
+function blockReasons(marks: unknown, lines: number): Array<string | undefined> | undefined {
+  if (!isJsonObject(marks)) return undefined;
+  const reasons: Array<string | undefined> = new Array<string | undefined>(lines).fill(undefined);
+  for (const [reason, indexes] of Object.entries(marks)) {
+    if (!Array.isArray(indexes)) return undefined;
+    for (const index of indexes) {
+      if (!Number.isInteger(index) || index < 0 || index >= lines) return undefined;
+      if (reasons[index as number] !== undefined) return undefined;
+      reasons[index as number] = reason;
+    }
+  }
+  return reasons;
+}
+
+/**
+ * A message with blocked lines as its delivered lines (`ndjson`, `header.events`, `header.ids`)
+ * and its blocked ones apart; undefined when the marks do not fit its lines (not ours).
+ */
+function splitBlocked(message: DecodedMessage, marks: unknown): DecodedMessage | undefined {
+  const lines = messageLines(message);
+  if (lines.length !== message.header.events) return undefined;
+  const reasons = blockReasons(marks, lines.length);
+  if (reasons === undefined) return undefined;
+  const ids = messageIds(message, lines);
+  const header: MessageHeader = { ...message.header, events: 0, ids: [] };
+  const blocked: BlockedLines = { lines: [], ids: [], reasons: [] };
+  let ndjson = '';
+  lines.forEach((line, i) => {
+    const reason = reasons[i];
+    const id = ids[i] ?? `line:${i}`;
+    if (reason === undefined) {
+      ndjson += `${line}\n`;
+      header.ids?.push(id);
+      header.events += 1;
+    } else {
+      blocked.lines.push(line);
+      blocked.ids.push(id);
+      blocked.reasons.push(reason);
+    }
+  });
+  return blocked.lines.length === 0 ? { header, ndjson } : { header, ndjson, blocked };
 }
 
 /** The message's lines (without their "\n"). */
 export function messageLines(message: DecodedMessage): string[] {
+  if (message.ndjson === '') return [];
   const lines = message.ndjson.split('\n');
   lines.pop();
   return lines;

@@ -8,10 +8,10 @@ import { newTrace, rejectedEvents, type IngestTrace } from '../debugger/capture'
 import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
-import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
-import { blockedReason } from '../queue/dead-letter';
+import type { PlanOutcome } from '../plans/enforce';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
+import type { PackEvent } from '../queue/pack';
 import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
@@ -77,6 +77,18 @@ async function bodySource(
 }
 
 /**
+ * Runs `step` (a capture, a metric: what follows the answer's decision) so that its failure is
+ * logged and never changes the answer: once events are queued, the client must hear so.
+ */
+function aside(what: string, step: () => void): void {
+  try {
+    step();
+  } catch (e) {
+    console.error(`${what} failed`, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
  * Runs an ingest handler with a trace of what it does, and hands the trace to the debugger's tap
  * when it ends, answered or refused: the debugger's one call on the ingest path.
  */
@@ -93,10 +105,15 @@ async function traced(
       e instanceof IngestHttpError ? e.error : ingestError('internal_error', 'internal error');
     throw e;
   } finally {
-    if (trace.source !== undefined)
-      recordSourceRejected(deps.metrics, trace.source, rejectedEvents(trace), deps.now());
-    if (deps.tap !== undefined) {
-      captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
+    const source = trace.source;
+    if (source !== undefined) {
+      aside('status counts', () =>
+        recordSourceRejected(deps.metrics, source, rejectedEvents(trace), deps.now()),
+      );
+    }
+    const tap = deps.tap;
+    if (tap !== undefined) {
+      aside('debugger capture', () => captureIngest(tap, c.env, c.executionCtx, c.req.url, trace));
     }
   }
 }
@@ -140,31 +157,21 @@ function recordBody(deps: AppDeps, body: ReadBody): void {
 }
 
 /**
- * Sends a plan's blocked events to the dead-letter queue, whose consumer archives them under
- * blocked/<source>/ (src/queue/consumer.ts archiveBatch). Sent, not written to R2 here: the
- * send is as durable as the events' own (the request answers 200 only once both are on a
- * queue), costs three queue operations per message instead of an R2 write per request
- * (Class A, $4.50 per million), and the consumer writes one object per batch of up to 100
- * messages (bench/cost.ts `tracking_plan_blocked`).
+ * A request's events as packed for its queue: those to deliver, then those the plan blocked,
+ * marked with why. Blocked events ride in the same messages, so one send makes both durable (the
+ * events consumer archives them under blocked/, src/archive/blocked.ts), and a request answered
+ * 503 after some of its messages went leaves nothing a resend could repeat: both are deduplicated
+ * by messageId.
  */
-async function sendBlocked(
-  env: Env,
-  blocked: readonly BlockedEvent[],
-  source: string,
-  facts: RequestFacts,
-  at: number,
-): Promise<void> {
-  await Promise.all(
-    BLOCK_REASONS.map(async (reason) => {
-      const events = blocked.filter((b) => b.reason === reason);
-      if (events.length === 0) return;
-      await enqueueEvents(env.DLQ, events, {
-        source,
-        receivedAt: facts.receivedAt,
-        deadLetter: { reason: blockedReason(reason), attempts: 0, at },
-      });
-    }),
-  );
+function packEvents(checked: PlanOutcome): PackEvent[] {
+  const events: PackEvent[] = checked.deliver.map((e) => ({
+    line: e.line,
+    bytes: e.bytes,
+    messageId: e.messageId,
+  }));
+  for (const b of checked.blocked)
+    events.push({ line: b.line, bytes: b.bytes, messageId: b.messageId, blocked: b.reason });
+  return events;
 }
 
 /**
@@ -186,8 +193,9 @@ function shardHint(
 }
 
 /**
- * Applies the source's tracking plan, puts the events it lets through on one of the events
- * queues and the ones it blocks on the dead-letter queue, then records them.
+ * Applies the source's tracking plan and puts the request's events on one of the events queues
+ * (those it blocks marked), then records them. Only a queue's refusal fails the request: what
+ * follows the send is recorded aside.
  */
 async function enqueue(
   c: Ctx,
@@ -209,19 +217,10 @@ async function enqueue(
   let sent;
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
-    const deliver = checked.deliver;
-    [sent] = await Promise.all([
-      deliver.length === 0
-        ? { messages: 0, bytes: 0 }
-        : enqueueEvents(
-            target.queue,
-            deliver.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
-            { source, receivedAt: facts.receivedAt },
-          ),
-      checked.blocked.length === 0
-        ? undefined
-        : sendBlocked(c.env, checked.blocked, source, facts, deps.now()),
-    ]);
+    sent = await enqueueEvents(target.queue, packEvents(checked), {
+      source,
+      receivedAt: facts.receivedAt,
+    });
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);
@@ -231,14 +230,16 @@ async function enqueue(
   }
   trace.queued = true;
   if (checked.deliver !== events || checked.blocked.length > 0) trace.plan = checked;
-  if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
-  recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
-  recordAccepted(
-    deps.metrics,
-    events.map((e) => e.type),
-    source,
-    deps.now(),
-  );
+  aside('ingest metrics', () => {
+    if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
+    recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
+    recordAccepted(
+      deps.metrics,
+      events.map((e) => e.type),
+      source,
+      deps.now(),
+    );
+  });
 }
 
 /** One call (already parsed) from a POST body or a GET `data` parameter. */

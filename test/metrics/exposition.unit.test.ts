@@ -107,7 +107,7 @@ ndc_segment_batch_events_count 0
 # TYPE ndc_segment_last_enqueue_timestamp_seconds gauge
 # HELP ndc_segment_last_delivery_auth_failure_timestamp_seconds Unix time in seconds of the last Firehose call refused for credentials or permissions.
 # TYPE ndc_segment_last_delivery_auth_failure_timestamp_seconds gauge
-# HELP ndc_segment_events_forwarded_total Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered, skipped).
+# HELP ndc_segment_events_forwarded_total Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered).
 # TYPE ndc_segment_events_forwarded_total counter
 # HELP ndc_segment_last_forward_success_timestamp_seconds Unix time in seconds of the last call to the forward endpoint that delivered events.
 # TYPE ndc_segment_last_forward_success_timestamp_seconds gauge
