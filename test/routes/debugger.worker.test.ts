@@ -562,12 +562,5 @@ describe('debugger cost per request', () => {
       Math.ceil(seconds + 1) * DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
     );
     expect(mine.length + captured.skipped).toBeGreaterThanOrEqual(n);
-    console.log(
-      `debugger cost: unwatched ${n} requests -> ${idleCalls} Durable Object calls ` +
-        `(${idle.lookups} watch-list lookup); watched ${n} requests in ${seconds.toFixed(1)} s -> ` +
-        `${watched.outbox.sends} calls to the source's object ` +
-        `(${(watched.outbox.sends / n).toFixed(4)} per request), ${mine.length} captured, ` +
-        `${captured.skipped} skipped by sampling`,
-    );
   });
 });

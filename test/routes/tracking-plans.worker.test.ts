@@ -402,11 +402,13 @@ describe('the isolate cache', () => {
       get: () => Promise.reject(new Error('KV unavailable')),
     } as unknown as KVNamespace;
     const h = harness();
+    const errors = captureErrors();
     const res = await h.fetch('/v1/track', jsonPost(order('k1', {}), { Authorization: s.auth }), {
       ...s.overrides,
       TRACKING_PLANS: down,
     });
     expect(res.status).toBe(503);
+    expect(errors).toHaveBeenCalledWith('tracking plan unavailable', 'KV unavailable');
     expect(res.headers.get('Retry-After')).toBe('5');
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe(
       'tracking_plan_unavailable',
