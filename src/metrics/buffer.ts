@@ -15,6 +15,7 @@ import type {
 import { METRICS_MAX_SERIES } from './limits';
 import { seriesKey } from './series';
 import { emptyStreak, recordOutcome, type DeliveryStreak } from './streak';
+import { recordWaitingChange, type WaitingChange, type WaitingState } from './waiting';
 
 /** One histogram series: per-bucket (not cumulative) counts, the sum and count of values. */
 export interface HistogramSample {
@@ -41,6 +42,8 @@ export interface MetricsDelta {
   streak?: DeliveryStreak;
   /** The same for forwarding (docs/forwarding.md), for /health's forwarding check. */
   forwardStreak?: DeliveryStreak;
+  /** Events held back by a failure an operator or the platform must fix (waiting.ts). */
+  waiting?: WaitingState;
 }
 
 export function emptyDelta(): MetricsDelta {
@@ -129,11 +132,19 @@ export class MetricsBuffer {
     recordOutcome(this.#delta.forwardStreak, seconds, ok);
   }
 
+  /** Records what happened to one message's held-back events at `seconds` (Unix time). */
+  waiting(change: WaitingChange, seconds: number): void {
+    if (!Number.isSafeInteger(change.events) || change.events < 0) return;
+    this.#delta.waiting ??= {};
+    recordWaitingChange(this.#delta.waiting, change, seconds);
+  }
+
   isEmpty(): boolean {
     return (
       this.#series === 0 &&
       this.#delta.streak === undefined &&
-      this.#delta.forwardStreak === undefined
+      this.#delta.forwardStreak === undefined &&
+      this.#delta.waiting === undefined
     );
   }
 

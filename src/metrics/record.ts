@@ -3,6 +3,7 @@
 
 import { PATH_TYPES } from '../segment/types';
 import type { MetricsBuffer } from './buffer';
+import type { WaitingChange, WaitReason } from './waiting';
 
 export type CallLabel = 'ok' | 'partial' | 'retry' | 'fatal' | 'too_large';
 
@@ -31,6 +32,10 @@ export interface DeliveryReport {
   authFailure: boolean;
   /** Events retried because the forward queue refused their copy (docs/forwarding.md). */
   forwardCopyFailedEvents?: number;
+  /** What each message did to the events held back by a waiting failure (waiting.ts). */
+  waiting?: WaitingChange[];
+  /** Events requeued as fresh copies, by the failure they wait on. */
+  requeued?: Array<{ reason: WaitReason; events: number }>;
 }
 
 export type ForwardOutcomeLabel = 'ok' | 'retried' | 'dead_lettered' | 'skipped';
@@ -153,6 +158,22 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
   if (report.authFailure)
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
   if ((report.forwardCopyFailedEvents ?? 0) > 0) recordForwardFailure(m, now);
+  for (const change of report.waiting ?? []) m.waiting(change, seconds(now));
+  for (const r of report.requeued ?? [])
+    if (r.events > 0) m.inc('ndc_segment_events_requeued_total', { reason: r.reason }, r.events);
+}
+
+/** Dedupe keys a shard forgot before the end of the window, by source (src/dedupe/ledger.ts). */
+export function recordDedupeEvictions(
+  m: MetricsBuffer,
+  evictions: ReadonlyArray<{ source: string; keys: number }>,
+  now: number,
+): void {
+  for (const { source, keys } of evictions) {
+    if (keys <= 0) continue;
+    m.inc('ndc_segment_dedupe_evictions_total', { source }, keys);
+    m.max('ndc_segment_last_dedupe_eviction_timestamp_seconds', { source }, seconds(now));
+  }
 }
 
 function recordForwardFailure(m: MetricsBuffer, now: number): void {

@@ -12,6 +12,7 @@ import type { HistogramDef } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
 import { parseSeriesKey } from './series';
 import { emptyStreak, mergeStreak } from './streak';
+import { mergeWaiting } from './waiting';
 
 /** Same shape and keys as `MetricsDelta`; counters and histograms are totals, gauges maxima. */
 export type MetricsState = MetricsDelta;
@@ -88,6 +89,8 @@ function accumulate(target: MetricsState, source: unknown, maxSeries: number): v
   if (source.forwardStreak !== undefined) {
     target.forwardStreak = mergeStreak(target.forwardStreak ?? emptyStreak(), source.forwardStreak);
   }
+  if (source.waiting !== undefined)
+    target.waiting = mergeWaiting(target.waiting ?? {}, source.waiting);
   let series = seriesCount(target);
   const admit = (): boolean => {
     if (series >= maxSeries) return false;

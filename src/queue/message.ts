@@ -7,8 +7,12 @@
 //   {"type":"page","messageId":"m2",...}\n
 //
 // `ids` holds each line's messageId in order, so the consumer deduplicates without parsing
-// events. `token`, set on replayed events, names the delivery that first reserved their keys.
+// events. `token`, set on replayed events and requeued copies, names the delivery that first
+// reserved their keys. A copy the consumer requeued instead of dead-lettering (src/queue/step.ts)
+// also carries `queuedAt` (when its events were first queued), `priorAttempts` (delivery
+// attempts made before it) and `wait` (the failure it waits on).
 
+import { isWaitReason, type WaitReason } from '../metrics/waiting';
 import { isJsonObject } from '../segment/types';
 
 export const MESSAGE_FORMAT_VERSION = 1;
@@ -35,6 +39,12 @@ export interface MessageHeader {
   ids?: string[];
   /** The dedupe token the events were first delivered under (replays and dead letters). */
   token?: string;
+  /** When the events were first queued, ms (requeued copies; else the message's own time). */
+  queuedAt?: number;
+  /** Delivery attempts made before this message (requeued copies). */
+  priorAttempts?: number;
+  /** The failure a requeued copy waits on (counted in ndc_segment_delivery_waiting_events). */
+  wait?: WaitReason;
   deadLetter?: DeadLetterInfo;
 }
 
@@ -75,6 +85,11 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   const ids = stringList(parsed['ids'], events);
   if (ids !== undefined) header.ids = ids;
   if (typeof token === 'string' && token !== '') header.token = token;
+  const { queuedAt, priorAttempts, wait } = parsed;
+  if (typeof queuedAt === 'number' && Number.isFinite(queuedAt)) header.queuedAt = queuedAt;
+  if (Number.isSafeInteger(priorAttempts) && (priorAttempts as number) > 0)
+    header.priorAttempts = priorAttempts as number;
+  if (isWaitReason(wait)) header.wait = wait;
   if (
     isJsonObject(deadLetter) &&
     typeof deadLetter['reason'] === 'string' &&
@@ -112,4 +127,25 @@ export function messageIds(message: DecodedMessage, lines: readonly string[]): s
       return `line:${n}`;
     }
   });
+}
+
+/**
+ * A fresh copy of a message for its events queue (src/queue/step.ts): the lines still to
+ * deliver, the dedupe token they are delivered under, when they were first queued, the attempts
+ * made so far and the failure the copy waits on.
+ */
+export function encodeRequeued(
+  message: DecodedMessage,
+  kept: { lines: readonly string[]; ids: readonly string[] },
+  state: { token: string; queuedAt: number; priorAttempts: number; wait: WaitReason },
+): string {
+  const { source, receivedAt } = message.header;
+  const header = encodeHeader({
+    source,
+    receivedAt,
+    events: kept.lines.length,
+    ids: [...kept.ids],
+    ...state,
+  });
+  return `${header}${kept.lines.map((l) => `${l}\n`).join('')}`;
 }

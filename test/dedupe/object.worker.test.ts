@@ -11,7 +11,11 @@ import { DedupeShard } from '../../src/dedupe/object';
 import type { Env } from '../../src/env';
 
 const testEnv = env as unknown as Env;
-const k = (...ids: string[]): Uint32Array => keysOf(ids.map((id) => ['web', id] as const));
+const k = (...ids: string[]): { source: string; keys: Uint32Array } => ({
+  source: 'web',
+  keys: keysOf(ids.map((id) => ['web', id] as const)),
+});
+const by = (token: string, ...ids: string[]) => ({ ...k(...ids), token, attempt: `${token}:1` });
 
 function shard(): DurableObjectStub<DedupeShard> {
   const namespace = testEnv.DEDUPE;
@@ -25,7 +29,7 @@ describe('DedupeShard', () => {
     await stub.apply({
       commit: [],
       release: [],
-      reserve: [{ token: 'm1', keys: k('a', 'b', 'c') }],
+      reserve: [by('m1', 'a', 'b', 'c')],
     });
     await stub.apply({ commit: [k('a', 'b')], release: [], reserve: [] });
     const rows = async (): Promise<number> =>
@@ -40,7 +44,7 @@ describe('DedupeShard', () => {
       const answer = await restarted.apply({
         commit: [],
         release: [],
-        reserve: [{ token: 'm2', keys: k('a', 'b', 'c') }],
+        reserve: [by('m2', 'a', 'b', 'c')],
       });
       return Array.from(answer.verdicts);
     });
@@ -61,7 +65,7 @@ describe('DedupeShard cleanup', () => {
         'CREATE TABLE IF NOT EXISTS committed (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, keys BLOB NOT NULL)',
       );
       const now = Date.now();
-      const blob = k('x').buffer;
+      const blob = k('x').keys.buffer;
       for (let i = 0; i < 5; i++) {
         sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', now - keepMs + 300, blob);
       }
@@ -70,7 +74,7 @@ describe('DedupeShard cleanup', () => {
       }
       const restarted = new DedupeShard(state, windowEnv);
       await new Promise((r) => setTimeout(r, 400));
-      await restarted.apply({ commit: [], release: [], reserve: [{ token: 't', keys: k('y') }] });
+      await restarted.apply({ commit: [], release: [], reserve: [by('t', 'y')] });
       await restarted.apply({ commit: [k('y')], release: [], reserve: [] });
       restarted.alarm();
       const left = sql.exec<{ n: number }>('SELECT count(*) AS n FROM committed').one().n;
