@@ -13,6 +13,9 @@
 // comes from what was seen recently: every waiting message is seen at least once per retry
 // delay, so the earliest first-queued time seen within it is the oldest still waiting.
 
+import { seriesKey } from './series';
+import type { MetricsState } from './state';
+
 export const WAIT_REASONS = [
   'credentials',
   'configuration',
@@ -177,3 +180,25 @@ export function summarizeWaiting(
   const blockedSeconds = oldest === Infinity ? 0 : Math.max(0, Math.round(nowSeconds - oldest));
   return { events, blockedSeconds, active };
 }
+
+/**
+ * The state with the two waiting gauges set from `summary` (computed at read time: they are
+ * levels, not the maxima other gauges merge to): every reason, 0 when nothing waits on it.
+ */
+export function withWaitingGauges(state: MetricsState, summary: WaitingSummary): MetricsState {
+  const gauges = { ...state.gauges };
+  for (const reason of WAIT_REASONS)
+    gauges[seriesKey('ndc_segment_delivery_waiting_events', { reason })] = summary.events[reason];
+  gauges[seriesKey('ndc_segment_delivery_blocked_seconds', {})] = summary.blockedSeconds;
+  return { ...state, gauges };
+}
+
+/** What each reason means for an operator, for /health. */
+export const WAIT_REASON_TEXT: Readonly<Record<WaitReason, string>> = {
+  credentials:
+    'Firehose refused the credentials or permissions, or they are not set: check the AWS secrets and the IAM policy',
+  configuration: 'FIREHOSE_STREAM is not set',
+  dedupe: 'a dedupe shard fails or does not answer',
+  queue: 'the forward queue refuses the copies of forwarded events',
+  firehose: 'Firehose kept failing past the ordinary retries (throttling, errors, timeouts)',
+};
