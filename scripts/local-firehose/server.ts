@@ -123,6 +123,8 @@ interface ApiReply extends Reply {
   errorType?: WireErrorType;
   // A late answer: how long to hold it once the records are written and counted.
   holdMs?: number;
+  // The records a handled call wrote, for the late ledger should its answer never arrive.
+  written?: readonly Uint8Array[];
 }
 
 function wireError(type: WireErrorType, message: string): Reply & { errorType: WireErrorType } {
@@ -293,6 +295,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     const result = {
       ...base,
       ...(holdMs === undefined ? {} : { holdMs }),
+      written: accepted,
       outcome,
       failed,
       bytesWritten: written.bytes,
@@ -348,6 +351,17 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;
     await wait((reply.holdMs ?? 0) + latency.latencyMs, signal);
 
+    // Written, but the client left (it gave up, or the server is closing) before the answer
+    // went: to the client this is a late answer too, its records landed unacknowledged.
+    const unanswered = res.destroyed || clientGone.signal.aborted || closing.signal.aborted;
+    const written = reply.written ?? [];
+    if (
+      unanswered &&
+      reply.holdMs === undefined &&
+      reply.stream !== undefined &&
+      written.length > 0
+    )
+      markLate(late, reply.stream, written);
     const ms = Math.round(performance.now() - started);
     log(
       `${reply.operation ?? 'call'} stream=${reply.stream ?? '-'} records=${reply.records} ` +

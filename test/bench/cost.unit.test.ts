@@ -1,7 +1,7 @@
 // The cost model's dedupe calls per consumer batch: with one-event requests routed to the queue
 // of their dedupe shard, a batch calls only that queue's shards.
 import { describe, expect, it } from 'vitest';
-import { shardsTouchedByQueue } from '../../bench/cost';
+import { outageAttempts, shardsTouchedByQueue } from '../../bench/cost';
 
 /** Distinct shards a batch touches, averaged over `trials` simulated batches. */
 function simulate(keys: number, routed: number, shards: number, queues: number): number {
@@ -49,5 +49,15 @@ describe('shardsTouchedByQueue', () => {
       const model = shardsTouchedByQueue(keys, routed, shards, queues);
       expect(Math.abs(model - simulate(keys, routed, shards, queues))).toBeLessThan(model * 0.02);
     }
+  });
+});
+
+describe('outageAttempts', () => {
+  it('counts the backoff doubling to the cap, then one attempt per cap on average', () => {
+    // 1.5 + 3 + 6 + … + 192 s (382.5 s in 8 delays), then 225 s each (3/4 of 300): 23 attempts
+    // within the hour and the one after it that lands.
+    expect(outageAttempts({ seconds: 3600, retryCapSeconds: 300 })).toBe(24);
+    // A 1 s cap: a delay of at least 1 s each, so 60 attempts in a minute and the one after.
+    expect(outageAttempts({ seconds: 60, retryCapSeconds: 1 })).toBe(61);
   });
 });
