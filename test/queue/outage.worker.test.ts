@@ -208,7 +208,7 @@ describe('the stale-release race', () => {
         ...(env as unknown as Env),
         FIREHOSE_STREAM: stream,
         EVENTS: recordingQueue().queue,
-        DLQ: recordingQueue().queue as Queue<unknown>,
+        DLQ: recordingQueue().queue,
         ...over,
       };
       await deliverBatch(batch, testEnv, deps, settings, outbox);

@@ -65,7 +65,7 @@ export class QueueDriver {
     const ctx = createExecutionContext();
     const testEnv: Env = {
       ...env,
-      DLQ: this.dlq.queue as Queue<unknown>,
+      DLQ: this.dlq.queue,
       EVENTS: this.events.queue,
     };
     const report = await deliverBatch(
