@@ -53,6 +53,52 @@ describe('DedupeShard', () => {
   });
 });
 
+describe('DedupeShard storage by source', () => {
+  it("writes each source's keys with their source, and a restarted object keeps them apart", async () => {
+    const stub = shard();
+    const ios = { source: 'ios', keys: keysOf([['ios', 'a']]) };
+    await stub.apply({ commit: [k('a'), ios], release: [], reserve: [] });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const verdicts = await runInDurableObject(stub, async (_instance, state) => {
+      const row = state.storage.sql
+        .exec<{ sources: string }>('SELECT sources FROM committed')
+        .one();
+      const restarted = new DedupeShard(state, testEnv);
+      const answer = await restarted.apply({
+        commit: [],
+        release: [],
+        reserve: [by('m1', 'a'), { ...ios, token: 'm2', attempt: 'm2:1' }],
+      });
+      return { sources: JSON.parse(row.sources) as unknown, verdicts: Array.from(answer.verdicts) };
+    });
+    expect(verdicts.sources).toEqual([
+      ['web', 1],
+      ['ios', 1],
+    ]);
+    expect(verdicts.verdicts).toEqual([DUPLICATE, DUPLICATE]);
+  });
+
+  it('reads back rows written before keys had a source, for every source', async () => {
+    const stub = shard();
+    const verdicts = await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('DROP TABLE IF EXISTS committed');
+      sql.exec(
+        'CREATE TABLE committed (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, keys BLOB NOT NULL)',
+      );
+      sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', Date.now(), k('old').keys.buffer);
+      const restarted = new DedupeShard(state, testEnv);
+      const answer = await restarted.apply({
+        commit: [],
+        release: [],
+        reserve: [by('m1', 'old', 'new')],
+      });
+      return Array.from(answer.verdicts);
+    });
+    expect(verdicts).toEqual([DUPLICATE, SEND]);
+  });
+});
+
 describe('DedupeShard cleanup', () => {
   it('deletes the expired rows reading those rows, not every row kept', async () => {
     const stub = shard();
