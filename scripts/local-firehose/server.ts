@@ -84,6 +84,21 @@ export interface LocalFirehoseOptions {
   // Clock for SigV4 freshness and the hour a record lands in.
   now?: () => Date;
   maxClockSkewMs?: number;
+  // A handled call answered this long or more after it was signed (its X-Amz-Date, whole
+  // seconds) goes on the late list too: set it a little under the client's own timeout, and a
+  // call whose slow answer the client may have given up on is listed (a loaded machine answers
+  // late without any fault). Unset: only late-answer faults and unanswered calls are listed.
+  slowAnswerMs?: number;
+}
+
+/** Milliseconds since the request's X-Amz-Date (YYYYMMDDTHHMMSSZ), or undefined without one. */
+function sinceSigned(req: IncomingMessage, now: Date): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(
+    headerString(req, 'x-amz-date') ?? '',
+  );
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  return now.getTime() - Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0);
 }
 
 export interface LocalFirehoseStats extends Stats {
@@ -352,11 +367,14 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     await wait((reply.holdMs ?? 0) + latency.latencyMs, signal);
 
     // Written, but the client left (it gave up, or the server is closing) before the answer
-    // went: to the client this is a late answer too, its records landed unacknowledged.
+    // went, or answered so long after it was signed that the client may have given up: to the
+    // client this is a late answer too, its records landed unacknowledged.
     const unanswered = res.destroyed || clientGone.signal.aborted || closing.signal.aborted;
+    const slow =
+      options.slowAnswerMs !== undefined && (sinceSigned(req, now()) ?? 0) >= options.slowAnswerMs;
     const written = reply.written ?? [];
     if (
-      unanswered &&
+      (unanswered || slow) &&
       reply.holdMs === undefined &&
       reply.stream !== undefined &&
       written.length > 0
