@@ -243,7 +243,8 @@ async function replayObject(
   if (stored === null) return { kind: 'gone' };
   // Archive objects are stored as application/x-ndjson, which workerd does not count as text:
   // R2ObjectBody.text() would log a warning per object, so the bytes are decoded here.
-  const archive = parseArchive(new TextDecoder().decode(await stored.arrayBuffer()));
+  const text = new TextDecoder().decode(await stored.arrayBuffer());
+  const archive = parseArchive(text);
   // Before the claim: a plan that cannot be read leaves the object as it was.
   const rechecked = key.startsWith(BLOCKED_PREFIX)
     ? recheckArchive(archive, await plansInForce(env, deps, archive), deps.now())
