@@ -229,7 +229,7 @@ export class KeyWindow {
       return;
     }
     this.#generationFor(at).set(hi, lo, state);
-    if (this.size > this.#maxKeys && this.#generations.length > 1) {
+    if (this.#maxKeys !== Infinity && this.size > this.#maxKeys && this.#generations.length > 1) {
       this.#generations.shift();
       this.droppedEarly += 1;
     }

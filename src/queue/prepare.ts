@@ -2,15 +2,25 @@
 // still to deliver (duplicates dropped), the Firehose input and forward copy they make, or the
 // decision already taken (undecodable, held back, a shard down, nothing left to send). Pure.
 
-import type { Reservation } from '../dedupe/session';
+import type { GateResult as Reservation } from '../dedupe/gate';
 import { utf8Length } from '../segment/utf8';
 import type { Decision, DeliveryInput } from './delivery';
 import type { DecodedMessage } from './message';
 import type { CopyInput } from './pack';
 
+/** What the consumer uses of a queue message (the runtime's Message; a plain object in the bench). */
+export interface QueueMessage {
+  readonly id: string;
+  readonly timestamp: Date;
+  readonly body: unknown;
+  readonly attempts: number;
+  ack(): void;
+  retry(options?: { delaySeconds?: number }): void;
+}
+
 /** One message of a consumer batch, decoded, with its dedupe identity and reservation. */
 export interface BatchMessage {
-  raw: globalThis.Message<unknown>;
+  raw: QueueMessage;
   decoded: DecodedMessage | undefined;
   lines: string[];
   ids: string[];
