@@ -81,8 +81,8 @@ function seriesCount(state: MetricsState): number {
   );
 }
 
-function accumulate(target: MetricsState, source: unknown, maxSeries: number): void {
-  if (!isRecord(source)) return;
+/** The sections that are not series: the failure streaks and the events held back. */
+function accumulateSections(target: MetricsState, source: Record<string, unknown>): void {
   if (source.streak !== undefined) {
     target.streak = mergeStreak(target.streak ?? emptyStreak(), source.streak);
   }
@@ -91,6 +91,11 @@ function accumulate(target: MetricsState, source: unknown, maxSeries: number): v
   }
   if (source.waiting !== undefined)
     target.waiting = mergeWaiting(target.waiting ?? {}, source.waiting);
+}
+
+function accumulate(target: MetricsState, source: unknown, maxSeries: number): void {
+  if (!isRecord(source)) return;
+  accumulateSections(target, source);
   let series = seriesCount(target);
   const admit = (): boolean => {
     if (series >= maxSeries) return false;
