@@ -10,8 +10,10 @@
 // watches (what watching costs is stated, not modelled); the status page (its reads of the
 // shards while a page is open, and any row its per-minute ring adds to the shards' snapshot);
 // and forwarding (docs/forwarding.md), an optional line left out of the totals. What is
-// assumed rather than measured is in
-// ModelAssumptions, each stated in the bench output.
+// assumed rather than measured is in ModelAssumptions, each stated in the bench output. Apart
+// from the bill: what an outage that holds events back (refused credentials, a dedupe shard
+// down) adds per million events held (outageCost: retries, requeued copies, the consumer runs
+// and dedupe calls they make).
 
 import {
   DEDUPE_MAX_KEYS_PER_SHARD,
@@ -28,6 +30,8 @@ import {
 import { addMinute, STATUS_MINUTES, type MinuteCounts } from '../src/metrics/minutes';
 import { STATUS_REFRESH_SECONDS } from '../src/status/page';
 import { TRACKING_PLAN_CACHE_SECONDS_DEFAULT } from '../src/plans/limits';
+import { DELIVERY_MAX_ATTEMPTS, RETRY_BASE_SECONDS } from '../src/queue/retry';
+import { REQUEUE_LAST_ATTEMPTS } from '../src/queue/step';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
 import {
   ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
@@ -457,14 +461,15 @@ export function costAt(
     // the snapshot stays within one part).
     status_page: statusUsdPerSecond(a),
     // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
-    // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
-    // (copies go before the Firehose call), and one forward consumer invocation per batch of
-    // up to 100 copies, with the CPU of packing and planning each event (measured). Its
-    // /v1/batch calls are subrequests, not billed.
+    // delete per 64 KB unit, modelled by the real packer), queued once per event (the dedupe
+    // ledger remembers a queued copy, src/queue/forward-copies.ts; without deduplication again
+    // on each Firehose retry), and one forward consumer invocation per batch of up to 100
+    // copies, with the CPU of packing and planning each event (measured). Its /v1/batch calls
+    // are subrequests, not billed.
     forwarding:
       (a.forwardedShare *
         rate *
-        (k *
+        ((dedupeOn ? 1 : k) *
           ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
             (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
               WORKERS_USD_PER_MILLION_REQUESTS) +
@@ -536,4 +541,74 @@ export function metricShardRequestsPerSecond(isolates: number, a: ModelAssumptio
       a.scrapesPerSecond * METRICS_SHARDS) /
     METRICS_SHARDS
   );
+}
+
+/** An outage that holds every event back (refused credentials, a dedupe shard down). */
+export interface Outage {
+  seconds: number;
+  /** DELIVERY_RETRY_MAX_SECONDS. */
+  retryCapSeconds: number;
+}
+
+export interface OutageCost {
+  label: string;
+  outageSeconds: number;
+  retryCapSeconds: number;
+  /** Attempts a message held back for the whole outage makes (its requeued copies' included). */
+  attemptsPerMessage: number;
+  /** Fresh copies requeued per message: one when it starts waiting, one per copy's budget. */
+  requeuesPerMessage: number;
+  /** Extra queue operations per event held, beyond its one write, read and delete. */
+  queueOpsPerEvent: number;
+  /** What the outage adds, per million events held, by line; and in total. */
+  usdPerMillionEvents: { queues: number; workers_requests: number; dedupe_do_requests: number };
+  totalUsdPerMillionEvents: number;
+}
+
+/**
+ * Delivery attempts of a message held back for `o.seconds`, the one that lands after it
+ * included: backoff doubles from
+ * RETRY_BASE_SECONDS to the cap, each delay on average 3/4 of its ceiling (equal jitter,
+ * src/queue/retry.ts), carried on across requeued copies (their header keeps the attempts).
+ */
+export function outageAttempts(o: Outage): number {
+  let elapsed = 0;
+  let n = 1;
+  while (elapsed < o.seconds) {
+    const ceiling = Math.min(o.retryCapSeconds, RETRY_BASE_SECONDS * 2 ** Math.min(n - 1, 30));
+    elapsed += Math.max(1, 0.75 * ceiling);
+    n += 1;
+  }
+  return n;
+}
+
+/**
+ * What an outage adds per million events it holds back (src/queue/step.ts): each attempt a
+ * read of the message's 64 KB units and a share of a consumer invocation with its dedupe calls
+ * (reserve and release); each requeued copy a write, read and delete. Firehose bills nothing for
+ * a call it refuses; copy marks and waiting counts write no rows.
+ */
+export function outageCost(label: string, d: DeliveryFigures, at: CostAt, o: Outage): OutageCost {
+  const attempts = outageAttempts(o);
+  const perCopy = DELIVERY_MAX_ATTEMPTS - REQUEUE_LAST_ATTEMPTS + 1;
+  const requeues = 1 + Math.floor((attempts - 1) / perCopy);
+  const unitsPerEvent = d.queueOps / 3 / d.events;
+  const queueOpsPerEvent = unitsPerEvent * (attempts - 1 + 2 * requeues);
+  const invocations = d.perEvent.consumerInvocations * (attempts - 1);
+  const dedupeCalls = invocations * at.infrastructure.dedupeCallsPerBatch;
+  const usd = {
+    queues: queueOpsPerEvent * QUEUES_USD_PER_MILLION_OPERATIONS,
+    workers_requests: invocations * WORKERS_USD_PER_MILLION_REQUESTS,
+    dedupe_do_requests: dedupeCalls * DO_USD_PER_MILLION_REQUESTS,
+  };
+  return {
+    label,
+    outageSeconds: o.seconds,
+    retryCapSeconds: o.retryCapSeconds,
+    attemptsPerMessage: attempts,
+    requeuesPerMessage: requeues,
+    queueOpsPerEvent,
+    usdPerMillionEvents: usd,
+    totalUsdPerMillionEvents: usd.queues + usd.workers_requests + usd.dedupe_do_requests,
+  };
 }

@@ -12,11 +12,13 @@ import {
   debuggerIdleUsdPerMonth,
   debuggerRegistryReadsPerSecond,
   metricShardRequestsPerSecond,
+  outageCost,
   statusFigures,
   type StatusFigures,
   trackingPlanReads,
   type CostAt,
   type Line,
+  type OutageCost,
 } from './cost';
 import { runCpu, type CaseResult, type CpuPlan } from './cpu';
 import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
@@ -569,6 +571,34 @@ const dedupeUsd = (c: CostAt): number =>
   c.usdPerMillionEvents.dedupe_do_duration +
   c.usdPerMillionEvents.dedupe_do_rows;
 
+// Ours: the outage the bench prices: an hour of refused credentials (an STS token that expired
+// overnight, renewed in the morning) at the default DELIVERY_RETRY_MAX_SECONDS.
+const OUTAGE = { seconds: 3600, retryCapSeconds: 300 };
+
+/** What an hour's outage adds per million events it held back (bench/cost.ts outageCost). */
+function printOutage(outages: readonly OutageCost[]): void {
+  print(
+    `An outage of ${int(OUTAGE.seconds)} s that holds every event back (refused credentials, a dedupe ` +
+      `shard down), DELIVERY_RETRY_MAX_SECONDS=${OUTAGE.retryCapSeconds}: nothing is dead-lettered; per million events held:`,
+  );
+  print();
+  print(
+    table(
+      ['', ...outages.map((o) => o.label)],
+      [
+        ['attempts per message', ...outages.map((o) => int(o.attemptsPerMessage))],
+        ['requeued copies per message', ...outages.map((o) => int(o.requeuesPerMessage))],
+        ['extra queue operations per event', ...outages.map((o) => num(o.queueOpsPerEvent, 3))],
+        ['queues', ...outages.map((o) => usd(o.usdPerMillionEvents.queues))],
+        ['Workers requests', ...outages.map((o) => usd(o.usdPerMillionEvents.workers_requests))],
+        ['dedupe requests', ...outages.map((o) => usd(o.usdPerMillionEvents.dedupe_do_requests))],
+        ['added', ...outages.map((o) => usd(o.totalUsdPerMillionEvents))],
+      ],
+    ),
+  );
+  print();
+}
+
 function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void {
   print(`## Cost (list prices read ${prices.PRICES_READ_ON}, bench/prices.ts)`);
   print();
@@ -982,6 +1012,11 @@ async function main(): Promise<number> {
     scenario('browser-only', browser, cpuBrowser, rate),
   ]);
   printCost(headline, byRate);
+  const outages = [
+    outageCost("today's mix", ours, headline[0] as CostAt, OUTAGE),
+    outageCost('browser-only', browser, headline[1] as CostAt, OUTAGE),
+  ];
+  printOutage(outages);
   const features = featureFigures(cpu, headline[0]);
   printFeatures(features);
   printPipeline(pipeline, pipelineError);
@@ -1118,6 +1153,13 @@ async function main(): Promise<number> {
       cpu_ms_per_event: { todays_mix: cpuOurs, browser_only: cpuBrowser },
       usd_per_million_events: headline,
       scaling: byRate,
+      outage: {
+        rule: `every event held back for ${OUTAGE.seconds} s at DELIVERY_RETRY_MAX_SECONDS=${OUTAGE.retryCapSeconds}, at the headline rate: what it adds per million events held`,
+        usd_per_million_events_held: Object.fromEntries(
+          outages.map((o) => [o.label, o.totalUsdPerMillionEvents]),
+        ),
+        figures: outages,
+      },
       quotas: {
         queue_messages_per_second: prices.QUEUE_MAX_MESSAGES_PER_SECOND,
         stream_bytes_per_second: prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,

@@ -24,6 +24,7 @@ type Narrowed =
   | 'FIREHOSE_ENDPOINT'
   | 'AWS_REGION'
   | 'DELIVERY_RETRY_MAX_SECONDS'
+  | 'QUEUE_RETENTION_SECONDS'
   | 'FIREHOSE_TIMEOUT_SECONDS'
   | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS'
   | 'METRICS_FLUSH_SECONDS'
@@ -93,6 +94,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   FIREHOSE_TIMEOUT_SECONDS?: string;
   /** Cap on the delay between delivery retries, seconds (default 300). */
   DELIVERY_RETRY_MAX_SECONDS?: string;
+  /** The events queues' message retention, seconds (default 345,600: Queues' 4 days). */
+  QUEUE_RETENTION_SECONDS?: string;
   /** Seconds of failing delivery, or of the oldest event waiting, before /health is 503. */
   HEALTH_MAX_DELIVERY_DELAY_SECONDS?: string;
   /** Seconds between an isolate's sends of its counts to the metrics shards (default 10). */

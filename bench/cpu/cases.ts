@@ -245,6 +245,14 @@ export const CPU_CASES: readonly CaseInfo[] = [
     main: false,
   },
   {
+    name: 'stage.consumer.steps',
+    group: 'stage',
+    label:
+      'mix batch, every message delivered: prepareBatch, a step per message (step.ts), the report of steps',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
     name: 'stage.consumer.utf8Length',
     group: 'stage',
     label: "mix batch: utf8Length (src/segment/utf8.ts) of every message's NDJSON",

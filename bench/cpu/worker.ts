@@ -28,6 +28,9 @@ import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { isJsonObject, type JsonObject } from '../../src/segment/types';
 import { utf8Length } from '../../src/segment/utf8';
 import { decodeMessage, messageIds, messageLines } from '../../src/queue/message';
+import { prepareBatch, type BatchMessage } from '../../src/queue/prepare';
+import { emptyReport, reportSteps } from '../../src/queue/report';
+import { defaultPolicy, nextStep } from '../../src/queue/step';
 import { enforcePlan } from '../../src/plans/enforce';
 import { makeVersion } from '../../src/plans/layout';
 import { parsePlan } from '../../src/plans/plan';
@@ -121,6 +124,55 @@ function parseFixtures(env: BenchEnv): CpuFixtures {
     parsedFixtures = { text, fixtures: JSON.parse(text) as CpuFixtures };
   }
   return parsedFixtures.fixtures;
+}
+
+/**
+ * What the consumer decides per message once the calls are answered, every message delivered:
+ * the batch prepared (kept lines, inputs, copies), a step each (src/queue/step.ts) and the
+ * report of steps (src/queue/report.ts). Decoding is counted in stage.consumer.plan.
+ */
+function consumerSteps(bodies: readonly string[]): boolean {
+  const messages: BatchMessage[] = bodies.map((body, i) => {
+    const decoded = decodeMessage(body);
+    if (decoded === undefined) throw new Error('a fixture message does not decode');
+    const lines = messageLines(decoded);
+    const raw = {
+      id: `m${i}`,
+      attempts: 1,
+      timestamp: new Date(0),
+      body,
+      ack: () => undefined,
+      retry: () => undefined,
+    };
+    const ids = messageIds(decoded, lines);
+    return { raw, decoded, lines, ids, token: raw.id, attempt: `${raw.id}:1`, gate: undefined };
+  });
+  const prepared = prepareBatch(messages);
+  for (const index of prepared.inputs.keys())
+    prepared.decisions.set(index, { kind: 'ack', stream: 'bench' });
+  const policy = defaultPolicy(300, 345_600);
+  const steps = messages.map((_m, index) =>
+    nextStep(
+      {
+        decision: prepared.decisions.get(index) ?? { kind: 'ack', stream: 'bench' },
+        attempts: 1,
+        priorAttempts: 0,
+        sentAt: 0,
+        queuedAt: 0,
+        waiting: undefined,
+      },
+      policy,
+      1,
+      Math.random,
+    ),
+  );
+  reportSteps(emptyReport(prepared.deduplicated), {
+    messages,
+    prepared,
+    steps,
+    deadLetterFailed: new Set(),
+  });
+  return steps.every((s) => s.kind === 'ack');
 }
 
 /** What the consumer does before sending: decode each message and plan the calls. */
@@ -471,6 +523,7 @@ function buildCases(
         ).length > 0,
     ],
     ['stage.consumer.plan', () => planCalls(fx.mixMessages, streams).length > 0],
+    ['stage.consumer.steps', () => consumerSteps(fx.mixMessages)],
     ['stage.consumer.utf8Length', () => mixNdjson.reduce((sum, t) => sum + utf8Length(t), 0) > 0],
     [
       'stage.consumer.textEncoder',

@@ -12,8 +12,9 @@
 // already) has them taken out of its decoded form, so a dead letter of it carries only what is
 // left to do.
 
-import { askShards, type DedupeSettings, type Outbox } from '../dedupe/client';
-import { keysByShard, planGate, resolveGate, type GateResult } from '../dedupe/gate';
+import type { DedupeSettings, Outbox } from '../dedupe/client';
+import type { GateResult } from '../dedupe/gate';
+import { DedupeSession } from '../dedupe/session';
 import type { DecodedMessage } from '../queue/message';
 import { blockedLines } from './format';
 import { blockedArchiveKey } from './keys';
@@ -23,6 +24,8 @@ export interface BlockedCarrier {
   decoded: DecodedMessage | undefined;
   /** The dedupe token its deliveries reserve under. */
   token: string;
+  /** This attempt (src/dedupe/session.ts): its reservations are this attempt's alone. */
+  attempt: string;
   raw: { attempts: number };
 }
 
@@ -40,7 +43,6 @@ interface Carrier {
   message: BlockedCarrier;
   decoded: DecodedMessage & { blocked: NonNullable<DecodedMessage['blocked']> };
   gate?: GateResult;
-  keys?: Uint32Array;
 }
 
 function carriers(messages: readonly BlockedCarrier[]): Carrier[] {
@@ -53,22 +55,19 @@ function carriers(messages: readonly BlockedCarrier[]): Carrier[] {
   return out;
 }
 
-/** Asks the shards about each carrier's blocked lines; sets `gate` and `keys` on each. */
-async function gate(list: Carrier[], dedupe: DedupeSettings, outbox: Outbox): Promise<void> {
-  const plan = planGate(
-    list.map((c, index) => ({
-      index,
+/** Reserves each carrier's blocked lines with the shards; sets `gate` on each. */
+async function reserve(list: Carrier[], session: DedupeSession): Promise<void> {
+  const results = await session.reserve(
+    list.map((c) => ({
       token: c.message.token,
+      attempt: c.message.attempt,
       source: c.decoded.header.source,
       ids: c.decoded.blocked.ids.map((id) => BLOCKED_KEY_NAMESPACE + id),
     })),
-    dedupe.shards,
   );
-  const results = resolveGate(plan, await askShards(dedupe.io, plan, outbox));
   list.forEach((c, i) => {
     const result = results[i];
     if (result !== undefined) c.gate = result;
-    c.keys = plan.keys[i] ?? new Uint32Array();
   });
 }
 
@@ -112,17 +111,6 @@ async function write(
   return { failed, events };
 }
 
-/** Commits the kept keys of what was written, releases those of what was not. */
-function settle(c: Carrier, written: boolean, dedupe: DedupeSettings, outbox: Outbox): void {
-  const keep = c.gate?.keep;
-  if (keep === undefined || c.keys === undefined) return;
-  const lines = keep.flatMap((k, i) => (k ? [i] : []));
-  for (const [shard, keys] of keysByShard(c.keys, lines, dedupe.shards)) {
-    if (written) outbox.commit(shard, keys);
-    else outbox.release(shard, c.message.token, keys);
-  }
-}
-
 /**
  * Archives the blocked lines of a batch's messages; returns the indexes of the messages to
  * retry (their blocked lines are not archived) and counts the events written in `report`.
@@ -137,17 +125,19 @@ export async function archiveBlocked(
 ): Promise<Set<number>> {
   const list = carriers(messages);
   if (list.length === 0) return new Set();
-  if (dedupe !== undefined) await gate(list, dedupe, outbox);
+  const session = dedupe === undefined ? undefined : new DedupeSession(dedupe, outbox);
+  if (session !== undefined) await reserve(list, session);
   const undecided = list.filter((c) => c.gate?.held === true || c.gate?.unavailable === true);
   const ready = list.filter((c) => !undecided.includes(c));
   const { failed, events } = await write(bucket, ready, deps);
   report.archivedEvents = (report.archivedEvents ?? 0) + events;
   const retry = new Set<number>();
-  for (const c of list) {
+  list.forEach((c, i) => {
     const written = ready.includes(c) && !failed.has(c);
-    if (dedupe !== undefined) settle(c, written, dedupe, outbox);
+    // Written: committed. Not: this attempt's reservation released, for the retry.
+    session?.settle(i, written ? 'delivered' : 'failed', false);
     if (written) delete c.message.decoded?.blocked;
     else retry.add(c.index);
-  }
+  });
   return retry;
 }

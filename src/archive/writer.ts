@@ -6,7 +6,7 @@
 // of R2 or of the dedupe shards, however long, runs a message out of attempts (neither archive
 // queue has a dead-letter queue: a message past its last attempt would be deleted). Adapter.
 
-import type { DedupeSettings } from '../dedupe/client';
+import { callShard, type DedupeSettings } from '../dedupe/client';
 import { keysByShard, planGate } from '../dedupe/gate';
 import { ANY_OWNER } from '../dedupe/ledger';
 import type { Env } from '../env';
@@ -70,29 +70,30 @@ async function releaseMoved(
   dedupe: DedupeSettings,
   moved: readonly MovedLetter[],
 ): Promise<Set<number>> {
-  const byShard = new Map<number, { words: number[]; messages: Set<number> }>();
+  const byShard = new Map<
+    number,
+    { groups: Array<{ source: string; keys: Uint32Array }>; messages: Set<number> }
+  >();
   for (const letter of moved) {
     const { keys } = planGate(
-      [{ index: 0, token: ANY_OWNER, source: letter.source, ids: letter.ids }],
+      [{ index: 0, token: ANY_OWNER, attempt: '', source: letter.source, ids: letter.ids }],
       dedupe.shards,
     );
     const lines = letter.ids.map((_id, i) => i);
     for (const [shard, k] of keysByShard(keys[0] ?? new Uint32Array(), lines, dedupe.shards)) {
-      const entry = byShard.get(shard) ?? { words: [], messages: new Set<number>() };
-      entry.words.push(...k);
+      const entry = byShard.get(shard) ?? { groups: [], messages: new Set<number>() };
+      entry.groups.push({ source: letter.source, keys: k });
       entry.messages.add(letter.message);
       byShard.set(shard, entry);
     }
   }
   const failed = new Set<number>();
   await Promise.all(
-    [...byShard].map(async ([shard, { words, messages }]) => {
+    [...byShard].map(async ([shard, { groups, messages }]) => {
       try {
-        await dedupe.io.call(shard, {
-          commit: [],
-          release: [{ token: ANY_OWNER, keys: Uint32Array.from(words) }],
-          reserve: [],
-        });
+        // Whatever attempt reserved them (ANY_OWNER): src/dedupe/ledger.ts.
+        const release = groups.map((g) => ({ ...g, token: ANY_OWNER, attempt: '' }));
+        await callShard(dedupe.io, shard, { commit: [], release, reserve: [] }, dedupe.timeoutMs);
       } catch (e) {
         console.error('dedupe release failed', e instanceof Error ? e.message : String(e));
         for (const m of messages) failed.add(m);

@@ -38,7 +38,7 @@ function io(env: Env): FlushIo {
 }
 
 /** At the end of every invocation: arm a flush if one is due, kept alive by waitUntil. */
-export function scheduleFlush(env: Env, ctx: ExecutionContext): void {
+export function scheduleFlush(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>): void {
   const pending = isolateScheduler.schedule(io(env), flushIntervalMs(env.METRICS_FLUSH_SECONDS));
   if (pending !== undefined) ctx.waitUntil(pending);
 }

@@ -4,6 +4,7 @@
 import { PATH_TYPES } from '../segment/types';
 import type { MetricsBuffer } from './buffer';
 import { minuteOf } from './minutes';
+import type { WaitingChange, WaitReason } from './waiting';
 
 export type CallLabel = 'ok' | 'partial' | 'retry' | 'fatal' | 'too_large';
 
@@ -36,6 +37,10 @@ export interface DeliveryReport {
   forwardCopyFailedEvents?: number;
   /** Blocked events archived under blocked/ (src/archive/blocked.ts). */
   archivedEvents?: number;
+  /** What each message did to the events held back by a waiting failure (waiting.ts). */
+  waiting?: WaitingChange[];
+  /** Events requeued as fresh copies, by the failure they wait on. */
+  requeued?: Array<{ reason: WaitReason; events: number }>;
 }
 
 export type ForwardOutcomeLabel = 'ok' | 'retried' | 'dead_lettered' | 'skipped';
@@ -180,6 +185,22 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
   if ((report.forwardCopyFailedEvents ?? 0) > 0) recordForwardFailure(m, now);
   recordArchived(m, report.archivedEvents ?? 0);
+  for (const change of report.waiting ?? []) m.waiting(change, seconds(now));
+  for (const r of report.requeued ?? [])
+    if (r.events > 0) m.inc('ndc_segment_events_requeued_total', { reason: r.reason }, r.events);
+}
+
+/** Dedupe keys a shard forgot before the end of the window, by source (src/dedupe/ledger.ts). */
+export function recordDedupeEvictions(
+  m: MetricsBuffer,
+  evictions: ReadonlyArray<{ source: string; keys: number }>,
+  now: number,
+): void {
+  for (const { source, keys } of evictions) {
+    if (keys <= 0) continue;
+    m.inc('ndc_segment_dedupe_evictions_total', { source }, keys);
+    m.max('ndc_segment_last_dedupe_eviction_timestamp_seconds', { source }, seconds(now));
+  }
 }
 
 function recordForwardFailure(m: MetricsBuffer, now: number): void {

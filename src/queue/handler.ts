@@ -74,6 +74,6 @@ export async function handleQueue(
       break;
     }
   }
-  if (dedupe !== undefined) scheduleOutboxFlush(dedupe.io, isolateOutbox, ctx);
+  if (dedupe !== undefined) scheduleOutboxFlush(dedupe, isolateOutbox, ctx);
   scheduleFlush(env, ctx);
 }

@@ -7,13 +7,17 @@
 //   {"type":"page","messageId":"m2",...}\n
 //
 // `ids` holds each line's messageId in order, so the consumer deduplicates without parsing
-// events. `token`, set on replayed events, names the delivery that first reserved their keys.
+// events. `token`, set on replayed events and requeued copies, names the delivery that first
+// reserved their keys. A copy the consumer requeued instead of dead-lettering (src/queue/step.ts)
+// also carries `queuedAt` (when its events were first queued), `priorAttempts` (delivery
+// attempts made before it) and `wait` (the failure it waits on).
 // `blocked`, set when a tracking plan blocked some of the request's events, names those lines by
 // reason (`{"violation":[2],"unplanned_event":[0,3]}`, indexes into the lines): they travel in
 // the same message as the events delivered, and the events consumer archives them under
 // blocked/ (src/archive/blocked.ts) instead of sending them. Decoded, a message shows its
 // delivered lines as `ndjson` and the blocked ones apart, in `blocked`.
 
+import { isWaitReason, type WaitReason } from '../metrics/waiting';
 import { isJsonObject } from '../segment/types';
 
 export const MESSAGE_FORMAT_VERSION = 1;
@@ -40,6 +44,12 @@ export interface MessageHeader {
   ids?: string[];
   /** The dedupe token the events were first delivered under (replays and dead letters). */
   token?: string;
+  /** When the events were first queued, ms (requeued copies; else the message's own time). */
+  queuedAt?: number;
+  /** Delivery attempts made before this message (requeued copies). */
+  priorAttempts?: number;
+  /** The failure a requeued copy waits on (counted in ndc_segment_delivery_waiting_events). */
+  wait?: WaitReason;
   deadLetter?: DeadLetterInfo;
   /** On the wire only: the lines a tracking plan blocked, by reason (decoded into `blocked`). */
   blocked?: Record<string, number[]>;
@@ -92,6 +102,11 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   const ids = stringList(parsed['ids'], events);
   if (ids !== undefined) header.ids = ids;
   if (typeof token === 'string' && token !== '') header.token = token;
+  const { queuedAt, priorAttempts, wait } = parsed;
+  if (typeof queuedAt === 'number' && Number.isFinite(queuedAt)) header.queuedAt = queuedAt;
+  if (Number.isSafeInteger(priorAttempts) && (priorAttempts as number) > 0)
+    header.priorAttempts = priorAttempts as number;
+  if (isWaitReason(wait)) header.wait = wait;
   const marks = parsed['blocked'];
   if (
     isJsonObject(deadLetter) &&
@@ -176,4 +191,31 @@ export function messageIds(message: DecodedMessage, lines: readonly string[]): s
       return `line:${n}`;
     }
   });
+}
+
+/**
+ * A fresh copy of a message for its events queue (src/queue/step.ts): the lines still to
+ * deliver, the dedupe token they are delivered under, when they were first queued, the attempts
+ * made so far and the failure the copy waits on; and its blocked lines not yet archived.
+ */
+export function encodeRequeued(
+  message: DecodedMessage,
+  kept: { lines: readonly string[]; ids: readonly string[] },
+  state: { token: string; queuedAt: number; priorAttempts: number; wait: WaitReason },
+): string {
+  const { source, receivedAt } = message.header;
+  // Blocked lines not yet archived (R2 refused them) go along, still marked, after the rest.
+  const blocked = message.blocked;
+  const lines = blocked === undefined ? kept.lines : [...kept.lines, ...blocked.lines];
+  const marks: Record<string, number[]> = {};
+  blocked?.reasons.forEach((reason, i) => (marks[reason] ??= []).push(kept.lines.length + i));
+  const header = encodeHeader({
+    source,
+    receivedAt,
+    events: lines.length,
+    ids: blocked === undefined ? [...kept.ids] : [...kept.ids, ...blocked.ids],
+    ...state,
+    ...(blocked === undefined ? {} : { blocked: marks }),
+  });
+  return `${header}${lines.map((l) => `${l}\n`).join('')}`;
 }

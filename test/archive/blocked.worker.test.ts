@@ -14,6 +14,7 @@ import { deliverBatch } from '../../src/queue/consumer';
 import { decodeMessage, encodeHeader } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { DELIVERY_MAX_ATTEMPTS } from '../../src/queue/retry';
+import { QUEUE_RETENTION_DEFAULT_SECONDS } from '../../src/queue/step';
 import { captureErrors } from '../support/console';
 import { landedEvents, uniqueStream } from '../support/firehose';
 import { basic, FIXED_NOW, harness, jsonPost, recordingQueue } from '../support/worker';
@@ -91,6 +92,8 @@ interface Consumed {
   result: FetcherQueueResult;
   report: Awaited<ReturnType<typeof deliverBatch>>;
   dlq: ReturnType<typeof recordingQueue>;
+  /** The events queue: fresh copies the consumer requeued. */
+  events: ReturnType<typeof recordingQueue>;
 }
 
 /** Runs the events consumer over `bodies` (message ids `<prefix>0`, …). */
@@ -102,23 +105,27 @@ async function consume(
     archive?: R2Bucket;
     attempts?: number;
     prefix?: string;
+    /** When the messages were sent (default FIXED_NOW, the consumer's clock). */
+    sentAt?: number;
   },
 ): Promise<Consumed> {
   const batch = createMessageBatch<unknown>(
     'ndc-segment-events',
     bodies.map((body, i) => ({
       id: `${options.prefix ?? 'e'}${i}`,
-      timestamp: new Date(FIXED_NOW),
+      timestamp: new Date(options.sentAt ?? FIXED_NOW),
       attempts: options.attempts ?? 1,
       body,
     })),
   );
   const ctx = createExecutionContext();
   const dlq = recordingQueue();
+  const events = recordingQueue();
   const consumerEnv: Env = {
     ...testEnv,
     FIREHOSE_STREAM: options.stream,
     DLQ: dlq.queue,
+    EVENTS: events.queue,
     ...(options.archive ? { ARCHIVE: options.archive } : {}),
   };
   const d = options.dedupe;
@@ -126,7 +133,7 @@ async function consume(
   const runDeps = { ...deps, newId: () => (options.prefix ? `batch-${options.prefix}` : 'batch1') };
   const report = await deliverBatch(batch, consumerEnv, runDeps, d?.settings, d?.outbox);
   if (d !== undefined) await flushOutbox(d.settings.io, d.outbox);
-  return { result: await getQueueResult(batch, ctx), report, dlq };
+  return { result: await getQueueResult(batch, ctx), report, dlq, events };
 }
 
 async function lines(key: string): Promise<Json[]> {
@@ -271,7 +278,7 @@ describe('the events consumer', () => {
     expect(await archivedIds(source)).toEqual(bad.sort());
   });
 
-  it('retries a message whose blocked events R2 refused, sending nothing, then archives them once', async () => {
+  it('holds back a message whose blocked events R2 refused, requeued with them and sending nothing, then archives them once', async () => {
     const stream = uniqueStream('blocked-r2');
     const d = dedupe();
     const bodies = await ingested('retry-src', PLAN, [
@@ -280,26 +287,33 @@ describe('the events consumer', () => {
     ]);
     const errors = captureErrors();
     const down = await consume(bodies, { stream, dedupe: d, archive: failingPuts() });
-    expect(down.result.retryMessages.map((r) => r.msgId)).toEqual(['e0']);
     expect(errors).toHaveBeenCalledWith('blocked archive write failed', 'R2 down');
     expect(await landedEvents(stream)).toEqual([]);
-    const up = await consume(bodies, { stream, dedupe: d, attempts: 2 });
-    expect(up.result.explicitAcks).toEqual(['e0']);
+    // Waiting on R2 (src/queue/step.ts): acked once a fresh copy, blocked lines and all, is queued.
+    expect(down.result.explicitAcks).toEqual(['e0']);
+    const [copy] = down.events.calls.flat();
+    const decoded = decodeMessage(copy);
+    expect(decoded?.header).toMatchObject({ ids: ['rt-ok'], wait: 'archive' });
+    expect(decoded?.blocked?.ids).toEqual(['rt1']);
+    const up = await consume([copy ?? ''], { stream, dedupe: d, prefix: 'copy' });
+    expect(up.result.explicitAcks).toEqual(['copy0']);
     expect(await archivedIds('retry-src')).toEqual(['rt1']);
     expect((await landedEvents(stream)).map((e) => e['messageId'])).toEqual(['rt-ok']);
-    // A third copy of the message (its answer lost, say) archives nothing again.
+    // The original message once more (a redelivery, say) archives nothing again.
     await consume(bodies, { stream, dedupe: d, attempts: 3 });
     expect(await archivedIds('retry-src')).toEqual(['rt1']);
   });
 
-  it('dead-letters blocked events not yet archived with the message, and the DLQ consumer archives them', async () => {
+  it('dead-letters blocked events not yet archived with a message past the retention, and the DLQ consumer archives them', async () => {
     const stream = uniqueStream('blocked-last');
     const bodies = await ingested('last-src', PLAN, [order('l-ok', { total: 1 }), order('l1', {})]);
     const errors = captureErrors();
+    // Only past the queue's retention is a waiting message dead-lettered (src/queue/step.ts).
     const { result, dlq } = await consume(bodies, {
       stream,
       archive: failingPuts(),
       attempts: DELIVERY_MAX_ATTEMPTS,
+      sentAt: FIXED_NOW - (QUEUE_RETENTION_DEFAULT_SECONDS + 60) * 1000,
     });
     expect(errors).toHaveBeenCalledWith('blocked archive write failed', 'R2 down');
     expect(result.explicitAcks).toEqual(['e0']);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_ASSUMPTIONS,
+  outageAttempts,
   shardsTouchedByQueue,
   statusFigures,
   statusRing,
@@ -79,5 +80,15 @@ describe('statusFigures', () => {
     const chars = (n: number): number => JSON.stringify(statusRing(n)).length;
     expect(chars(20)).toBeGreaterThan(chars(10) * 1.9);
     expect(chars(STATUS_MAX_SOURCES + 20)).toBe(chars(STATUS_MAX_SOURCES));
+  });
+});
+
+describe('outageAttempts', () => {
+  it('counts the backoff doubling to the cap, then one attempt per cap on average', () => {
+    // 1.5 + 3 + 6 + … + 192 s (382.5 s in 8 delays), then 225 s each (3/4 of 300): 23 attempts
+    // within the hour and the one after it that lands.
+    expect(outageAttempts({ seconds: 3600, retryCapSeconds: 300 })).toBe(24);
+    // A 1 s cap: a delay of at least 1 s each, so 60 attempts in a minute and the one after.
+    expect(outageAttempts({ seconds: 60, retryCapSeconds: 1 })).toBe(61);
   });
 });

@@ -5,15 +5,6 @@
 
 import { metricDef, type MetricDef } from '../../src/metrics/catalog.ts';
 
-// Metrics issue 21 ("outages without loss") adds to the catalog under these names and labels;
-// the alerts and the dashboard use them already. Remove each once it is in src/metrics/catalog.ts
-// (the test of this list fails when one is both here and in the catalog).
-export const PENDING_METRICS: Readonly<Record<string, MetricDef>> = {
-  ndc_segment_dedupe_evictions_total: { type: 'counter', help: '', labels: ['source'] },
-  ndc_segment_delivery_waiting_events: { type: 'gauge', help: '', labels: ['reason'] },
-  ndc_segment_delivery_blocked_seconds: { type: 'gauge', help: '', labels: [] },
-};
-
 const METRIC = /\b(ndc_segment_[a-z0-9_]+|delivery_(?:success|failure)_total)\b(\s*\{[^}]*\})?/g;
 const MATCHER = /([a-zA-Z_][a-zA-Z0-9_]*)\s*(?:=~|!~|!=|=)/g;
 const GROUPING = /\b(?:by|without)\s*\(([^)]*)\)/g;
@@ -27,12 +18,12 @@ export interface MetricUse {
   labels: string[];
 }
 
-/** A catalogued (or pending) metric's definition, for a name as a query writes it. */
+/** A catalogued metric's definition, for a name as a query writes it. */
 export function definition(written: string): { metric: string; def: MetricDef } | undefined {
-  const direct = metricDef(written) ?? PENDING_METRICS[written];
+  const direct = metricDef(written);
   if (direct !== undefined) return { metric: written, def: direct };
   const base = written.replace(HISTOGRAM_SUFFIX, '');
-  const def = metricDef(base) ?? PENDING_METRICS[base];
+  const def = metricDef(base);
   return def?.type === 'histogram' ? { metric: base, def } : undefined;
 }
 

@@ -47,6 +47,11 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_forwarded_total', 'counter', ['source', 'outcome']],
   ['ndc_segment_last_forward_success_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_forward_failure_timestamp_seconds', 'gauge', []],
+  ['ndc_segment_delivery_waiting_events', 'gauge', ['reason']],
+  ['ndc_segment_delivery_blocked_seconds', 'gauge', []],
+  ['ndc_segment_events_requeued_total', 'counter', ['reason']],
+  ['ndc_segment_dedupe_evictions_total', 'counter', ['source']],
+  ['ndc_segment_last_dedupe_eviction_timestamp_seconds', 'gauge', ['source']],
 ];
 
 describe('METRIC_CATALOG', () => {
