@@ -23,6 +23,7 @@ type Narrowed =
   | 'FIREHOSE_STREAM'
   | 'FIREHOSE_ENDPOINT'
   | 'AWS_REGION'
+  | 'FIREHOSE_ROUTES'
   | 'DELIVERY_RETRY_MAX_SECONDS'
   | 'QUEUE_RETENTION_SECONDS'
   | 'FIREHOSE_TIMEOUT_SECONDS'
@@ -90,6 +91,11 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Override of https://firehose.${AWS_REGION}.amazonaws.com/ (local, VPC or FIPS endpoint). */
   FIREHOSE_ENDPOINT?: string;
   AWS_REGION?: string;
+  /**
+   * Per-source routes: source name → { region, streams, queues, jurisdiction, archive }, a table
+   * in wrangler.toml or its JSON text (`--var`). src/sources/routes.ts, docs/configuration.md.
+   */
+  FIREHOSE_ROUTES?: string | Record<string, unknown>;
   /** Seconds before a PutRecordBatch call is abandoned and its messages retried (default 20). */
   FIREHOSE_TIMEOUT_SECONDS?: string;
   /** Cap on the delay between delivery retries, seconds (default 300). */

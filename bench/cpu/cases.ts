@@ -240,7 +240,7 @@ export const CPU_CASES: readonly CaseInfo[] = [
   {
     name: 'stage.consumer.plan',
     group: 'stage',
-    label: 'mix batch: decodeMessage + streamFor + packRecords + groupCalls',
+    label: 'mix batch: decodeMessage + packRecords + deal over streams + groupCalls',
     events: 'fixture:mix',
     main: false,
   },

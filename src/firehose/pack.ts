@@ -30,6 +30,8 @@ export interface FirehoseRecord {
 
 export interface FirehoseCall {
   stream: string;
+  /** The AWS region it is signed for and sent to: its source's route's ('' = AWS_REGION). */
+  region?: string;
   records: FirehoseRecord[];
   bytes: number;
 }
@@ -105,18 +107,6 @@ export function groupCalls(
   }
   if (current !== undefined) calls.push(current);
   return calls;
-}
-
-/** The delivery stream for a source: a stable hash, so one source stays on one stream. */
-export function streamFor(source: string, streams: readonly string[]): string {
-  if (streams.length === 1) return streams[0] ?? '';
-  // FNV-1a, 32-bit: stable across isolates and deploys, and cheap.
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < source.length; i++) {
-    hash ^= source.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return streams[(hash >>> 0) % streams.length] ?? '';
 }
 
 /** FIREHOSE_STREAM: one name or a comma-separated list. */

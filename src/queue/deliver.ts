@@ -9,13 +9,22 @@ import { archiveBlocked } from '../archive/blocked';
 import { isolateOutbox, type DedupeSettings, type Outbox } from '../dedupe/client';
 import { DedupeSession, type Settlement } from '../dedupe/session';
 import { defaultEndpoint, putRecordBatch, type FirehoseSettings } from '../firehose/client';
-import { encodePutRecordBatch, type CallOutcome } from '../firehose/codec';
-import { parseStreams, type FirehoseCall, type PackInput } from '../firehose/pack';
+import { encodePutRecordBatch, type CallOutcome, type RetryCause } from '../firehose/codec';
+import { FIREHOSE_LIMITS, type FirehoseCall, type PackInput } from '../firehose/pack';
+import { StreamSpread } from '../firehose/spread';
+import { DEFAULT_REGION, placement } from '../sources/placement';
 import type { Env } from '../env';
 import type { DeliveryReport } from '../metrics/record';
 import { inPool } from '../pool';
 import type { ConsumerDeps } from './consumer';
-import { decide, planDelivery, splitCall, type Decision, type SentCall } from './delivery';
+import {
+  decide,
+  planDelivery,
+  splitCall,
+  type Decision,
+  type SentCall,
+  type SourceTarget,
+} from './delivery';
 import { deadLetter, requeue } from './outgoing';
 import { queueForwardCopies } from './forward-copies';
 import { decodeMessage, messageIds, messageLines } from './message';
@@ -57,14 +66,17 @@ function readMessages(batch: MessageBatch<unknown>): Message[] {
   });
 }
 
-/** Firehose settings from env, or the reason delivery cannot be configured. */
-export function firehoseSettings(env: Env): FirehoseSettings | string {
-  const region = env.AWS_REGION?.trim() || 'us-east-1';
+/**
+ * Firehose settings from env for `region` (AWS_REGION's when not given), or the reason delivery
+ * cannot be configured. FIREHOSE_ENDPOINT, when set, is every region's endpoint (local, VPC).
+ */
+export function firehoseSettings(env: Env, region?: string): FirehoseSettings | string {
+  const signedFor = region || env.AWS_REGION?.trim() || DEFAULT_REGION;
   if (!env.AWS_ACCESS_KEY_ID || !env.AWS_SECRET_ACCESS_KEY)
     return 'not_configured: AWS credentials are not set';
   const settings: FirehoseSettings = {
-    endpoint: env.FIREHOSE_ENDPOINT?.trim() || defaultEndpoint(region),
-    region,
+    endpoint: env.FIREHOSE_ENDPOINT?.trim() || defaultEndpoint(signedFor),
+    region: signedFor,
     accessKeyId: env.AWS_ACCESS_KEY_ID,
     secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
   };
@@ -100,20 +112,64 @@ async function sendCalls(
   return done;
 }
 
-/** Firehose settings and streams, or the outcome every call gets while they are missing. */
-function firehoseTarget(
-  env: Env,
-): { settings: FirehoseSettings; streams: string[] } | { missing: CallOutcome } {
-  const streams = parseStreams(env.FIREHOSE_STREAM);
+// The isolate's spread of records over streams, and its memory of throttled ones (spread.ts).
+const isolateSpread = new StreamSpread();
+
+interface Target {
+  /** Each source's region and streams (its route's, else AWS_REGION and FIREHOSE_STREAM). */
+  targetOf: (source: string) => SourceTarget;
+  /** The settings of a region's calls, or the outcome its calls get (never sent). */
+  send: (call: FirehoseCall) => Promise<CallOutcome>;
+}
+
+const notConfigured = (message: string, cause: RetryCause): CallOutcome => ({
+  kind: 'retry',
+  code: 'NotConfigured',
+  message,
+  cause,
+});
+
+/**
+ * Where each source's calls go, or the outcome every call gets while delivery cannot be
+ * configured (credentials missing, FIREHOSE_ROUTES naming what is not bound): an operator's to
+ * fix, so the messages wait (step.ts), never dead-lettered.
+ */
+function firehoseTarget(env: Env): Target | { missing: CallOutcome } {
   const settings = firehoseSettings(env);
-  // An operator's to fix: the messages wait (step.ts), never dead-lettered.
-  if (typeof settings === 'string')
-    return { missing: { kind: 'retry', code: 'NotConfigured', message: settings, cause: 'auth' } };
-  if (streams.length === 0) {
-    const message = 'FIREHOSE_STREAM is not set';
-    return { missing: { kind: 'retry', code: 'NotConfigured', message, cause: 'not_configured' } };
+  if (typeof settings === 'string') return { missing: notConfigured(settings, 'auth') };
+  const resolved = placement(env);
+  if (!resolved.ok) return { missing: notConfigured(resolved.error, 'not_configured') };
+  const where = resolved.value;
+  const byRegion = new Map<string, FirehoseSettings>();
+  const settingsFor = (region: string): FirehoseSettings => {
+    let s = byRegion.get(region);
+    if (s === undefined) {
+      s = firehoseSettings(env, region) as FirehoseSettings;
+      byRegion.set(region, s);
+    }
+    return s;
+  };
+  return {
+    targetOf: (source) => where.firehoseFor(source),
+    send: (call) =>
+      call.stream === ''
+        ? Promise.resolve(notConfigured('FIREHOSE_STREAM is not set', 'not_configured'))
+        : putRecordBatch(
+            settingsFor(call.region ?? ''),
+            encodePutRecordBatch(call.stream, call.records),
+            call.records.length,
+          ),
+  };
+}
+
+/** A call that throttled or failed transiently marks its stream strained (spread.ts). */
+function noteStrain(sent: readonly SentCall[], nowMs: number): void {
+  for (const { call, outcome } of sent) {
+    const strained =
+      (outcome.kind === 'retry' && outcome.cause === 'transient') ||
+      (outcome.kind === 'records' && outcome.records.some((r) => !r.ok && r.retryable));
+    if (strained) isolateSpread.strained(call.region ?? '', call.stream, nowMs);
   }
-  return { settings, streams };
 }
 
 /**
@@ -121,7 +177,12 @@ function firehoseTarget(
  * message whose copy the forward queue refused waits, undelivered. With Firehose unconfigured
  * nothing is copied or sent.
  */
-async function send(env: Env, prepared: Prepared, report: DeliveryReport): Promise<SentCall[]> {
+async function send(
+  env: Env,
+  prepared: Prepared,
+  report: DeliveryReport,
+  nowMs: number,
+): Promise<SentCall[]> {
   const target = firehoseTarget(env);
   const copies = 'missing' in target ? undefined : await queueForwardCopies(env, prepared.copies);
   const notCopied = copies?.failed ?? new Set<number>();
@@ -133,17 +194,17 @@ async function send(env: Env, prepared: Prepared, report: DeliveryReport): Promi
       (report.forwardCopyFailedEvents ?? 0) + (prepared.inputs.get(index)?.events ?? 0);
   }
   const inputs = [...prepared.inputs.values()].filter((input) => !notCopied.has(input.index));
-  const plan = planDelivery(inputs, 'missing' in target ? [''] : target.streams);
-  const sent =
-    'missing' in target
-      ? plan.calls.map((call) => ({ call, outcome: target.missing }))
-      : await sendCalls(plan.calls, prepared.inputs, (call) =>
-          putRecordBatch(
-            target.settings,
-            encodePutRecordBatch(call.stream, call.records),
-            call.records.length,
-          ),
-        );
+  if ('missing' in target) {
+    const plan = planDelivery(inputs, ['']);
+    const sent = plan.calls.map((call) => ({ call, outcome: target.missing }));
+    for (const [index, decision] of decide(sent, plan.unsendable))
+      prepared.decisions.set(index, decision);
+    return sent;
+  }
+  const spreading = { spread: isolateSpread, nowMs };
+  const plan = planDelivery(inputs, target.targetOf, FIREHOSE_LIMITS, spreading);
+  const sent = await sendCalls(plan.calls, prepared.inputs, target.send);
+  noteStrain(sent, nowMs);
   for (const [index, decision] of decide(sent, plan.unsendable))
     prepared.decisions.set(index, decision);
   return sent;
@@ -240,7 +301,7 @@ export async function deliverBatch(
   const notArchived = await archiveBlocked(env.ARCHIVE, messages, deps, dedupe, outbox, archived);
   const prepared = prepareBatch(messages, notArchived);
   const report = { ...emptyReport(prepared.deduplicated), ...archived };
-  const sent = await send(env, prepared, report);
+  const sent = await send(env, prepared, report, deps.now());
   reportCalls(report, sent, messages);
   const steps = stepsFor(messages, prepared.decisions, policy, deps);
   messages.forEach((_m, index) => {

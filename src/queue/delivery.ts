@@ -5,13 +5,13 @@ import {
   FIREHOSE_LIMITS,
   groupCalls,
   packRecords,
-  streamFor,
   type FirehoseCall,
   type FirehoseRecord,
   type PackInput,
   type PackLimits,
 } from '../firehose/pack';
 import type { CallOutcome, RetryCause } from '../firehose/codec';
+import { StreamSpread } from '../firehose/spread';
 
 /** One message to deliver: its events (after deduplication) as NDJSON. */
 export interface DeliveryInput extends PackInput {
@@ -24,28 +24,68 @@ export interface DeliveryPlan {
   unsendable: Array<{ index: number; reason: string }>;
 }
 
+/** Where a source's records go: the region its calls are signed for, and its streams. */
+export interface SourceTarget {
+  region: string;
+  streams: readonly string[];
+}
+
+/** The streams every source uses, or each source's own (src/sources/placement.ts). */
+export type Targets = readonly string[] | ((source: string) => SourceTarget);
+
+/** How records are dealt over a source's streams (src/firehose/spread.ts). */
+export interface Spreading {
+  spread: StreamSpread;
+  nowMs: number;
+}
+
+/**
+ * The calls for a batch: each source's messages packed into records (whole messages, in order),
+ * the records dealt over the source's usable streams (spread.ts), and grouped into calls per
+ * region and stream. Sources sharing a region and streams share records.
+ */
 export function planDelivery(
   inputs: readonly DeliveryInput[],
-  streams: readonly string[],
+  targets: Targets,
   limits: PackLimits = FIREHOSE_LIMITS,
+  spreading: Spreading = { spread: new StreamSpread(), nowMs: 0 },
 ): DeliveryPlan {
-  const byStream = new Map<string, DeliveryInput[]>();
+  const targetOf =
+    typeof targets === 'function'
+      ? targets
+      : (): SourceTarget => ({ region: '', streams: targets });
+  const groups = new Map<string, { target: SourceTarget; list: DeliveryInput[] }>();
   for (const input of inputs) {
-    const stream = streamFor(input.source, streams);
-    let list = byStream.get(stream);
-    if (list === undefined) {
-      list = [];
-      byStream.set(stream, list);
+    const target = targetOf(input.source);
+    const key = `${target.region}\n${target.streams.join(',')}`;
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { target, list: [] };
+      groups.set(key, group);
     }
-    list.push(input);
+    group.list.push(input);
   }
   const calls: FirehoseCall[] = [];
   const unsendable: DeliveryPlan['unsendable'] = [];
-  for (const [stream, list] of byStream) {
+  for (const { target, list } of groups.values()) {
     const { records, oversized } = packRecords(list, limits);
     for (const o of oversized)
       unsendable.push({ index: o.index, reason: 'message_larger_than_a_record' });
-    calls.push(...groupCalls(stream, records, limits));
+    const { spread, nowMs } = spreading;
+    const streams = spread.deal(
+      spread.usable(target.region, target.streams, nowMs),
+      records.length,
+    );
+    const byStream = new Map<string, FirehoseRecord[]>();
+    records.forEach((record, r) => {
+      const stream = streams[r] ?? '';
+      const own = byStream.get(stream);
+      if (own === undefined) byStream.set(stream, [record]);
+      else own.push(record);
+    });
+    for (const [stream, own] of byStream)
+      for (const call of groupCalls(stream, own, limits))
+        calls.push({ ...call, region: target.region });
   }
   return { calls, unsendable };
 }
@@ -73,7 +113,7 @@ export function splitCall(
     return [items.slice(0, mid), items.slice(mid)];
   };
   const callOf = (records: FirehoseRecord[]): FirehoseCall => ({
-    stream: call.stream,
+    ...call,
     records,
     bytes: records.reduce((n, r) => n + r.bytes, 0),
   });

@@ -13,7 +13,7 @@ export interface EventsQueue {
 // Issue #9: "Every producer binding named EVENTS or EVENTS_<n> is an events queue".
 const EVENTS_BINDING = /^EVENTS(?:_(\d+))?$/;
 
-function isQueue(value: unknown): value is Queue<string> {
+export function isQueue(value: unknown): value is Queue<string> {
   return (
     typeof value === 'object' &&
     value !== null &&

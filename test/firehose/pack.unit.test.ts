@@ -4,7 +4,6 @@ import {
   groupCalls,
   packRecords,
   parseStreams,
-  streamFor,
   type FirehoseRecord,
   type PackInput,
 } from '../../src/firehose/pack';
@@ -95,23 +94,6 @@ describe('groupCalls', () => {
       maxRecordsPerCall: 2,
     });
     expect(calls.map((c) => c.records.length)).toEqual([2, 1]);
-  });
-});
-
-describe('streamFor', () => {
-  it('routes each source to the same stream every time, spreading sources over streams', () => {
-    const streams = ['a', 'b', 'c'];
-    const sources = Array.from({ length: 300 }, (_v, i) => `source-${i}`);
-    const first = sources.map((s) => streamFor(s, streams));
-    expect(sources.map((s) => streamFor(s, streams))).toEqual(first);
-    for (const stream of streams) {
-      const share = first.filter((s) => s === stream).length / sources.length;
-      expect(share).toBeGreaterThan(0.2);
-    }
-  });
-
-  it('uses the only stream when there is one', () => {
-    expect(streamFor('anything', ['only'])).toBe('only');
   });
 });
 

@@ -131,14 +131,16 @@ describe('deliverBatch', () => {
     expect((await streamStats(stream))?.calls).toBe(1);
   });
 
-  it('shards sources across the streams of a comma-separated FIREHOSE_STREAM', async () => {
+  it('deals batches over the streams of a comma-separated FIREHOSE_STREAM', async () => {
     const a = uniqueStream('shard-a');
     const b = uniqueStream('shard-b');
     const sources = Array.from({ length: 12 }, (_v, i) => `source-${i}`);
-    await run(
-      sources.map((s) => message(s, [s])),
-      { FIREHOSE_STREAM: `${a},${b}` },
-    );
+    // Two batches of one record each: one to each stream (src/firehose/spread.ts).
+    for (const half of [sources.slice(0, 6), sources.slice(6)])
+      await run(
+        half.map((s) => message(s, [s])),
+        { FIREHOSE_STREAM: `${a},${b}` },
+      );
     const onA = ids(await landedEvents(a));
     const onB = ids(await landedEvents(b));
     expect([...onA, ...onB].sort()).toEqual([...sources].sort());

@@ -9,7 +9,9 @@ import {
   splitCall,
   type DeliveryInput,
   type SentCall,
+  type SourceTarget,
 } from '../../src/queue/delivery';
+import { StreamSpread } from '../../src/firehose/spread';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 
@@ -66,6 +68,72 @@ describe('planDelivery', () => {
       expect(call.records.reduce((n, r) => n + r.bytes, 0)).toBeLessThanOrEqual(4_000_000);
       for (const r of call.records) expect(r.bytes).toBeLessThanOrEqual(1_000_000);
     }
+  });
+});
+
+describe('planDelivery over several streams and regions', () => {
+  it("deals one source's records over all of its streams, each message in exactly one", () => {
+    const spread = new StreamSpread();
+    const taken = new Map<string, number[]>();
+    // 20 batches of 100 one-event messages of one source: one record per batch.
+    for (let b = 0; b < 20; b++) {
+      const inputs = Array.from({ length: 100 }, (_v, i) =>
+        input(b * 100 + i, 'big', [`{"n":${b * 100 + i}}`]),
+      );
+      const plan = planDelivery(inputs, ['s1', 's2'], undefined, { spread, nowMs: 0 });
+      for (const call of plan.calls)
+        taken.set(call.stream, [
+          ...(taken.get(call.stream) ?? []),
+          ...call.records.flatMap((r) => r.messages),
+        ]);
+    }
+    expect([...taken.keys()].sort()).toEqual(['s1', 's2']);
+    expect(taken.get('s1')?.length).toBe(1000);
+    const all = [...taken.values()].flat().sort((x, y) => x - y);
+    expect(all).toEqual(Array.from({ length: 2000 }, (_v, i) => i));
+  });
+
+  it('deals the records of one batch over the streams when it makes several', () => {
+    const line = `{"p":"${'x'.repeat(60_000)}"}`;
+    // 64 messages of ~60 KB: four records of 16.
+    const inputs = Array.from({ length: 64 }, (_v, i) => input(i, 'big', [line]));
+    const plan = planDelivery(inputs, ['s1', 's2']);
+    expect(plan.calls.map((c) => [c.stream, c.records.length])).toEqual([
+      ['s1', 2],
+      ['s2', 2],
+    ]);
+  });
+
+  it('moves the load off a strained stream', () => {
+    const spread = new StreamSpread();
+    spread.strained('', 's1', 0);
+    for (let b = 0; b < 4; b++) {
+      const plan = planDelivery([input(b, 'big', ['{}'])], ['s1', 's2'], undefined, {
+        spread,
+        nowMs: 1,
+      });
+      expect(plan.calls.map((c) => c.stream)).toEqual(['s2']);
+    }
+  });
+
+  it("sends each source's calls to its own region and streams", () => {
+    const targets = (source: string): SourceTarget =>
+      source === 'eu-web'
+        ? { region: 'eu-west-1', streams: ['eu-1'] }
+        : { region: 'us-east-1', streams: ['main'] };
+    const plan = planDelivery(
+      [input(0, 'web', ['{"a":1}']), input(1, 'eu-web', ['{"b":1}']), input(2, 'ios', ['{}'])],
+      targets,
+    );
+    const calls = plan.calls.map((c) => ({
+      region: c.region,
+      stream: c.stream,
+      messages: c.records.flatMap((r) => r.messages),
+    }));
+    expect(calls).toEqual([
+      { region: 'us-east-1', stream: 'main', messages: [0, 2] },
+      { region: 'eu-west-1', stream: 'eu-1', messages: [1] },
+    ]);
   });
 });
 
