@@ -28,7 +28,7 @@ const USAGE = `Usage: npx tsx scripts/local-firehose.ts [flags]
   --port <n>                 listen port (default ${DEFAULT_PORT}; 0 picks a free one)
   --host <addr>              listen address (default ${DEFAULT_HOST})
   --data-dir <dir>           where records land (default ${DEFAULT_DATA_DIR})
-  --region <r>               SigV4 region (default ${DEFAULT_REGION})
+  --region <r[,r2…]>         SigV4 region(s) signatures may name (default ${DEFAULT_REGION})
   --access-key-id <id>       default $AWS_ACCESS_KEY_ID or '${DEFAULT_ACCESS_KEY_ID}'
   --secret-access-key <s>    default $AWS_SECRET_ACCESS_KEY or '${DEFAULT_SECRET_ACCESS_KEY}'
   --session-token <t>        require this X-Amz-Security-Token (default: not checked)
@@ -168,7 +168,13 @@ async function main(): Promise<void> {
     host: flags.host,
     port: flags.port,
     dataDir: flags.dataDir,
-    region: flags.region,
+    // "eu-west-1,us-east-1": the first, and the others too (FIREHOSE_ROUTES' regions).
+    region: flags.region.split(',')[0]?.trim() ?? flags.region,
+    regions: flags.region
+      .split(',')
+      .slice(1)
+      .map((r) => r.trim())
+      .filter((r) => r !== ''),
     accessKeyId: flags.accessKeyId,
     secretAccessKey: flags.secretAccessKey,
     ...(flags.sessionToken === undefined ? {} : { sessionToken: flags.sessionToken }),

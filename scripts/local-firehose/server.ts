@@ -70,6 +70,8 @@ export interface LocalFirehoseOptions {
   // 0 (the default) picks a free port; read it back from `port` / `url`.
   port?: number;
   region?: string;
+  // More regions signatures may be scoped to (FIREHOSE_ROUTES' regions through one endpoint).
+  regions?: readonly string[];
   accessKeyId?: string;
   secretAccessKey?: string;
   // When set, requests must carry it as X-Amz-Security-Token.
@@ -186,6 +188,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     accessKeyId: options.accessKeyId ?? DEFAULT_ACCESS_KEY_ID,
     secretAccessKey: options.secretAccessKey ?? DEFAULT_SECRET_ACCESS_KEY,
     region: options.region ?? DEFAULT_REGION,
+    ...(options.regions === undefined ? {} : { regions: options.regions }),
     ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
   };
   const knownStreams = options.streams === undefined ? undefined : new Set(options.streams);
@@ -208,6 +211,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     body: Buffer,
     active: Faults,
     signal: AbortSignal,
+    seen: { region?: string } = {},
   ): Promise<ApiReply> {
     const rawUrl = req.url ?? '/';
     const query = rawUrl.indexOf('?');
@@ -226,6 +230,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       },
     );
     if (!auth.ok) return apiError('auth_failed', auth.code, auth.message);
+    seen.region = auth.region;
 
     const target = headerString(req, 'x-amz-target');
     const operation = parseTarget(target);
@@ -345,8 +350,9 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     const signal = AbortSignal.any([closing.signal, clientGone.signal]);
 
     const read = await readBody(req, LOCAL_MAX_HTTP_BODY_BYTES);
+    const seen: { region?: string } = {};
     const reply = read.ok
-      ? await callApi(req, read.body, active, signal)
+      ? await callApi(req, read.body, active, signal, seen)
       : apiError(
           'invalid',
           'RequestEntityTooLargeException',
@@ -361,6 +367,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       failed: reply.failed,
       bytesWritten: reply.bytesWritten,
       ...(reply.newFile === undefined ? {} : { newFile: reply.newFile }),
+      ...(seen.region === undefined ? {} : { region: seen.region }),
     });
     const latency =
       (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;

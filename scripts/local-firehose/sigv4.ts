@@ -22,6 +22,9 @@ export interface SigV4Credentials {
   accessKeyId: string;
   secretAccessKey: string;
   region: string;
+  // More regions a signature may be scoped to (a collector routing sources to other regions,
+  // FIREHOSE_ROUTES, through one local endpoint); each call is still checked for its own.
+  regions?: readonly string[];
   // When set, requests must carry this X-Amz-Security-Token; when unset any token is accepted
   // (it is still covered by the signature if the client signed it).
   sessionToken?: string;
@@ -46,7 +49,8 @@ export type SigV4ErrorCode =
   | 'InvalidSignatureException'
   | 'UnrecognizedClientException';
 
-export type SigV4Result = { ok: true } | { ok: false; code: SigV4ErrorCode; message: string };
+export type SigV4Result =
+  { ok: true; region: string } | { ok: false; code: SigV4ErrorCode; message: string };
 
 export interface SigV4Options {
   // The verifier's clock. Without it the X-Amz-Date freshness check is skipped (golden vectors).
@@ -205,7 +209,7 @@ export async function verifySigV4(
         `HTTP: '${auth.date}' != '${shortDate}', from '${amzDate}'.`,
     );
   }
-  if (auth.region !== creds.region) {
+  if (auth.region !== creds.region && !(creds.regions ?? []).includes(auth.region)) {
     return fail(
       'InvalidSignatureException',
       `Credential should be scoped to a valid region, not '${auth.region}'.`,
@@ -248,7 +252,7 @@ export async function verifySigV4(
   const host = headers['host'] ?? '';
   const signer = new SignatureV4({
     service,
-    region: creds.region,
+    region: auth.region,
     credentials: { accessKeyId: creds.accessKeyId, secretAccessKey: creds.secretAccessKey },
     sha256: Sha256,
     // With a checksum the signer adds (and signs) x-amz-content-sha256, which aws4fetch does not
@@ -277,5 +281,5 @@ export async function verifySigV4(
   ) {
     return fail('InvalidSignatureException', MESSAGE_MISMATCH);
   }
-  return { ok: true };
+  return { ok: true, region: auth.region };
 }

@@ -34,6 +34,8 @@ export interface StreamStats {
   // Calls answered late, and the records they wrote (already in recordsAccepted).
   lateCalls: number;
   lateRecords: number;
+  // Calls by the region their signature was scoped to.
+  regions: Record<string, number>;
 }
 
 export interface Stats {
@@ -55,6 +57,8 @@ export interface CallRecord {
   bytesWritten: number;
   // Set when the call created a new file.
   newFile?: string;
+  // The region its signature was scoped to, once verified.
+  region?: string;
 }
 
 export function emptyStats(): Stats {
@@ -87,7 +91,10 @@ export function recordCall(stats: Stats, call: CallRecord): void {
     files: [],
     lateCalls: 0,
     lateRecords: 0,
+    regions: {},
   });
+  if (call.region !== undefined)
+    stream.regions[call.region] = (stream.regions[call.region] ?? 0) + 1;
   stream.calls += 1;
   stream.recordsAccepted += call.accepted;
   stream.recordsFailed += call.failed;

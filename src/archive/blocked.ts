@@ -73,7 +73,7 @@ async function reserve(list: Carrier[], session: DedupeSession): Promise<void> {
 
 /** Writes one object per source of the carriers' kept lines; the carriers not written. */
 async function write(
-  bucket: R2Bucket,
+  bucketOf: (source: string) => R2Bucket,
   list: readonly Carrier[],
   deps: BlockedDeps,
 ): Promise<{ failed: Set<Carrier>; events: number }> {
@@ -97,7 +97,7 @@ async function write(
   await Promise.all(
     [...bySource].map(async ([source, object]) => {
       try {
-        await bucket.put(blockedArchiveKey(source, at, id), object.text, {
+        await bucketOf(source).put(blockedArchiveKey(source, at, id), object.text, {
           httpMetadata: { contentType: 'application/x-ndjson' },
           customMetadata: { events: String(object.events) },
         });
@@ -112,11 +112,12 @@ async function write(
 }
 
 /**
- * Archives the blocked lines of a batch's messages; returns the indexes of the messages to
+ * Archives the blocked lines of a batch's messages, each source's to its own bucket when given
+ * one per source (a route's `archive`, src/sources/placement.ts); returns the indexes of the messages to
  * retry (their blocked lines are not archived) and counts the events written in `report`.
  */
 export async function archiveBlocked(
-  bucket: R2Bucket,
+  bucket: R2Bucket | ((source: string) => R2Bucket),
   messages: readonly BlockedCarrier[],
   deps: BlockedDeps,
   dedupe: DedupeSettings | undefined,
@@ -129,7 +130,8 @@ export async function archiveBlocked(
   if (session !== undefined) await reserve(list, session);
   const undecided = list.filter((c) => c.gate?.held === true || c.gate?.unavailable === true);
   const ready = list.filter((c) => !undecided.includes(c));
-  const { failed, events } = await write(bucket, ready, deps);
+  const bucketOf = typeof bucket === 'function' ? bucket : (): R2Bucket => bucket;
+  const { failed, events } = await write(bucketOf, ready, deps);
   report.archivedEvents = (report.archivedEvents ?? 0) + events;
   const retry = new Set<number>();
   list.forEach((c, i) => {

@@ -11,7 +11,13 @@ import { keysByShard, planGate } from '../dedupe/gate';
 import { ANY_OWNER } from '../dedupe/ledger';
 import type { Env } from '../env';
 import { retryCapSeconds, retryDelaySeconds } from '../queue/retry';
-import { afterFailure, planArchive, type MovedLetter, type PlannedObject } from './batch';
+import {
+  afterFailure,
+  planArchive,
+  type LetterInput,
+  type MovedLetter,
+  type PlannedObject,
+} from './batch';
 import { ARCHIVE_PREFIX, FORWARD_ARCHIVE_PREFIX } from './keys';
 
 export interface ArchiveDeps {
@@ -153,6 +159,21 @@ async function settle(
     }),
   );
   return requeued;
+}
+
+/**
+ * Dead letters written straight to a bucket, as the DLQ consumer would write them: a routed
+ * source's (FIREHOSE_ROUTES `archive`), which never pass through the DLQ, a queue of another
+ * jurisdiction. Returns the indexes of the letters not written.
+ */
+export async function writeLetters(
+  bucket: R2Bucket,
+  letters: readonly LetterInput[],
+  at: number,
+  batchId: string,
+): Promise<Set<number>> {
+  const plan = planArchive(letters, { at, batchId, prefix: ARCHIVE_PREFIX, releaseMoved: false });
+  return writeObjects(bucket, plan.objects, { archivedEvents: 0, keys: [], requeued: 0 });
 }
 
 /**

@@ -2,6 +2,7 @@
 // for the watch list, the sources' objects for captured events. Adapter: the only module that
 // touches the DEBUGGER and DEBUGGER_WATCHLIST bindings and the Cache API.
 
+import { placement } from '../sources/placement';
 import type { Env } from '../env';
 import { isolateBuffer } from '../metrics/isolate';
 import type { IngestTrace } from './capture';
@@ -38,8 +39,11 @@ export interface SourceObject {
   fetch(request: Request): Promise<Response>;
 }
 
+/** The source's object, in its route's jurisdiction (FIREHOSE_ROUTES) when it has one. */
 export function sourceObject(env: Env, source: string): SourceObject {
-  const ns = env.DEBUGGER;
+  const resolved = placement(env);
+  if (!resolved.ok) throw new Error(resolved.error);
+  const ns = resolved.value.debuggerFor(source);
   if (ns === undefined) throw new Error('the DEBUGGER binding is missing');
   // Seen as SourceObject: workers-types maps the typed stub's results through Rpc.Serializable,
   // whose instantiation on the recursive JSON payload type never ends (TS2589), though the

@@ -12,6 +12,9 @@ import type { AttemptKeys, ShardAnswer, ShardRequest, SourceKeys } from './ledge
 import { DEDUPE_CALL_TIMEOUT_MS, DEDUPE_OUTBOX_FLUSH_MS, DEDUPE_OUTBOX_MAX_KEYS } from './limits';
 import type { DedupeShard } from './object';
 import { dedupeShards, dedupeWindowSeconds } from './settings';
+import { mergeAnswers, splitByJurisdiction } from './jurisdiction';
+import { placement } from '../sources/placement';
+import type { Jurisdiction } from '../sources/routes';
 
 export interface DedupeIo {
   call(shard: number, request: ShardRequest): Promise<ShardAnswer>;
@@ -216,15 +219,36 @@ export function dedupeShardCount(env: Env): number | undefined {
   return dedupeShards(env.DEDUPE_SHARDS);
 }
 
-/** The shards from env, or undefined when deduplication is off (window 0 or no binding). */
+/**
+ * The shards from env, or undefined when deduplication is off (window 0 or no binding). With
+ * routes that place sources in a jurisdiction (FIREHOSE_ROUTES), each call is split by the
+ * jurisdiction of its entries' sources and each part goes to that jurisdiction's object of the
+ * shard (jurisdiction.ts); routes that cannot be resolved fail every call (the messages wait).
+ */
 export function dedupeSettings(env: Env): DedupeSettings | undefined {
   const namespace = env.DEDUPE;
   const shards = dedupeShardCount(env);
   if (namespace === undefined || shards === undefined) return undefined;
-  const stub = (shard: number): DurableObjectStub<DedupeShard> =>
-    namespace.get(namespace.idFromName(`shard-${shard}`));
-  return {
-    io: { call: (shard, request) => stub(shard).apply(request) },
-    shards,
+  const resolved = placement(env);
+  if (!resolved.ok) {
+    const refuse = (): Promise<never> => Promise.reject(new Error(resolved.error));
+    return { io: { call: refuse }, shards };
+  }
+  const where = resolved.value;
+  const stub = (shard: number, j?: Jurisdiction): DurableObjectStub<DedupeShard> => {
+    const ns = where.dedupeFor(j) ?? namespace;
+    return ns.get(ns.idFromName(`shard-${shard}`));
   };
+  if (![...where.routes.bySource.values()].some((r) => r.jurisdiction !== undefined))
+    return { io: { call: (shard, request) => stub(shard).apply(request) }, shards };
+  const call = async (shard: number, request: ShardRequest): Promise<ShardAnswer> => {
+    const parts = splitByJurisdiction(request, (source) => where.jurisdictionOf(source));
+    const answers = await Promise.all(
+      parts.map((p) => stub(shard, p.jurisdiction).apply(p.request)),
+    );
+    return parts.length === 1 && answers[0] !== undefined
+      ? answers[0]
+      : mergeAnswers(request, parts, answers);
+  };
+  return { io: { call }, shards };
 }

@@ -264,7 +264,14 @@ async function carryOut(
       ? afterFailedRequeue(step, messages[index]?.raw.attempts ?? 1, policy)
       : step,
   );
-  const deadLetterFailed = await deadLetter(env, messages, prepared.kept, steps, deps.now());
+  const deadLetterFailed = await deadLetter(
+    env,
+    messages,
+    prepared.kept,
+    steps,
+    deps.now(),
+    deps.newId,
+  );
   messages.forEach((m, index) => {
     const step = steps[index];
     if (step === undefined) return;
@@ -298,7 +305,14 @@ export async function deliverBatch(
   const session = dedupe === undefined ? undefined : new DedupeSession(dedupe, outbox);
   await reserve(messages, session);
   const archived: { archivedEvents?: number } = {};
-  const notArchived = await archiveBlocked(env.ARCHIVE, messages, deps, dedupe, outbox, archived);
+  const notArchived = await archiveBlocked(
+    archiveOf(env),
+    messages,
+    deps,
+    dedupe,
+    outbox,
+    archived,
+  );
   const prepared = prepareBatch(messages, notArchived);
   const report = { ...emptyReport(prepared.deduplicated), ...archived };
   const sent = await send(env, prepared, report, deps.now());
@@ -312,6 +326,18 @@ export async function deliverBatch(
   const done = await carryOut(env, messages, prepared, steps, policy, deps);
   reportSteps(report, { messages, prepared, ...done });
   return report;
+}
+
+/**
+ * Each source's archive bucket (its route's `archive`, else ARCHIVE); with routes that cannot be
+ * resolved, a bucket that refuses every write, so the blocked events wait (retried) rather than
+ * land in another source's bucket.
+ */
+function archiveOf(env: Env): (source: string) => R2Bucket {
+  const resolved = placement(env);
+  if (resolved.ok) return (source) => resolved.value.archiveFor(source).bucket;
+  const refuse = (): Promise<never> => Promise.reject(new Error(resolved.error));
+  return () => ({ put: refuse }) as unknown as R2Bucket;
 }
 
 /** Reserves every message's events (an undecodable one has none); sets `gate` on each. */

@@ -10,7 +10,9 @@ import { QUEUE_SEND_BATCH_MAX_BYTES } from './limits';
 import { encodeRequeued } from './message';
 import { groupForSendBatch, type PackedMessage } from './pack';
 import type { BatchMessage } from './prepare';
-import { eventsQueues, pickQueue } from './producer';
+import { pickQueue } from './producer';
+import { placement } from '../sources/placement';
+import { writeLetters } from '../archive/writer';
 import type { Step } from './step';
 
 type Kept = ReadonlyMap<number, { lines: string[]; ids: string[] }>;
@@ -88,12 +90,31 @@ export async function requeue(
     });
     copies.push(outbound(index, body, lines.lines.length, step.delaySeconds));
   });
-  const queue = pickQueue(eventsQueues(env), random)?.queue;
-  return sendGroups(queue, copies, 'requeue');
+  if (copies.length === 0) return new Set();
+  // Each copy goes back on a queue of its source's (FIREHOSE_ROUTES): a routed source's events
+  // never pass through another's queue. Unresolvable routes: nothing sent, the messages retried.
+  const resolved = placement(env);
+  if (!resolved.ok) return new Set(copies.map((c) => c.index));
+  const bySource = new Map<string, Outbound[]>();
+  for (const copy of copies) {
+    const source = messages[copy.index]?.decoded?.header.source ?? '';
+    const list = bySource.get(source);
+    if (list === undefined) bySource.set(source, [copy]);
+    else list.push(copy);
+  }
+  const failed = new Set<number>();
+  await Promise.all(
+    [...bySource].map(async ([source, list]) => {
+      const queue = pickQueue(resolved.value.queuesFor(source), random)?.queue;
+      for (const index of await sendGroups(queue, list, 'requeue')) failed.add(index);
+    }),
+  );
+  return failed;
 }
 
 /**
- * Sends each message whose step is `dead` to the DLQ, with the reason, the attempts made, the
+ * Sends each message whose step is `dead` to the DLQ (a routed source's with an `archive`: to
+ * that bucket directly, as the DLQ consumer would write it), with the reason, the attempts made, the
  * events still undelivered and their dedupe token; returns the indexes whose send failed.
  */
 export async function deadLetter(
@@ -102,6 +123,7 @@ export async function deadLetter(
   kept: Kept,
   steps: readonly Step[],
   at: number,
+  newId: () => string = () => crypto.randomUUID(),
 ): Promise<Set<number>> {
   const letters: Outbound[] = [];
   steps.forEach((step, index) => {
@@ -117,5 +139,36 @@ export async function deadLetter(
     else body = encodeDeadLetter(m.decoded, info, m.token, lines);
     letters.push(outbound(index, body, m.decoded === undefined ? 1 : m.lines.length));
   });
-  return sendGroups(env.DLQ, letters, 'dead-letter');
+  const resolved = placement(env);
+  const routed = new Map<R2Bucket, Outbound[]>();
+  const rest: Outbound[] = [];
+  for (const letter of letters) {
+    const source = messages[letter.index]?.decoded?.header.source;
+    const archive = source === undefined ? undefined : routedArchive(resolved, source);
+    if (archive === undefined) rest.push(letter);
+    else routed.set(archive, [...(routed.get(archive) ?? []), letter]);
+  }
+  const failed = await sendGroups(env.DLQ, rest, 'dead-letter');
+  for (const [bucket, list] of routed) {
+    const inputs = list.map((l) => ({
+      body: l.body,
+      attempts: messages[l.index]?.raw.attempts ?? 1,
+      id: messages[l.index]?.raw.id ?? '',
+      timestamp: messages[l.index]?.raw.timestamp.getTime() ?? at,
+    }));
+    const notWritten = await writeLetters(bucket, inputs, at, newId());
+    for (const i of notWritten) failed.add(list[i]?.index ?? -1);
+  }
+  failed.delete(-1);
+  return failed;
+}
+
+/** A routed source's own archive (its route's `archive`), where its dead letters go directly. */
+function routedArchive(
+  resolved: ReturnType<typeof placement>,
+  source: string,
+): R2Bucket | undefined {
+  if (!resolved.ok) return undefined;
+  const archive = resolved.value.archiveFor(source);
+  return archive.name === 'ARCHIVE' ? undefined : archive.bucket;
 }

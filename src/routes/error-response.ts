@@ -57,6 +57,7 @@ export function statusFor(reason: IngestReason): number {
     case 'rate_limited':
       return 429;
     case 'internal_error':
+    case 'misconfigured':
       return 500;
     case 'queue_unavailable':
     case 'tracking_plan_unavailable':

@@ -12,7 +12,8 @@ import type { PlanOutcome } from '../plans/enforce';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
 import type { PackEvent } from '../queue/pack';
-import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
+import { enqueueEvents, pickQueue, type EventsQueue, type ShardHint } from '../queue/producer';
+import { placement } from '../sources/placement';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
 import {
@@ -193,6 +194,18 @@ function shardHint(
 }
 
 /**
+ * The events queues a source's requests go on: its route's (FIREHOSE_ROUTES), else the bound
+ * ones no route claims. A route naming a binding this Worker lacks fails the request with the
+ * problem named (500 misconfigured), never a fallback to another queue.
+ */
+function sourceQueues(env: Env, source: string): EventsQueue[] {
+  const resolved = placement(env);
+  if (resolved.ok) return resolved.value.queuesFor(source);
+  console.error('FIREHOSE_ROUTES', resolved.error);
+  throw new IngestHttpError(ingestError('misconfigured', resolved.error));
+}
+
+/**
  * Applies the source's tracking plan and puts the request's events on one of the events queues
  * (those it blocks marked), then records them. Only a queue's refusal fails the request: what
  * follows the send is recorded aside.
@@ -208,7 +221,7 @@ async function enqueue(
   const checked = unwrap(
     await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
   );
-  const queues = eventsQueues(c.env);
+  const queues = sourceQueues(c.env, source);
   const target = pickQueue(
     queues,
     deps.random,

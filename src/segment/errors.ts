@@ -31,7 +31,8 @@ export type IngestReason =
   | 'forbidden'
   | 'invalid_plan'
   | 'tracking_plan_unavailable'
-  | 'internal_error';
+  | 'internal_error'
+  | 'misconfigured';
 
 export interface IngestError {
   reason: IngestReason;

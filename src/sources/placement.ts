@@ -33,6 +33,10 @@ export interface Placement {
   /** Its route's region and streams, else AWS_REGION and FIREHOSE_STREAM. */
   firehoseFor(source: string): FirehoseRoute;
   jurisdictionOf(source: string): Jurisdiction | undefined;
+  /** DEDUPE narrowed to a jurisdiction (undefined: the unrestricted namespace). */
+  dedupeFor(j: Jurisdiction | undefined): Env['DEDUPE'];
+  /** DEBUGGER as the source's object lives in: narrowed to its route's jurisdiction. */
+  debuggerFor(source: string): Env['DEBUGGER'];
   /** Its route's archive, else ARCHIVE. */
   archiveFor(source: string): Archive;
   /** ARCHIVE and every route's archive, by binding name (the admin routes' `?archive=`). */
@@ -68,29 +72,60 @@ function bindingProblems(env: Env, source: string, route: SourceRoute): string[]
   return problems;
 }
 
-/**
- * Checks that each Durable Object namespace bound can be narrowed to each jurisdiction named.
- * workerd outside Cloudflare throws "Jurisdiction restrictions are not implemented in workerd"
- * (local `wrangler dev` and the tests): that is a configuration error here too.
- */
-function jurisdictionProblems(env: Env, jurisdictions: ReadonlySet<Jurisdiction>): string[] {
+// workerd outside Cloudflare (`wrangler dev`, the tests) has no jurisdictions: its
+// DurableObjectNamespace.jurisdiction() throws this. There a route's jurisdiction is emulated by
+// a namespace of objects of its own (names prefixed with it), so local runs keep the routed
+// sources' objects apart as production does; any other refusal is a configuration error.
+const NOT_IN_WORKERD = /not implemented in workerd/i;
+
+/** A namespace restricted to `j`, or, in workerd without jurisdictions, its local stand-in. */
+function restrict<T extends Rpc.DurableObjectBranded | undefined>(
+  ns: DurableObjectNamespace<T>,
+  j: Jurisdiction,
+): DurableObjectNamespace<T> {
+  try {
+    return ns.jurisdiction(j as DurableObjectJurisdiction);
+  } catch (e) {
+    if (!(e instanceof Error) || !NOT_IN_WORKERD.test(e.message)) throw e;
+    const local = Object.create(ns) as DurableObjectNamespace<T>;
+    local.idFromName = (name: string) => ns.idFromName(`${j}:${name}`);
+    local.getByName = (name: string, options?: DurableObjectNamespaceGetDurableObjectOptions) =>
+      ns.get(ns.idFromName(`${j}:${name}`), options);
+    local.get = ns.get.bind(ns);
+    return local;
+  }
+}
+
+type Namespaces = Map<Jurisdiction, { DEDUPE?: Env['DEDUPE']; DEBUGGER?: Env['DEBUGGER'] }>;
+
+/** Each jurisdiction's DEDUPE and DEBUGGER namespaces, or the problems of narrowing them. */
+function narrowNamespaces(
+  env: Env,
+  jurisdictions: ReadonlySet<Jurisdiction>,
+): { namespaces: Namespaces; problems: string[] } {
   const problems: string[] = [];
+  const namespaces: Namespaces = new Map();
   for (const j of jurisdictions) {
+    const narrowed: { DEDUPE?: Env['DEDUPE']; DEBUGGER?: Env['DEBUGGER'] } = {};
     for (const name of ['DEDUPE', 'DEBUGGER'] as const) {
       const ns = env[name];
       if (ns === undefined) continue;
       try {
-        ns.jurisdiction(j as DurableObjectJurisdiction);
+        (narrowed as Record<string, unknown>)[name] = restrict(
+          ns as unknown as DurableObjectNamespace,
+          j,
+        );
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         problems.push(`FIREHOSE_ROUTES: ${name}.jurisdiction("${j}") failed: ${why}`);
       }
     }
+    namespaces.set(j, narrowed);
   }
-  return problems;
+  return { namespaces, problems };
 }
 
-function build(env: Env, routes: Routes): Placement {
+function build(env: Env, routes: Routes, namespaces: Namespaces): Placement {
   const bound = eventsQueues(env);
   const unclaimed = bound.filter((q) => !routes.claimedQueues.has(q.name));
   const routeQueues = new Map<string, EventsQueue[]>();
@@ -119,6 +154,11 @@ function build(env: Env, routes: Routes): Placement {
       return { region: route.region ?? defaultRegion, streams: route.streams };
     },
     jurisdictionOf: (source) => routes.bySource.get(source)?.jurisdiction,
+    dedupeFor: (j) => (j === undefined ? env.DEDUPE : namespaces.get(j)?.DEDUPE),
+    debuggerFor: (source) => {
+      const j = routes.bySource.get(source)?.jurisdiction;
+      return j === undefined ? env.DEBUGGER : namespaces.get(j)?.DEBUGGER;
+    },
     archiveFor: (source) => {
       const name = routes.bySource.get(source)?.archive;
       return name === undefined
@@ -140,9 +180,10 @@ export function resolvePlacement(env: Env): Result<Placement, string> {
     problems.push(...bindingProblems(env, source, route));
     if (route.jurisdiction !== undefined) jurisdictions.add(route.jurisdiction);
   }
-  problems.push(...jurisdictionProblems(env, jurisdictions));
+  const narrowed = narrowNamespaces(env, jurisdictions);
+  problems.push(...narrowed.problems);
   if (problems.length > 0) return err(problems.join('; '));
-  return ok(build(env, routes));
+  return ok(build(env, routes, narrowed.namespaces));
 }
 
 const cache = new WeakMap<object, Result<Placement, string>>();

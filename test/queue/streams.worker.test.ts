@@ -5,7 +5,9 @@ import { createMessageBatch, getQueueResult, createExecutionContext } from 'clou
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
-import { deliverBatch, type ConsumerDeps } from '../../src/queue/consumer';
+import { signPutRecordBatch } from '../../src/firehose/client';
+import { deliverBatch, firehoseSettings, type ConsumerDeps } from '../../src/queue/consumer';
+import { TEST_FIREHOSE } from '../support/firehose-credentials';
 import { packMessages } from '../../src/queue/pack';
 import { landedEvents, setStreamFaults, streamStats, uniqueStream } from '../support/firehose';
 import { recordingQueue } from '../support/worker';
@@ -91,5 +93,40 @@ describe('one source over several streams', () => {
     // The first call to the throttled stream marks it; no batch after that is dealt to it.
     expect((await streamStats(a))?.calls ?? 0).toBeLessThanOrEqual(1);
     expect(rounds).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('a route to another region', () => {
+  it("signs a routed source's calls for its region and sends them to its stream only", async () => {
+    const eu = uniqueStream('eu-events');
+    const main = uniqueStream('main');
+    const routes = { 'eu-web': { region: TEST_FIREHOSE.routedRegion, streams: [eu] } };
+    const ids = Array.from({ length: 100 }, (_v, i) => `r${i}`);
+    const overrides = { FIREHOSE_STREAM: main, FIREHOSE_ROUTES: JSON.stringify(routes) };
+    await deliverAll('eu-web', ids.slice(0, 50), overrides);
+    await deliverAll('web', ids.slice(50), overrides);
+    expect(idsOf(await landedEvents(eu)).sort()).toEqual(ids.slice(0, 50).sort());
+    expect(idsOf(await landedEvents(main)).sort()).toEqual(ids.slice(50).sort());
+    // The local endpoint verified each signature for the region it names.
+    expect((await streamStats(eu))?.regions).toEqual({ [TEST_FIREHOSE.routedRegion]: 1 });
+    expect((await streamStats(main))?.regions).toEqual({ [TEST_FIREHOSE.region]: 1 });
+  });
+
+  it("calls the region's own endpoint unless FIREHOSE_ENDPOINT overrides it", async () => {
+    const testEnv = { ...(env as unknown as Env), FIREHOSE_ENDPOINT: '' };
+    const settings = firehoseSettings(testEnv, 'eu-west-1');
+    if (typeof settings === 'string') throw new Error(settings);
+    expect(settings.endpoint).toBe('https://firehose.eu-west-1.amazonaws.com/');
+    const signed = await signPutRecordBatch(settings, '{}', '20261201T100000Z');
+    expect(new URL(signed.url).host).toBe('firehose.eu-west-1.amazonaws.com');
+    expect(signed.headers.get('Authorization')).toContain(
+      '/20261201/eu-west-1/firehose/aws4_request',
+    );
+    const local = firehoseSettings(
+      { ...testEnv, FIREHOSE_ENDPOINT: 'http://127.0.0.1:4573/' },
+      'eu-west-1',
+    );
+    if (typeof local === 'string') throw new Error(local);
+    expect(local).toMatchObject({ endpoint: 'http://127.0.0.1:4573/', region: 'eu-west-1' });
   });
 });

@@ -61,6 +61,8 @@ export interface StreamStats {
   calls: number;
   recordsAccepted: number;
   recordsFailed: number;
+  /** Calls by the region their signature was scoped to. */
+  regions: Record<string, number>;
 }
 
 export async function streamStats(stream: string): Promise<StreamStats | undefined> {

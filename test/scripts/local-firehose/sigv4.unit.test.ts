@@ -37,7 +37,10 @@ describe('verifySigV4 with the AWS test suite', () => {
     ['get-vanilla', 'GET', '5fa00fa31553b73ebf1942676e86291e8372ff2a2260956d9b8aae1d763fbf31'],
     ['post-vanilla', 'POST', '5da7c1a2acd57cee7505fc6676e4e544621c30862966e37dddb68e92efbe5d6b'],
   ])('accepts %s', async (_name, method, signature) => {
-    expect(await verifySigV4(suiteRequest(method, signature), SUITE_CREDS)).toEqual({ ok: true });
+    expect(await verifySigV4(suiteRequest(method, signature), SUITE_CREDS)).toEqual({
+      ok: true,
+      region: SUITE_CREDS.region,
+    });
   });
 
   it('rejects get-vanilla with one signature digit changed', async () => {
@@ -110,18 +113,18 @@ describe('verifySigV4 with aws4fetch-signed Firehose calls', () => {
   it('accepts a PutRecordBatch signed by aws4fetch', async () => {
     const req = await signed();
     expect(req.headers['authorization']).toContain('SignedHeaders=host;x-amz-date;x-amz-target,');
-    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true });
+    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true, region: CREDS.region });
   });
 
   it('accepts a host with a non-default port and a query string', async () => {
     const req = await signed({ url: 'http://localhost:8787/?a=1&b=two%20words' });
     expect(req.headers['host']).toBe('localhost:8787');
-    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true });
+    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true, region: CREDS.region });
   });
 
   it('ignores unsigned headers such as content-type and user-agent', async () => {
     const req = withHeaders(await signed(), { 'content-type': 'text/plain', 'user-agent': 'x' });
-    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true });
+    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true, region: CREDS.region });
   });
 
   it.each<[string, (req: SigV4Request) => SigV4Request, string]>([
@@ -187,9 +190,17 @@ describe('verifySigV4 with aws4fetch-signed Firehose calls', () => {
     expect(result.ok ? '' : result.message).toMatch(message);
   });
 
+  it('accepts a region of `regions` too, checking the signature for the region it names', async () => {
+    const both = { ...CREDS, regions: ['us-east-1'] };
+    const req = await signed({ region: 'us-east-1' });
+    expect(await verifySigV4(req, both, { now: NOW })).toEqual({ ok: true, region: 'us-east-1' });
+    const wrongSecret = await signed({ region: 'us-east-1', secretAccessKey: 'nope' });
+    expect(await verifySigV4(wrongSecret, both, { now: NOW })).toMatchObject({ ok: false });
+  });
+
   it('accepts a date just inside the five-minute window', async () => {
     const req = await signed({ datetime: '20260301T101531Z' });
-    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true });
+    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true, region: CREDS.region });
   });
 
   it('rejects a credential scope date that differs from X-Amz-Date', async () => {
@@ -206,7 +217,10 @@ describe('verifySigV4 with aws4fetch-signed Firehose calls', () => {
     it('accepts the matching token, which aws4fetch signs', async () => {
       const req = await signed({ sessionToken: 'session-token-1' });
       expect(req.headers['authorization']).toContain('x-amz-security-token');
-      expect(await verifySigV4(req, withToken, { now: NOW })).toEqual({ ok: true });
+      expect(await verifySigV4(req, withToken, { now: NOW })).toEqual({
+        ok: true,
+        region: CREDS.region,
+      });
     });
 
     it.each([
@@ -221,7 +235,7 @@ describe('verifySigV4 with aws4fetch-signed Firehose calls', () => {
 
   it('accepts any signed token when none is configured', async () => {
     const req = await signed({ sessionToken: 'whatever' });
-    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true });
+    expect(await verifySigV4(req, CREDS, { now: NOW })).toEqual({ ok: true, region: CREDS.region });
   });
 });
 

@@ -50,6 +50,7 @@ describe('recordCall', () => {
       files: ['/f'],
       lateCalls: 1,
       lateRecords: 3,
+      regions: {},
     });
   });
 

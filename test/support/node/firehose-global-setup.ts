@@ -15,6 +15,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     port: 0,
     dataDir,
     region: TEST_FIREHOSE.region,
+    regions: [TEST_FIREHOSE.routedRegion],
     accessKeyId: TEST_FIREHOSE.accessKeyId,
     secretAccessKey: TEST_FIREHOSE.secretAccessKey,
     log: () => undefined,
