@@ -24,7 +24,8 @@ import {
   type WaitingSummary,
 } from '../metrics/waiting';
 import { dedupeWindowSeconds } from '../dedupe/settings';
-import { eventsQueues } from '../queue/producer';
+import { eventsQueues, type EventsQueue } from '../queue/producer';
+import { placement } from '../sources/placement';
 import { retryCapSeconds } from '../queue/retry';
 import { requireBearer } from './bearer';
 import type { AppEnv } from './deps';
@@ -82,10 +83,16 @@ async function forwardingInput(env: Env): Promise<ForwardingInput | undefined> {
   };
 }
 
+/** Every events queue bound, the routes' own included (FIREHOSE_ROUTES `queues`). */
+function healthQueues(env: Env): EventsQueue[] {
+  const resolved = placement(env);
+  return resolved.ok ? resolved.value.allQueues() : eventsQueues(env);
+}
+
 export async function getHealth(c: Ctx): Promise<Response> {
   const [state, backlogs, forwarding] = await Promise.all([
     readMetrics(c.env),
-    Promise.all(eventsQueues(c.env).map((q) => backlog(q.queue))),
+    Promise.all(healthQueues(c.env).map((q) => backlog(q.queue))),
     forwardingInput(c.env),
   ]);
   const health = evaluateHealth(
