@@ -21,6 +21,7 @@ import {
   DEDUPE_SHARDS_DEFAULT,
 } from '../src/dedupe/limits';
 import { DEBUGGER_WATCH_CACHE_SECONDS, DEBUGGER_WATCH_REFRESH_MS } from '../src/debugger/limits';
+import { paceInterval } from '../src/debugger/pace';
 import {
   ANALYTICS_INTERVAL_MS,
   METRICS_PERSIST_MAX_MS,
@@ -267,6 +268,28 @@ function statusUsdPerSecond(a: Omit<ModelAssumptions, 'isolates'>): number {
         DO_USD_PER_MILLION_GB_SECONDS +
       ((f.extraRowsPerHourPerShard * METRICS_SHARDS) / 3600) * DO_USD_PER_MILLION_ROWS_WRITTEN) /
     MILLION
+  );
+}
+
+/**
+ * Calls per second a watched source's DebuggerSource takes from `isolates` isolates capturing
+ * its events (every one of them receives some): the object answers each call with the interval
+ * to wait (src/debugger/pace.ts, paceInterval of the isolates it has seen), so each isolate calls
+ * once per that interval. test/bench/cost.unit.test.ts checks this against a simulation of the
+ * real outboxes and pacer.
+ */
+export function debuggerWatchedRequestsPerSecond(isolates: number): number {
+  return (isolates * 1000) / paceInterval(isolates);
+}
+
+/** What watching one source costs per month: its object's requests and their duration. */
+export function debuggerWatchedUsdPerMonth(a: ModelAssumptions): number {
+  const calls = debuggerWatchedRequestsPerSecond(a.isolates);
+  return (
+    ((calls * DO_USD_PER_MILLION_REQUESTS +
+      ((calls * a.debuggerRequestMs) / 1000) * DO_BILLED_GB * DO_USD_PER_MILLION_GB_SECONDS) /
+      MILLION) *
+    SECONDS_PER_MONTH
   );
 }
 

@@ -11,6 +11,8 @@ import {
   costAt,
   debuggerIdleUsdPerMonth,
   debuggerRegistryReadsPerSecond,
+  debuggerWatchedRequestsPerSecond,
+  debuggerWatchedUsdPerMonth,
   metricShardRequestsPerSecond,
   outageCost,
   statusFigures,
@@ -254,7 +256,10 @@ function featureFigures(
       'handler.track',
       'handler.track.watched',
       [us('stage.capture.track'), 'per captured event (parse, scrub, measure)'],
-      [lines('debugger'), 'nobody watching: watch-list reads; watching adds ≤ 1 call/s/isolate'],
+      [
+        lines('debugger'),
+        'nobody watching: watch-list reads; watching adds ≤ 1 call/s/isolate, ≤ ~100 calls/s in all',
+      ],
     ),
     forwarding: figures(
       "every source forwarded; track.json's source configured",
@@ -695,7 +700,11 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `${a.dataCentres} data centres' caches turn that into ${num(dbgCached, 1)} registry reads/s ` +
       `(${usd(debuggerIdleUsdPerMonth(dbgCachedAt))}/month), ${num(dbgUncached, 0)} reads/s on *.workers.dev where the ` +
       `Cache API does nothing (${usd(debuggerIdleUsdPerMonth(dbgUncachedAt))}/month). Watching a source: at most one call ` +
-      `per isolate per second to its object (tests: 2 calls for 300 requests in 1.1 s), 100 events/s kept, ` +
+      `per isolate per second to its object (tests: 2 calls for 300 requests in 1.1 s), and the object paces its ` +
+      `callers to ~100 calls/s in all (src/debugger/pace.ts): ${num(debuggerWatchedRequestsPerSecond(1_000), 0)} calls/s ` +
+      `at 1,000 isolates, ${num(debuggerWatchedRequestsPerSecond(10_000), 0)} at 10,000 (each calls every ` +
+      `${num(10_000 / debuggerWatchedRequestsPerSecond(10_000), 0)} s, capturing the last second before it), ` +
+      `${usd(debuggerWatchedUsdPerMonth({ ...a, isolates: 10_000 }))}/month watched at 10,000 isolates; 100 events/s kept, ` +
       `the object active while it receives, its ring written at most every 5 s (a row per 500 KB part and the ` +
       `alarm); messages to pages are free, the pages' pings auto-answered.`,
   );
@@ -1127,6 +1136,12 @@ async function main(): Promise<number> {
       dedupe_usd_per_million_events: Object.fromEntries(
         headline.map((c) => [c.label, dedupeUsd(c)]),
       ),
+      debugger_object_requests_per_second_at_10000_isolates:
+        debuggerWatchedRequestsPerSecond(10_000),
+      debugger_watched_usd_per_month_at_10000_isolates: debuggerWatchedUsdPerMonth({
+        ...DEFAULT_ASSUMPTIONS,
+        isolates: 10_000,
+      }),
       metric_shard_requests_per_second_at_10000_isolates: metricShardRequestsPerSecond(10_000, {
         ...DEFAULT_ASSUMPTIONS,
         isolates: 10_000,

@@ -8,7 +8,7 @@ import { isolateBuffer } from '../metrics/isolate';
 import type { IngestTrace } from './capture';
 import { grantsOf } from './grants';
 import { DEBUGGER_REARM_SLACK_SECONDS, DEBUGGER_WATCH_CACHE_SECONDS } from './limits';
-import type { ListAnswer, ListQuery } from './object';
+import type { ListAnswer, ListQuery, RecordAnswer } from './object';
 import type { CaptureBatch } from './outbox';
 import { DebuggerTap, type Invocation, type TapIo } from './tap';
 import { parseWatchList, type WatchList } from './watch';
@@ -33,7 +33,7 @@ export function debuggerBound(env: Env): boolean {
 
 /** The methods of a source's object, as its stub offers them. */
 export interface SourceObject {
-  record(batch: CaptureBatch, grants?: readonly string[]): Promise<number>;
+  record(batch: CaptureBatch, grants?: readonly string[]): Promise<RecordAnswer>;
   report(grants: readonly string[]): Promise<void>;
   list(query: ListQuery): Promise<ListAnswer>;
   fetch(request: Request): Promise<Response>;
@@ -112,9 +112,8 @@ export function tapIo(env: Env, url: string): TapIo {
     now: () => Date.now(),
     sleep,
     lookup: () => lookupWatchList(env, url),
-    send: async (source, batch) => {
-      await sourceObject(env, source).record(batch, await currentGrants(env));
-    },
+    send: async (source, batch) =>
+      (await sourceObject(env, source).record(batch, await currentGrants(env))).intervalMs,
   };
 }
 

@@ -82,3 +82,18 @@ export const DEBUGGER_GRANT_REPORT_SECONDS = 60;
 // Ours: the WebSocket close code for a token no longer valid (4000–4999: for applications,
 // RFC 6455 §7.4.2); the page then asks for a new ticket, which the old token no longer gets.
 export const DEBUGGER_REVOKED_CLOSE_CODE = 4401;
+
+// Issue #23: "a watched source costs its DebuggerSource at most ~100 requests/s whatever the
+// number of isolates", a tenth of a Durable Object's soft limit of ~1,000 requests/s (Durable
+// Objects limits, /work/shared/PLATFORM.md). The object answers each isolate's call with the
+// interval to wait before its next one, so that its senders together stay within this.
+export const DEBUGGER_OBJECT_MAX_REQUESTS_PER_SECOND = 100;
+
+// Ours: the longest interval an isolate is told to wait between calls (60,000 isolates at 100
+// requests/s); past that many isolates the object takes more than 100 requests/s.
+export const DEBUGGER_MAX_SEND_INTERVAL_MS = 600_000;
+
+// Ours: an isolate told to wait longer than DEBUGGER_FLUSH_INTERVAL_MS captures only the events
+// of this long before its next call (the rest are counted skipped), so what it sends is at most
+// this old: sampling that thins as isolates grow, never a page showing stale events.
+export const DEBUGGER_CAPTURE_WINDOW_MS = 1000;

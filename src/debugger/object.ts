@@ -17,6 +17,7 @@
 // page opening or renewing) reports the valid grants and closes them at once. With no socket open
 // nothing wakes it for this.
 
+import { SendPacer } from './pace';
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { grantsOf, grantValid, type GrantView } from './grants';
@@ -69,9 +70,17 @@ interface SocketAttachment {
 const digest = async (text: string): Promise<Uint8Array> =>
   new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
 
+/** What a call of record() answers. */
+export interface RecordAnswer {
+  added: number;
+  /** How long the calling isolate is to wait before its next call, ms (pace.ts). */
+  intervalMs: number;
+}
+
 export class DebuggerSource extends DurableObject<Env> {
   readonly #ring = new EventRing();
   readonly #sampler = new RateSampler();
+  readonly #pacer = new SendPacer();
   #skipped = 0;
   #lastAddedAt = 0;
   #dirty = false;
@@ -104,17 +113,19 @@ export class DebuggerSource extends DurableObject<Env> {
   }
 
   /**
-   * A batch from one isolate: sampled, added, broadcast. Returns how many were added. `grants`:
+   * A batch from one isolate: sampled, added, broadcast. Returns how many were added, and how
+   * long that isolate is to wait before its next call (pace.ts). `grants`:
    * the valid grants as that isolate knows them, checked before anything is sent.
    */
-  async record(batch: CaptureBatch, grants?: readonly string[]): Promise<number> {
+  async record(batch: CaptureBatch, grants?: readonly string[]): Promise<RecordAnswer> {
     const now = Date.now();
+    const intervalMs = this.#pacer.answer(batch.sender ?? '', now);
     if (grants !== undefined) this.report(grants);
     const take = this.#sampler.admit(batch.events.length, now);
     const added = this.#ring.push(batch.events.slice(0, take));
     const skipped = batch.skipped + batch.events.length - take;
     this.#skipped += skipped;
-    if (added.length === 0 && skipped === 0) return 0;
+    if (added.length === 0 && skipped === 0) return { added: 0, intervalMs };
     if (added.length > 0) this.#lastAddedAt = now;
     this.#broadcast({ kind: 'events', events: added, skipped: this.#skipped });
     if (!this.#dirty) {
@@ -122,7 +133,7 @@ export class DebuggerSource extends DurableObject<Env> {
       // Each setAlarm is billed as one row written (Durable Objects pricing).
       await this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
     }
-    return added.length;
+    return { added: added.length, intervalMs };
   }
 
   /** The Worker's word on which grants are valid now: sockets opened under others close. */

@@ -1,17 +1,25 @@
 // Captured events on their way from an isolate to their source's object: sampled to
 // DEBUGGER_SAMPLE_EVENTS_PER_SECOND per source, buffered, and sent at most once per
-// DEBUGGER_FLUSH_INTERVAL_MS per source, a burst coalesced into one call. Pure logic: the clock,
+// DEBUGGER_FLUSH_INTERVAL_MS per source, a burst coalesced into one call; or less often, as the
+// object answers (pace.ts: its isolates together call it at most ~100 times a second), capturing
+// then only the last DEBUGGER_CAPTURE_WINDOW_MS before each call. Pure logic: the clock,
 // the timer and the send are injected. A send that fails is dropped (and counted): the debugger
 // is best effort, and a retry would only delay what comes next.
 
 import type { CapturedEvent } from './capture';
-import { DEBUGGER_FLUSH_INTERVAL_MS, DEBUGGER_SAMPLE_EVENTS_PER_SECOND } from './limits';
+import {
+  DEBUGGER_CAPTURE_WINDOW_MS,
+  DEBUGGER_FLUSH_INTERVAL_MS,
+  DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
+} from './limits';
 
 /** What one call to a source's object carries. */
 export interface CaptureBatch {
   events: CapturedEvent[];
   /** Events left out by sampling since the previous batch. */
   skipped: number;
+  /** The sending isolate's id (random), which the object counts to pace its senders. */
+  sender?: string;
 }
 
 /** Admits at most `max` events per wall-clock second; counts what it turns away. */
@@ -40,7 +48,8 @@ export class RateSampler {
 export interface OutboxIo {
   now(): number;
   sleep(ms: number): Promise<void>;
-  send(source: string, batch: CaptureBatch): Promise<void>;
+  /** Sends a batch; resolves with the interval (ms) the object asks before the next, if any. */
+  send(source: string, batch: CaptureBatch): Promise<number | void>;
 }
 
 interface Box {
@@ -48,11 +57,15 @@ interface Box {
   events: CapturedEvent[];
   skipped: number;
   lastSendAt: number;
+  /** How long to wait between calls, as the object last answered (pace.ts). */
+  intervalMs: number;
   armed: boolean;
 }
 
 export class CaptureOutbox {
   readonly #boxes = new Map<string, Box>();
+  /** This isolate's id in its calls (pace.ts counts the isolates calling an object). */
+  readonly sender: string = crypto.randomUUID();
   /** Calls made to sources' objects. */
   sends = 0;
   /** Calls that failed (their events dropped). */
@@ -66,6 +79,7 @@ export class CaptureOutbox {
         events: [],
         skipped: 0,
         lastSendAt: Number.NEGATIVE_INFINITY,
+        intervalMs: DEBUGGER_FLUSH_INTERVAL_MS,
         armed: false,
       };
       this.#boxes.set(source, box);
@@ -73,10 +87,14 @@ export class CaptureOutbox {
     return box;
   }
 
-  /** How many of `n` events of `source` arriving at `now` to capture; the rest count skipped. */
+  /**
+   * How many of `n` events of `source` arriving at `now` to capture; the rest count skipped.
+   * None before the capture window that ends at the next call.
+   */
   admit(source: string, n: number, now: number): number {
     const box = this.#box(source);
-    const take = box.sampler.admit(n, now);
+    const windowFrom = box.lastSendAt + box.intervalMs - DEBUGGER_CAPTURE_WINDOW_MS;
+    const take = now < windowFrom ? 0 : box.sampler.admit(n, now);
     box.skipped += n - take;
     return take;
   }
@@ -87,7 +105,8 @@ export class CaptureOutbox {
 
   /**
    * When `source` has something to send and no send is armed: arms one, at once if the last was
-   * at least DEBUGGER_FLUSH_INTERVAL_MS ago, else when that much has passed. The promise goes to
+   * at least the interval ago (DEBUGGER_FLUSH_INTERVAL_MS, or the object's answer), else when
+   * that much has passed. The promise goes to
    * the calling invocation's ctx.waitUntil.
    */
   schedule(source: string, io: OutboxIo): Promise<void> | undefined {
@@ -96,17 +115,19 @@ export class CaptureOutbox {
       return undefined;
     }
     box.armed = true;
-    const wait = Math.max(0, box.lastSendAt + DEBUGGER_FLUSH_INTERVAL_MS - io.now());
+    const wait = Math.max(0, box.lastSendAt + box.intervalMs - io.now());
     return (async () => {
       if (wait > 0) await io.sleep(wait);
       box.armed = false;
-      const batch: CaptureBatch = { events: box.events, skipped: box.skipped };
+      const batch: CaptureBatch = { events: box.events, skipped: box.skipped, sender: this.sender };
       box.events = [];
       box.skipped = 0;
       box.lastSendAt = io.now();
       this.sends += 1;
       try {
-        await io.send(source, batch);
+        const interval = await io.send(source, batch);
+        if (typeof interval === 'number' && Number.isFinite(interval) && interval > 0)
+          box.intervalMs = interval;
       } catch (e) {
         this.failedSends += 1;
         console.error('debugger send failed', e instanceof Error ? e.message : String(e));

@@ -2,6 +2,7 @@
 // of their dedupe shard, a batch calls only that queue's shards.
 import { describe, expect, it } from 'vitest';
 import {
+  debuggerWatchedRequestsPerSecond,
   DEFAULT_ASSUMPTIONS,
   outageAttempts,
   shardsTouchedByQueue,
@@ -9,6 +10,9 @@ import {
   statusRing,
 } from '../../bench/cost';
 import { STATUS_MAX_SOURCES } from '../../src/metrics/minutes';
+import type { CapturedEvent } from '../../src/debugger/capture';
+import { CaptureOutbox, type OutboxIo } from '../../src/debugger/outbox';
+import { SendPacer } from '../../src/debugger/pace';
 
 /** Distinct shards a batch touches, averaged over `trials` simulated batches. */
 function simulate(keys: number, routed: number, shards: number, queues: number): number {
@@ -91,4 +95,56 @@ describe('outageAttempts', () => {
     // A 1 s cap: a delay of at least 1 s each, so 60 attempts in a minute and the one after.
     expect(outageAttempts({ seconds: 60, retryCapSeconds: 1 })).toBe(61);
   });
+});
+
+describe("a watched source's DebuggerSource at 10,000 isolates", () => {
+  /**
+   * 10,000 isolates, each receiving one event of the watched source a second, each with the
+   * real CaptureOutbox, all calling one object with the real SendPacer, on a simulated clock.
+   * Returns the object's calls per second over the last `measure` seconds of `seconds`.
+   */
+  async function simulate(isolates: number, seconds: number, measure: number): Promise<number> {
+    let clock = 1_800_000_000_000;
+    const start = clock;
+    const due = new Map<number, Array<() => void>>();
+    const pacer = new SendPacer();
+    let calls = 0;
+    const io: OutboxIo = {
+      now: () => clock,
+      sleep: (ms) =>
+        new Promise<void>((resolve) => {
+          const second = Math.ceil((clock + ms - start) / 1000);
+          due.set(second, [...(due.get(second) ?? []), resolve]);
+        }),
+      send: async (_source, batch) => {
+        if (clock - start >= (seconds - measure) * 1000) calls += 1;
+        return pacer.answer(batch.sender ?? '', clock);
+      },
+    };
+    const outboxes = Array.from({ length: isolates }, () => new CaptureOutbox());
+    const event = { source: 'web' } as CapturedEvent;
+    for (let s = 0; s < seconds; s++) {
+      clock = start + s * 1000;
+      for (const resolve of due.get(s) ?? []) resolve();
+      due.delete(s);
+      // Each isolate's request lands at a point of its own within the second.
+      outboxes.forEach((box, i) => {
+        const at = clock + (i % 1000);
+        if (box.admit('web', 1, at) > 0) box.add('web', [event]);
+        void box.schedule('web', io);
+      });
+      await new Promise((resolve) => setTimeout(resolve, 0));
+    }
+    return calls / measure;
+  }
+
+  it('takes at most ~100 calls a second, as the cost model says', async () => {
+    const simulated = await simulate(10_000, 420, 200);
+    const modelled = debuggerWatchedRequestsPerSecond(10_000);
+    expect(modelled).toBe(100);
+    expect(simulated).toBeGreaterThan(modelled * 0.8);
+    expect(simulated).toBeLessThan(modelled * 1.1);
+    // Without the pacing each isolate would call once a second: 10,000 calls a second.
+    expect(debuggerWatchedRequestsPerSecond(50)).toBe(50);
+  }, 120_000);
 });

@@ -76,7 +76,9 @@ describe('DebuggerSource', () => {
   it('answers the API read newest first, by status, up to the limit', async () => {
     const name = fresh();
     const obj = sourceObject(testEnv, name);
-    expect(await obj.record({ events: [event('a'), event('b', 'rejected')], skipped: 0 })).toBe(2);
+    expect(
+      (await obj.record({ events: [event('a'), event('b', 'rejected')], skipped: 0 })).added,
+    ).toBe(2);
     await obj.record({ events: [event('c')], skipped: 3 });
     const all = await obj.list({ status: 'all', limit: 500 });
     expect(all.events.map((e) => [e.seq, e.messageId])).toEqual([
@@ -100,7 +102,7 @@ describe('DebuggerSource', () => {
     const added = await runInDurableObject(stubOf(name), (instance: DebuggerSource) =>
       instance.record({ events, skipped: 5 }),
     );
-    expect(added).toBe(DEBUGGER_SAMPLE_EVENTS_PER_SECOND);
+    expect(added).toEqual({ added: DEBUGGER_SAMPLE_EVENTS_PER_SECOND, intervalMs: 1000 });
     const list = await sourceObject(testEnv, name).list({ status: 'all', limit: 500 });
     expect(list.events).toHaveLength(DEBUGGER_SAMPLE_EVENTS_PER_SECOND);
     expect(list.events[0]?.messageId).toBe(`e-${DEBUGGER_SAMPLE_EVENTS_PER_SECOND - 1}`);

@@ -142,3 +142,32 @@ describe('CaptureOutbox', () => {
     expect(new CaptureOutbox().schedule('web', fakeIo())).toBeUndefined();
   });
 });
+
+describe('CaptureOutbox paced by its object', () => {
+  it('waits the interval the object answers, capturing only the last second before the call', async () => {
+    const box = new CaptureOutbox();
+    const io = fakeIo();
+    // The object answers: call again in 30 s (3,000 isolates call it).
+    io.send = async (source, batch) => {
+      io.sent.push({ at: io.clock, source, batch });
+      return 30_000;
+    };
+    box.admit('web', 1, io.now());
+    box.add('web', [event(1)]);
+    await box.schedule('web', io);
+    expect(io.sent[0]?.batch.sender).toBe(box.sender);
+    // Within the next 29 s nothing is captured, only counted.
+    io.clock += 10_000;
+    expect(box.admit('web', 5, io.now())).toBe(0);
+    const next = box.schedule('web', io);
+    expect(io.sleeps).toEqual([20_000]);
+    // The timer has run the clock to the call; the last second's events are captured.
+    expect(box.admit('web', 3, io.now() - 500)).toBe(3);
+    box.add('web', [event(2), event(3), event(4)]);
+    await next;
+    expect(io.sent).toHaveLength(2);
+    expect(io.sent[1]?.at).toBe(T + 30_000);
+    expect(io.sent[1]?.batch.events).toHaveLength(3);
+    expect(io.sent[1]?.batch.skipped).toBe(5);
+  });
+});
