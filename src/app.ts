@@ -16,6 +16,15 @@ import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
 import { getHealth, getMetrics } from './routes/observability';
+import {
+  deletePrivacyPolicy,
+  getPrivacyPolicy,
+  getSuppressions,
+  listPrivacyPolicies,
+  postSuppressions,
+  putPrivacyPolicy,
+  removeSuppressions,
+} from './routes/privacy';
 import { getSettings } from './routes/settings';
 import {
   deleteTrackingPlan,
@@ -102,6 +111,18 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   app.get('/admin/tracking-plans/:source', getTrackingPlan);
   app.delete('/admin/tracking-plans/:source', (c) => deleteTrackingPlan(c, deps));
   accepts('/admin/tracking-plans/:source', 'GET, PUT, DELETE, OPTIONS');
+  // Privacy (docs/privacy.md).
+  app.get('/admin/privacy', listPrivacyPolicies);
+  accepts('/admin/privacy', 'GET, OPTIONS');
+  app.put('/admin/privacy/:source', (c) => putPrivacyPolicy(c, deps));
+  app.get('/admin/privacy/:source', getPrivacyPolicy);
+  app.delete('/admin/privacy/:source', (c) => deletePrivacyPolicy(c, deps));
+  accepts('/admin/privacy/:source', 'GET, PUT, DELETE, OPTIONS');
+  app.post('/admin/suppressions', (c) => postSuppressions(c, deps));
+  app.get('/admin/suppressions', getSuppressions);
+  accepts('/admin/suppressions', 'GET, POST, OPTIONS');
+  app.post('/admin/suppressions/remove', (c) => removeSuppressions(c, deps));
+  accepts('/admin/suppressions/remove', 'POST, OPTIONS');
 
   // The live debugger (docs/debugger.md).
   app.get('/debugger', getDebuggerPage);

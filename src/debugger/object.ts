@@ -8,16 +8,18 @@
 // evicted from memory and not billed for duration, its sockets staying open; messages it sends
 // are free, and the page's keep-alive pings are answered by the runtime without waking it
 // (setWebSocketAutoResponse). The ring is written as one snapshot (a row per part) at most every
-// DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it, and deleted once nothing
-// has been added for DEBUGGER_RETAIN_SECONDS.
+// DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it. A captured event is kept
+// DEBUGGER_RETENTION_SECONDS (var, default 3600) from when it was received: reads leave older
+// ones out, and the alarm due when the oldest expires removes them from memory and storage.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import {
-  DEBUGGER_PERSIST_SECONDS,
-  DEBUGGER_RETAIN_SECONDS,
-  DEBUGGER_ROW_MAX_CHARS,
-} from './limits';
+  DEBUGGER_RETENTION_MAX_SECONDS,
+  DEBUGGER_RETENTION_MIN_SECONDS,
+  DEBUGGER_RETENTION_SECONDS_DEFAULT,
+} from '../privacy/limits';
+import { DEBUGGER_PERSIST_SECONDS, DEBUGGER_ROW_MAX_CHARS } from './limits';
 import { RateSampler, type CaptureBatch } from './outbox';
 import { EventRing, type RingEvent, type StatusFilter } from './ring';
 
@@ -42,6 +44,20 @@ interface Snapshot {
   events: RingEvent[];
   skipped: number;
   lastAddedAt: number;
+}
+
+/** DEBUGGER_RETENTION_SECONDS, within its bounds; the default when unset or not a number. */
+export function debuggerRetentionSeconds(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(n))
+    return DEBUGGER_RETENTION_SECONDS_DEFAULT;
+  return Math.min(DEBUGGER_RETENTION_MAX_SECONDS, Math.max(DEBUGGER_RETENTION_MIN_SECONDS, n));
+}
+
+/** When a captured event expires (ms): its receipt plus the retention. */
+function expiresAt(e: RingEvent, retentionMs: number): number {
+  const t = Date.parse(e.receivedAt);
+  return (Number.isNaN(t) ? 0 : t) + retentionMs;
 }
 
 // The keep-alive a page sends; answered without waking the object.
@@ -96,6 +112,7 @@ export class DebuggerSource extends DurableObject<Env> {
 
   /** The ring, newest first: what GET /debugger/events answers. */
   list(query: ListQuery): ListAnswer {
+    this.#expire(Date.now());
     return { events: this.#ring.newest(query.status, query.limit), skipped: this.#skipped };
   }
 
@@ -104,6 +121,7 @@ export class DebuggerSource extends DurableObject<Env> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
     }
+    this.#expire(Date.now());
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
@@ -130,22 +148,34 @@ export class DebuggerSource extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    const now = Date.now();
+    this.#expire(Date.now());
     if (this.#dirty) {
       this.#dirty = false;
-      this.#persist();
-      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
-      return;
+      if (this.#ring.size > 0) {
+        this.#persist();
+      } else {
+        // Every event expired: nothing of it stays in storage.
+        this.#skipped = 0;
+        this.ctx.storage.sql.exec('DELETE FROM ring');
+        this.#parts = 0;
+      }
     }
-    if (this.#ring.size > 0 && now < this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000) {
-      await this.ctx.storage.setAlarm(this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000);
-      return;
-    }
-    // Nothing added for a day: forget it all.
-    this.#ring.clear();
-    this.#skipped = 0;
-    this.ctx.storage.sql.exec('DELETE FROM ring');
-    this.#parts = 0;
+    const oldest = this.#ring.oldest();
+    if (oldest !== undefined)
+      await this.ctx.storage.setAlarm(expiresAt(oldest, this.#retentionMs()));
+  }
+
+  #retentionMs(): number {
+    return debuggerRetentionSeconds(this.env.DEBUGGER_RETENTION_SECONDS) * 1000;
+  }
+
+  /** Removes events past their retention; storage follows at the next alarm (marked dirty). */
+  #expire(now: number): void {
+    const retention = this.#retentionMs();
+    if (this.#ring.retain((e) => expiresAt(e, retention) > now) === 0 || this.#dirty) return;
+    this.#dirty = true;
+    // Storage writes in a Durable Object are ordered without awaiting them (output gates).
+    void this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
   }
 
   #broadcast(message: SocketMessage): void {

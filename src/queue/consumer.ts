@@ -30,6 +30,7 @@ import {
   type DeliveryInput,
   type SentCall,
 } from './delivery';
+import { messageSinks } from '../privacy/sinks';
 import { queueForwardCopies, type CopyInput } from './forward-copies';
 import { QUEUE_SEND_BATCH_MAX_BYTES } from './limits';
 import { decodeMessage, messageIds, messageLines, type DecodedMessage } from './message';
@@ -183,6 +184,8 @@ export async function deliverBatch(
   const decisions = new Map<number, Decision>();
   const inputs = new Map<number, DeliveryInput>();
   const copies: CopyInput[] = [];
+  /** Messages whose consent allows the forward copy only: index → events. */
+  const forwardOnly = new Map<number, number>();
   const dedupedBySource = new Map<string, number>();
   messages.forEach((m, index) => {
     if (m.decoded === undefined) {
@@ -215,9 +218,16 @@ export async function deliverBatch(
       gate === undefined || kept.length === m.lines.length
         ? m.decoded.ndjson
         : kept.map((l) => `${l}\n`).join('');
-    inputs.set(index, { index, source, ndjson, bytes: utf8Length(ndjson), events: kept.length });
+    // Consent (docs/privacy.md): a message whose header restricts its sinks goes only there.
+    const sinks = messageSinks(m.decoded.header.sinks);
+    if (sinks.firehose) {
+      inputs.set(index, { index, source, ndjson, bytes: utf8Length(ndjson), events: kept.length });
+    } else {
+      forwardOnly.set(index, kept.length);
+    }
     const ids = gate === undefined ? m.ids : m.ids.filter((_id, i) => gate.keep[i] === true);
-    copies.push({ index, source, receivedAt: m.decoded.header.receivedAt, ndjson, ids });
+    if (sinks.forward)
+      copies.push({ index, source, receivedAt: m.decoded.header.receivedAt, ndjson, ids });
   });
   report.deduplicated = [...dedupedBySource].map(([source, events]) => ({ source, events }));
 
@@ -241,6 +251,16 @@ export async function deliverBatch(
   // Firehose unconfigured every message is retried anyway: no copy is made.
   const notCopied =
     missing === undefined ? await queueForwardCopies(env, copies) : new Set<number>();
+  // A message for the forward copy only is done once its copy is queued (or when its source is
+  // not forwarded: it has no sink left); while Firehose is unconfigured it waits like the rest.
+  for (const index of forwardOnly.keys()) {
+    decisions.set(
+      index,
+      missing === undefined
+        ? { kind: 'ack', stream: '' }
+        : { kind: 'retry', code: 'NotConfigured', cause: 'transient' },
+    );
+  }
   for (const index of notCopied) {
     decisions.set(index, {
       kind: 'retry',
@@ -248,7 +268,8 @@ export async function deliverBatch(
       cause: 'forward_unavailable',
     });
     report.forwardCopyFailedEvents =
-      (report.forwardCopyFailedEvents ?? 0) + (inputs.get(index)?.events ?? 0);
+      (report.forwardCopyFailedEvents ?? 0) +
+      (inputs.get(index)?.events ?? forwardOnly.get(index) ?? 0);
   }
   const plan = planDelivery(
     [...inputs.values()].filter((input) => !notCopied.has(input.index)),

@@ -16,6 +16,7 @@ export function encodeDeadLetter(
   kept?: { lines: readonly string[]; ids: readonly string[] },
 ): string {
   const { source, receivedAt } = message.header;
+  const sinks = message.header.sinks === undefined ? {} : { sinks: message.header.sinks };
   if (kept === undefined) {
     const ids = message.header.ids;
     const events = message.header.events;
@@ -27,6 +28,7 @@ export function encodeDeadLetter(
         ...(ids ? { ids } : {}),
         token,
         deadLetter: info,
+        ...sinks,
       }) + message.ndjson
     );
   }
@@ -37,6 +39,7 @@ export function encodeDeadLetter(
     ids: [...kept.ids],
     token,
     deadLetter: info,
+    ...sinks,
   });
   return `${header}${kept.lines.map((l) => `${l}\n`).join('')}`;
 }
@@ -47,7 +50,7 @@ export const UNKNOWN_DEAD_LETTER_REASON = 'max_retries_exhausted';
 
 /**
  * One archive line per event: `{"reason","attempts","source","receivedAt","deadLetteredAt",
- * "archiveAttempts","token","event": <the event as queued>}`. The event's JSON is spliced in as
+ * "archiveAttempts","token","sinks"?,"event": <the event as queued>}`. The event's JSON is spliced in as
  * is, never re-serialised. `token` is the dedupe token a replay delivers the events under.
  */
 export function archiveLines(
@@ -65,6 +68,7 @@ export function archiveLines(
     deadLetteredAt: new Date(info?.at ?? archivedAt).toISOString(),
     archiveAttempts: queueAttempts,
     token: message.header.token ?? queueMessageId,
+    ...(message.header.sinks === undefined ? {} : { sinks: message.header.sinks }),
   }).slice(0, -1);
   let out = '';
   for (const line of message.ndjson.split('\n')) {
@@ -79,7 +83,14 @@ export function archiveLines(
  */
 export function reblockedLine(
   event: JsonObject,
-  entry: { reason: string; source: string; receivedAt: number; at: number; token?: string },
+  entry: {
+    reason: string;
+    source: string;
+    receivedAt: number;
+    at: number;
+    token?: string;
+    sinks?: readonly string[];
+  },
 ): string {
   return `${JSON.stringify({
     reason: entry.reason,
@@ -89,6 +100,7 @@ export function reblockedLine(
     deadLetteredAt: new Date(entry.at).toISOString(),
     archiveAttempts: 0,
     ...(entry.token === undefined ? {} : { token: entry.token }),
+    ...(entry.sinks === undefined ? {} : { sinks: entry.sinks }),
     event,
   })}\n`;
 }

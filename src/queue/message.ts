@@ -9,6 +9,8 @@
 // `ids` holds each line's messageId in order, so the consumer deduplicates without parsing
 // events. `token`, set on replayed events, names the delivery that first reserved their keys.
 
+import type { Sink } from '../privacy/policy';
+import { parseSinks } from '../privacy/sinks';
 import { isJsonObject } from '../segment/types';
 
 export const MESSAGE_FORMAT_VERSION = 1;
@@ -36,6 +38,11 @@ export interface MessageHeader {
   /** The dedupe token the events were first delivered under (replays and dead letters). */
   token?: string;
   deadLetter?: DeadLetterInfo;
+  /**
+   * The only sinks its events may reach, as their consent decided at ingest (src/privacy/);
+   * absent: every sink. Kept through dead letters, the archive and replays.
+   */
+  sinks?: Sink[];
 }
 
 export interface DecodedMessage {
@@ -75,6 +82,8 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   const ids = stringList(parsed['ids'], events);
   if (ids !== undefined) header.ids = ids;
   if (typeof token === 'string' && token !== '') header.token = token;
+  const sinks = parseSinks(parsed['sinks']);
+  if (sinks !== undefined) header.sinks = sinks;
   if (
     isJsonObject(deadLetter) &&
     typeof deadLetter['reason'] === 'string' &&

@@ -1,6 +1,7 @@
 // Packing serialised events into queue messages, delivered messages into copies for forwarding,
 // and messages into sendBatch calls. Pure.
 
+import type { Sink } from '../privacy/policy';
 import { utf8Length } from '../segment/utf8';
 import { encodeHeader, type DeadLetterInfo } from './message';
 import {
@@ -30,6 +31,8 @@ export interface PackContext {
   token?: string;
   /** Set on events sent straight to the dead-letter queue (blocked by a tracking plan). */
   deadLetter?: DeadLetterInfo;
+  /** Set on events whose consent restricts where they go (src/privacy/sinks.ts). */
+  sinks?: readonly Sink[];
 }
 
 // Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
@@ -54,6 +57,7 @@ export function packMessages(
   const extra = {
     ...(context.token === undefined ? {} : { token: context.token }),
     ...(context.deadLetter === undefined ? {} : { deadLetter: context.deadLetter }),
+    ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
   };
   // The header's size varies with the event count's digits and the ids; reserve for the most
   // digits, and count each id as it is added.

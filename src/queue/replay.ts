@@ -3,6 +3,8 @@
 // delivered under, so a replayed event is its own delivery's retry; dead letters of forwarding
 // go back to the forward queue. Pure.
 
+import type { Sink } from '../privacy/policy';
+import { parseSinks } from '../privacy/sinks';
 import { isJsonObject, type JsonObject } from '../segment/types';
 import {
   ARCHIVE_PREFIX,
@@ -33,6 +35,8 @@ export interface ReplayGroup {
   receivedAt: number;
   /** The token the events were delivered under; absent in archives written before it. */
   token?: string;
+  /** The sinks their consent allowed at ingest; absent: every sink. */
+  sinks?: Sink[];
   events: JsonObject[];
 }
 
@@ -69,11 +73,13 @@ export function parseArchive(text: string): ParsedArchive {
       continue;
     }
     const token = typeof entry['token'] === 'string' ? entry['token'] : undefined;
-    const key = `${entry['source']}\n${receivedAt}\n${token ?? ''}`;
+    const sinks = parseSinks(entry['sinks']);
+    const key = `${entry['source']}\n${receivedAt}\n${token ?? ''}\n${sinks?.join(',') ?? ''}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = { source: entry['source'], receivedAt, events: [] };
       if (token !== undefined) group.token = token;
+      if (sinks !== undefined) group.sinks = sinks;
       groups.set(key, group);
     }
     group.events.push(entry['event']);

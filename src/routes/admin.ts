@@ -278,6 +278,8 @@ async function replayObject(
             // The dedupe token makes an events replay its first delivery's retry; copies for
             // forwarding are not deduplicated and carry none.
             ...(group.token && route?.queue !== 'forward' ? { token: group.token } : {}),
+            // Consent's restriction stays with the events (docs/privacy.md).
+            ...(group.sinks && route?.queue !== 'forward' ? { sinks: group.sinks } : {}),
           },
         );
       }

@@ -7,6 +7,7 @@ import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
 import { isolatePlans, type PlanCache } from '../plans/cache';
+import { isolatePrivacy, type PrivacyCache } from '../privacy/cache';
 
 export interface AppDeps {
   /** Server clock, ms since the epoch. */
@@ -21,6 +22,8 @@ export interface AppDeps {
   afterRequest: (env: Env, ctx: ExecutionContext) => void;
   /** The isolate's tracking plans (src/plans/cache.ts). */
   plans: PlanCache;
+  /** The isolate's privacy policies and suppressed ids (src/privacy/cache.ts). */
+  privacy: PrivacyCache;
   /** The debugger's tap ingest requests go through (src/debugger/tap.ts); undefined: none. */
   tap: DebuggerTap | undefined;
 }
@@ -32,6 +35,7 @@ export const runtimeDeps: AppDeps = {
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
   plans: isolatePlans,
+  privacy: isolatePrivacy,
   tap: isolateTap,
 };
 

@@ -8,11 +8,13 @@ import { newTrace, type IngestTrace } from '../debugger/capture';
 import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
+import { applyPrivacy } from '../privacy/apply';
+import { enqueueBySinks } from '../privacy/enqueue';
 import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
 import { blockedReason } from '../queue/dead-letter';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
-import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
+import { eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
 import {
@@ -37,6 +39,7 @@ import {
   recordQueueSendFailure,
   recordRejected,
   recordRequestBytes,
+  recordPrivacy,
   recordTrackingPlan,
 } from '../metrics/record';
 import type { ReadBody } from './body';
@@ -92,6 +95,9 @@ async function traced(
     throw e;
   } finally {
     if (deps.tap !== undefined) {
+      // A request refused before privacy ran: its payloads are left out if the source has any.
+      if (trace.source !== undefined)
+        trace.privacy ??= { withholdRaw: deps.privacy.peek(trace.source) !== 'none' };
       captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
     }
   }
@@ -143,15 +149,19 @@ function recordBody(deps: AppDeps, body: ReadBody): void {
 async function sendBlocked(
   env: Env,
   blocked: readonly BlockedEvent[],
+  checked: readonly QueuedEvent[],
   source: string,
   facts: RequestFacts,
   at: number,
 ): Promise<void> {
   await Promise.all(
     BLOCK_REASONS.map(async (reason) => {
-      const events = blocked.filter((b) => b.reason === reason);
+      // Each keeps the sinks its consent allowed (src/privacy/sinks.ts), through the archive.
+      const events = blocked
+        .filter((b) => b.reason === reason)
+        .map((b) => ({ ...b, sinks: checked[b.index]?.sinks }));
       if (events.length === 0) return;
-      await enqueueEvents(env.DLQ, events, {
+      await enqueueBySinks(env.DLQ, events, {
         source,
         receivedAt: facts.receivedAt,
         deadLetter: { reason: blockedReason(reason), attempts: 0, at },
@@ -179,8 +189,9 @@ function shardHint(
 }
 
 /**
- * Applies the source's tracking plan, puts the events it lets through on one of the events
- * queues and the ones it blocks on the dead-letter queue, then records them.
+ * Applies the source's privacy policy and then its tracking plan, puts the events they let
+ * through on one of the events queues and the ones the plan blocks on the dead-letter queue,
+ * then records them.
  */
 async function enqueue(
   c: Ctx,
@@ -190,9 +201,13 @@ async function enqueue(
   facts: RequestFacts,
   trace: IngestTrace,
 ): Promise<void> {
-  const checked = unwrap(
-    await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
-  );
+  const waitUntil = (p: Promise<unknown>): void => c.executionCtx.waitUntil(p);
+  const gpc = c.req.header('sec-gpc')?.trim() === '1';
+  const privacy = unwrap(await applyPrivacy(c.env, deps.privacy, source, events, gpc, waitUntil));
+  trace.privacy = { shown: privacy.shown, withholdRaw: privacy.active };
+  recordPrivacy(deps.metrics, source, privacy.counts);
+  const kept = privacy.events;
+  const checked = unwrap(await applyTrackingPlan(c.env, deps.plans, source, kept, waitUntil));
   const queues = eventsQueues(c.env);
   const target = pickQueue(
     queues,
@@ -206,14 +221,10 @@ async function enqueue(
     [sent] = await Promise.all([
       deliver.length === 0
         ? { messages: 0, bytes: 0 }
-        : enqueueEvents(
-            target.queue,
-            deliver.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
-            { source, receivedAt: facts.receivedAt },
-          ),
+        : enqueueBySinks(target.queue, deliver, { source, receivedAt: facts.receivedAt }),
       checked.blocked.length === 0
         ? undefined
-        : sendBlocked(c.env, checked.blocked, source, facts, deps.now()),
+        : sendBlocked(c.env, checked.blocked, kept, source, facts, deps.now()),
     ]);
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
@@ -223,7 +234,7 @@ async function enqueue(
     );
   }
   trace.queued = true;
-  if (checked.deliver !== events || checked.blocked.length > 0) trace.plan = checked;
+  if (checked.deliver !== kept || checked.blocked.length > 0) trace.plan = checked;
   if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
   recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
   recordAccepted(

@@ -30,6 +30,8 @@ export type IngestReason =
   | 'unauthorized'
   | 'invalid_plan'
   | 'tracking_plan_unavailable'
+  | 'invalid_policy'
+  | 'privacy_unavailable'
   | 'internal_error';
 
 export interface IngestError {

@@ -47,6 +47,9 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_forwarded_total', 'counter', ['source', 'outcome']],
   ['ndc_segment_last_forward_success_timestamp_seconds', 'gauge', []],
   ['ndc_segment_last_forward_failure_timestamp_seconds', 'gauge', []],
+  ['ndc_segment_events_suppressed_total', 'counter', ['source']],
+  ['ndc_segment_events_consent_filtered_total', 'counter', ['source', 'sink']],
+  ['ndc_segment_fields_redacted_total', 'counter', ['source', 'action']],
 ];
 
 describe('METRIC_CATALOG', () => {
