@@ -9,8 +9,9 @@
 // are free, and the page's keep-alive pings are answered by the runtime without waking it
 // (setWebSocketAutoResponse). The ring is written as one snapshot (a row per part) at most every
 // DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it. A captured event is kept
-// DEBUGGER_RETENTION_SECONDS (var, default 3600) from when it was received: reads leave older
-// ones out, and the alarm due when the oldest expires removes them from memory and storage.
+// DEBUGGER_RETENTION_SECONDS (var, default 3600) from when it reached the object: reads leave
+// older ones out, and the alarm due when the oldest expires removes them from memory and
+// storage.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
@@ -44,6 +45,8 @@ interface Snapshot {
   events: RingEvent[];
   skipped: number;
   lastAddedAt: number;
+  /** Absent in snapshots written before retention by arrival: all taken as `lastAddedAt`. */
+  arrivals?: Arrival[];
 }
 
 /** DEBUGGER_RETENTION_SECONDS, within its bounds; the default when unset or not a number. */
@@ -54,10 +57,10 @@ export function debuggerRetentionSeconds(value: string | undefined): number {
   return Math.min(DEBUGGER_RETENTION_MAX_SECONDS, Math.max(DEBUGGER_RETENTION_MIN_SECONDS, n));
 }
 
-/** When a captured event expires (ms): its receipt plus the retention. */
-function expiresAt(e: RingEvent, retentionMs: number): number {
-  const t = Date.parse(e.receivedAt);
-  return (Number.isNaN(t) ? 0 : t) + retentionMs;
+/** When events reached the object: every event numbered up to `seq` came at `at` or before. */
+interface Arrival {
+  seq: number;
+  at: number;
 }
 
 // The keep-alive a page sends; answered without waking the object.
@@ -69,6 +72,8 @@ export class DebuggerSource extends DurableObject<Env> {
   readonly #sampler = new RateSampler();
   #skipped = 0;
   #lastAddedAt = 0;
+  /** One entry per batch added, oldest first: what retention counts from. */
+  #arrivals: Arrival[] = [];
   #dirty = false;
   #parts = 0;
 
@@ -84,6 +89,9 @@ export class DebuggerSource extends DurableObject<Env> {
         this.#ring.restore(saved.events);
         this.#skipped = saved.skipped;
         this.#lastAddedAt = saved.lastAddedAt;
+        const newest = saved.events.at(-1)?.seq;
+        this.#arrivals =
+          saved.arrivals ?? (newest === undefined ? [] : [{ seq: newest, at: saved.lastAddedAt }]);
       } catch (e) {
         // A damaged snapshot is dropped: the debugger starts empty.
         console.error('debugger ring unreadable', e instanceof Error ? e.message : String(e));
@@ -100,7 +108,11 @@ export class DebuggerSource extends DurableObject<Env> {
     const skipped = batch.skipped + batch.events.length - take;
     this.#skipped += skipped;
     if (added.length === 0 && skipped === 0) return 0;
-    if (added.length > 0) this.#lastAddedAt = now;
+    const last = added.at(-1);
+    if (last !== undefined) {
+      this.#lastAddedAt = now;
+      this.#arrivals.push({ seq: last.seq, at: now });
+    }
     this.#broadcast({ kind: 'events', events: added, skipped: this.#skipped });
     if (!this.#dirty) {
       this.#dirty = true;
@@ -160,9 +172,8 @@ export class DebuggerSource extends DurableObject<Env> {
         this.#parts = 0;
       }
     }
-    const oldest = this.#ring.oldest();
-    if (oldest !== undefined)
-      await this.ctx.storage.setAlarm(expiresAt(oldest, this.#retentionMs()));
+    const [first] = this.#arrivals;
+    if (first !== undefined) await this.ctx.storage.setAlarm(first.at + this.#retentionMs());
   }
 
   #retentionMs(): number {
@@ -171,8 +182,18 @@ export class DebuggerSource extends DurableObject<Env> {
 
   /** Removes events past their retention; storage follows at the next alarm (marked dirty). */
   #expire(now: number): void {
-    const retention = this.#retentionMs();
-    if (this.#ring.retain((e) => expiresAt(e, retention) > now) === 0 || this.#dirty) return;
+    const cutoff = now - this.#retentionMs();
+    let expiredUpTo = 0;
+    while (this.#arrivals.length > 0 && (this.#arrivals[0] as Arrival).at <= cutoff) {
+      expiredUpTo = (this.#arrivals.shift() as Arrival).seq;
+    }
+    // Arrivals whose events the ring already pushed out need no alarm of their own.
+    const oldest = this.#ring.oldest()?.seq ?? Infinity;
+    while (this.#arrivals.length > 0 && (this.#arrivals[0] as Arrival).seq < oldest) {
+      this.#arrivals.shift();
+    }
+    if (expiredUpTo === 0 || this.#ring.retain((e) => e.seq > expiredUpTo) === 0) return;
+    if (this.#dirty) return;
     this.#dirty = true;
     // Storage writes in a Durable Object are ordered without awaiting them (output gates).
     void this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
@@ -195,6 +216,7 @@ export class DebuggerSource extends DurableObject<Env> {
       events: this.#ring.oldestFirst(),
       skipped: this.#skipped,
       lastAddedAt: this.#lastAddedAt,
+      arrivals: this.#arrivals,
     };
     const text = JSON.stringify(snapshot);
     const sql = this.ctx.storage.sql;

@@ -20,21 +20,21 @@ export interface RetentionReport {
   complete: boolean;
 }
 
-/** One run of retention over `bucket` at `now`; at most `maxPages` list pages. */
+/** One run of retention over `bucket` at `now`: at most `bounds.pages` list pages. */
 export async function runRetention(
   bucket: R2Bucket,
   days: number,
   now: number,
-  maxPages = RETENTION_MAX_PAGES_PER_RUN,
+  bounds = { pages: RETENTION_MAX_PAGES_PER_RUN, pageSize: R2_LIST_MAX_KEYS },
 ): Promise<RetentionReport> {
   const report: RetentionReport = { days, listed: 0, deleted: 0, complete: false };
   if (days === 0) return report;
   const cutoff = retentionCutoff(now, days);
   const saved = await bucket.get(RETENTION_STATE_KEY);
   let after = parseRetentionState(saved === null ? undefined : await saved.text()).after;
-  for (let page = 0; page < maxPages; page++) {
+  for (let page = 0; page < bounds.pages; page++) {
     const listing = await bucket.list({
-      limit: R2_LIST_MAX_KEYS,
+      limit: bounds.pageSize,
       ...(after === undefined ? {} : { startAfter: after }),
     });
     report.listed += listing.objects.length;
@@ -59,14 +59,14 @@ export async function runRetention(
 }
 
 export async function handleScheduled(
-  _controller: ScheduledController,
+  controller: ScheduledController,
   env: Env,
   _ctx: ExecutionContext,
 ): Promise<void> {
   const report = await runRetention(
     env.ARCHIVE,
     retentionDays(env.ARCHIVE_RETENTION_DAYS),
-    Date.now(),
+    controller.scheduledTime,
   );
   if (report.deleted > 0) {
     console.log(
