@@ -67,9 +67,7 @@ describe('encodeShard / decodeShard', () => {
     ];
     const bytes = encodeShard(list);
     expect([...bytes.slice(0, 8)]).toEqual([0, 0, 0, 1, 0, 0, 0, 2]);
-    expect([...(decodeShard(bytes.buffer) ?? [])]).toEqual([
-      1, 2, 0xffffffff, 0xfffffffe,
-    ]);
+    expect([...(decodeShard(bytes.buffer) ?? [])]).toEqual([1, 2, 0xffffffff, 0xfffffffe]);
     expect(decodeShard(new ArrayBuffer(7))).toBeUndefined();
   });
 });
