@@ -82,6 +82,10 @@ const TARGETS = {
   // Issue #14: "validation adds at most 20 µs of CPU per event for a plan of 20 events with 10
   // properties each".
   planUsPerEvent: 20,
+  // Issue #25: "the policy's CPU per event (5 field rules and consent: target ≤ 5 µs per event)
+  // and the suppression lookup (≤ 1 µs)".
+  privacyUsPerEvent: 5,
+  suppressionLookupUs: 1,
 };
 
 const CPU_METHOD =
@@ -138,6 +142,14 @@ function planUsPerEvent(results: readonly CaseResult[]): number | undefined {
   return withPlan.usPerEvent - without.usPerEvent;
 }
 
+/** What the privacy policy adds per event: the batch with the policy less the same without. */
+function privacyUsPerEvent(results: readonly CaseResult[]): number | undefined {
+  const on = cpuCase(results, 'handler.batch100.privacy');
+  const off = cpuCase(results, 'handler.batch100.privacy.off');
+  if (on === undefined || off === undefined) return undefined;
+  return on.usPerEvent - off.usPerEvent;
+}
+
 /** What forwarding costs per forwarded event: packing its copy, then planning its call. */
 function forwardUsPerEvent(results: readonly CaseResult[]): number | undefined {
   const copies = cpuCase(results, 'stage.forward.copies.mix100');
@@ -146,6 +158,8 @@ function forwardUsPerEvent(results: readonly CaseResult[]): number | undefined {
     ? undefined
     : copies.usPerEvent + calls.usPerEvent;
 }
+
+type FeatureName = 'tracking_plan' | 'debugger' | 'forwarding' | 'privacy';
 
 interface FeatureFigures {
   /** What "on" means in the figures. */
@@ -171,7 +185,7 @@ interface FeatureFigures {
 function featureFigures(
   cpu: readonly CaseResult[],
   headline: CostAt | undefined,
-): Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures> {
+): Record<FeatureName, FeatureFigures> {
   const us = (name: string): number | undefined => cpuCase(cpu, name)?.usPerEvent;
   const added = (off: number | undefined, on: number | undefined): number | undefined =>
     off === undefined || on === undefined ? undefined : on - off;
@@ -227,12 +241,25 @@ function featureFigures(
       [forwardUsPerEvent(cpu), 'per forwarded event: copy packed, /v1/batch call planned'],
       [lines('forwarding'), 'copy queue operations, forward consumer requests and CPU'],
     ),
+    privacy: figures(
+      'a batch of 100 events of 100 users for a source whose policy has 5 field rules (2 hash, ' +
+        '3 drop) and consent',
+      'handler.batch100.privacy.off',
+      'handler.batch100.privacy',
+      [
+        us('stage.privacy.lookup'),
+        "per event: its userId and anonymousId looked up in 1,000,000 suppressed ids (a new id's " +
+          `HMAC adds ${num(us('stage.privacy.hmac') ?? NaN, 1)} µs once per isolate)`,
+      ],
+      [
+        lines('privacy', 'privacy_cpu'),
+        "the registry's index (1 Durable Object request per isolate per 30 s), the policy's CPU",
+      ],
+    ),
   };
 }
 
-function printFeatures(
-  features: Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures>,
-): void {
+function printFeatures(features: Record<FeatureName, FeatureFigures>): void {
   print('## Features: CPU per event and cost');
   print();
   const us = (v: number | undefined): string => (v === undefined ? 'n/a' : num(v, 2));
@@ -261,7 +288,8 @@ function printFeatures(
   print(
     "Costs are today's mix at the headline rate (bench/cost.ts). What only a configured feature " +
       "costs (checking against plans, blocked events, forwarding) is not in the collector's total; " +
-      "the plans' index reads and the debugger's idle watch-list reads are.",
+      "the plans' index reads, the debugger's idle watch-list reads and the privacy registry's " +
+      'index reads are.',
   );
   print();
 }
@@ -426,6 +454,21 @@ function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): v
         `${num(enforce?.usPerEvent ?? NaN, 2)} µs per event.`,
     );
   }
+  const privacyUs = privacyUsPerEvent(cpu);
+  if (privacyUs !== undefined) {
+    const redact = cpuCase(cpu, 'stage.privacy.policy100');
+    const lookup = cpuCase(cpu, 'stage.privacy.lookup');
+    const hmac = cpuCase(cpu, 'stage.privacy.hmac');
+    print(
+      `Privacy policy (5 field rules and consent, one HMAC per event): ${num(privacyUs, 2)} µs ` +
+        `per event above the same batch without (target ≤ ${TARGETS.privacyUsPerEvent} µs) ` +
+        `${verdict(privacyUs <= TARGETS.privacyUsPerEvent)}; redactEvents alone ` +
+        `${num(redact?.usPerEvent ?? NaN, 2)} µs per event. Suppression lookup in 1,000,000 ids: ` +
+        `${num(lookup?.usPerEvent ?? NaN, 2)} µs per event (target ≤ ` +
+        `${TARGETS.suppressionLookupUs} µs) ${verdict((lookup?.usPerEvent ?? Infinity) <= TARGETS.suppressionLookupUs)}; ` +
+        `a new id's HMAC ${num(hmac?.usPerEvent ?? NaN, 2)} µs.`,
+    );
+  }
   if (mix !== undefined && singles !== undefined) {
     print(
       `Consumer: ${int(perCore(mix))} events/s per core on the mix (${mix.events} events in 100 messages), ` +
@@ -519,6 +562,8 @@ const LINE_NAMES: Record<Line, string> = {
   tracking_plan_blocked: 'tracking plans: blocked (not in total)',
   debugger: 'debugger (nobody watching)',
   forwarding: 'forwarding, all sources (not in total)',
+  privacy: "privacy: the registry's index reads",
+  privacy_cpu: 'privacy: policy CPU, all sources (not in total)',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -912,6 +957,8 @@ async function main(): Promise<number> {
   // As if every source had the 20 × 10 plan: an upper bound on what checking costs.
   const planCpuMs = Math.max(0, planUsPerEvent(cpu) ?? 0) / 1000;
   const forwardCpuMs = (forwardUsPerEvent(cpu) ?? 0) / 1000;
+  // As if every source had the 5-rule policy: an upper bound on what applying it costs.
+  const privacyCpuMs = Math.max(0, privacyUsPerEvent(cpu) ?? 0) / 1000;
   const scenario = (label: string, d: DeliveryFigures, cpuMs: number, rate: number): CostAt =>
     costAt(
       label,
@@ -921,6 +968,7 @@ async function main(): Promise<number> {
       { ...DEFAULT_ASSUMPTIONS, isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE },
       planCpuMs,
       forwardCpuMs,
+      privacyCpuMs,
     );
   const headline = [
     scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
@@ -987,11 +1035,17 @@ async function main(): Promise<number> {
       consumer_mix_events_per_second_per_core: perCore(consumerMix),
       consumer_singles_events_per_second_per_core: perCore(consumerSingles),
       tracking_plan_us_per_event: planUsPerEvent(cpu),
+      privacy_policy_us_per_event: privacyUsPerEvent(cpu),
+      privacy_redact_us_per_event: cpuCase(cpu, 'stage.privacy.policy100')?.usPerEvent,
+      privacy_suppression_lookup_us: cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent,
+      privacy_new_id_hmac_us: cpuCase(cpu, 'stage.privacy.hmac')?.usPerEvent,
       targets: {
         handler_track_ms: TARGETS.handlerTrackMs,
         handler_batch100_ms: TARGETS.handlerBatch100Ms,
         consumer_events_per_second_per_core: TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: TARGETS.planUsPerEvent,
+        privacy_policy_us_per_event: TARGETS.privacyUsPerEvent,
+        privacy_suppression_lookup_us: TARGETS.suppressionLookupUs,
       },
       pass: {
         handler_track_ms: trackMs !== undefined && trackMs <= TARGETS.handlerTrackMs,
@@ -999,6 +1053,11 @@ async function main(): Promise<number> {
         consumer_mix: (perCore(consumerMix) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         consumer_singles: (perCore(consumerSingles) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: (planUsPerEvent(cpu) ?? Infinity) <= TARGETS.planUsPerEvent,
+        privacy_policy_us_per_event:
+          (privacyUsPerEvent(cpu) ?? Infinity) <= TARGETS.privacyUsPerEvent,
+        privacy_suppression_lookup_us:
+          (cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent ?? Infinity) <=
+          TARGETS.suppressionLookupUs,
       },
       plan: plan.cpu,
       cases: cpu,

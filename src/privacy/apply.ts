@@ -10,10 +10,10 @@ import type { QueuedEvent } from '../segment/ingest';
 import { QUEUED_EVENT_MAX_BYTES } from '../segment/limits';
 import { err, ok, type Result } from '../segment/types';
 import type { PrivacyCache } from './cache';
-import { hmacHex, hmacKey, suppressionHash, type Hash64, type IdKind } from './hash';
+import { keyedHex, suppressionLookup } from './lookup';
 import type { Sink } from './policy';
 import { redactEvents, type RedactOutcome } from './redact';
-import { setHas, type SuppressionSet } from './set';
+import type { SuppressionSet } from './set';
 
 const FIREHOSE_ONLY: readonly Sink[] = ['firehose'];
 const BOTH: readonly Sink[] = ['firehose', 'forward'];
@@ -28,27 +28,6 @@ export function sourceSinks(env: Env, source: string): readonly Sink[] {
     sinksByEnv.set(env, cached);
   }
   return cached.forwarded.has(source) ? BOTH : FIREHOSE_ONLY;
-}
-
-// Ours: ids hashed recently in this isolate, so a user's every event does not cost an HMAC
-// (Web Crypto's sign is an async call, ~3 µs); cleared when full. Memory only: ids already sit
-// in the events being handled, and nothing here is stored or logged.
-export const ID_HASH_MEMO_MAX = 10_000;
-const idHashes = new Map<string, Hash64>();
-let idHashesKey = '';
-
-async function idHash(secret: string, kind: IdKind, id: string): Promise<Hash64> {
-  if (idHashesKey !== secret) {
-    idHashes.clear();
-    idHashesKey = secret;
-  }
-  const memo = `${kind}:${id}`;
-  const known = idHashes.get(memo);
-  if (known !== undefined) return known;
-  const h = await suppressionHash(await hmacKey(secret), kind, id);
-  if (idHashes.size >= ID_HASH_MEMO_MAX) idHashes.clear();
-  idHashes.set(memo, h);
-  return h;
 }
 
 function unavailable(message: string): { ok: false; error: IngestError } {
@@ -98,14 +77,8 @@ export async function applyPrivacy(
     policy,
     sinks: sourceSinks(env, source),
     gpc,
-    suppressed:
-      sets.length === 0
-        ? undefined
-        : async (kind, id) => {
-            const h = await idHash(key, kind, id);
-            return sets.some((s) => setHas(s, h));
-          },
-    hash: key === '' ? undefined : async (text) => hmacHex(await hmacKey(key), text),
+    suppressed: sets.length === 0 ? undefined : suppressionLookup(key, sets),
+    hash: key === '' ? undefined : keyedHex(key),
   });
   // A hash is longer than most values it replaces: an event must still fit a queue message.
   if (outcome.events.some((e) => e.bytes > QUEUED_EVENT_MAX_BYTES)) {

@@ -45,6 +45,8 @@ export interface SourcePrivacy {
   sets: SuppressionSet[];
 }
 
+const NOTHING: SourcePrivacy = { policy: undefined, sets: [] };
+
 interface LoadedPolicy {
   version: string;
   policy: CompiledPolicy | undefined;
@@ -106,6 +108,16 @@ export class PrivacyCache {
     } else if (this.#now() >= this.#nextRefreshAt) {
       this.#nextRefreshAt = this.#now() + PRIVACY_RETRY_MS;
       waitUntil(this.#refresh(env, kv));
+    }
+    // Most sources have neither a policy nor suppressed ids: nothing to read or wait for.
+    if (
+      index.policies[source] === undefined &&
+      index.suppressions[source] === undefined &&
+      index.suppressions[EVERY_SOURCE] === undefined
+    ) {
+      this.#policies.delete(source);
+      this.#sets.delete(source);
+      return NOTHING;
     }
     const [policy, own, every] = await Promise.all([
       this.#policy(kv, index, source, waitUntil),

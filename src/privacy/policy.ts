@@ -16,6 +16,7 @@ import { pointerToken } from '../plans/schema';
 import { ingestError, type IngestError } from '../segment/errors';
 import { err, isJsonObject, ok, type Result } from '../segment/types';
 import { CONSENT_MAX_CATEGORIES, POINTER_MAX_SEGMENTS, POLICY_MAX_FIELD_RULES } from './limits';
+import { compileRules, type Rule, type RuleNode } from './fields';
 import { ANY, parsePointer, type Segment } from './pointer';
 
 /** Where events go once queued: Firehose (with its archive) and the forward copy. */
@@ -62,6 +63,10 @@ export interface CompiledPolicy {
   location: LocationMode;
   /** Whether applying it can hash (a hash rule, or gpc anonymize): PRIVACY_HASH_KEY needed. */
   hashes: boolean;
+  /** The field rules with `ip` and `location`, as one tree (fields.ts); undefined: none. */
+  rules: RuleNode | undefined;
+  /** The same for a request with `Sec-GPC: 1` (with `gpc: anonymize`'s hashes). */
+  gpcRules: RuleNode | undefined;
 }
 
 export interface ParsedPolicy {
@@ -162,6 +167,33 @@ function parseFields(raw: unknown): Result<CompiledField[], IngestError> {
   return ok(out);
 }
 
+// The fields `gpc: anonymize` hashes (issue #25): the ids and every trait's value; and it drops
+// the IP address and keeps the location's country.
+const GPC_ANONYMIZE: readonly Rule[] = [
+  { segments: ['userId'], action: 'hash' },
+  { segments: ['anonymousId'], action: 'hash' },
+  { segments: ['context', 'traits', ANY], action: 'hash' },
+  { segments: ['traits', ANY], action: 'hash' },
+  { segments: ['context', 'ip'], action: 'drop' },
+  { segments: ['context', 'location'], action: 'country' },
+];
+
+/** Every rule of the policy as a path and an action; `gpc` adds anonymize's. */
+function rulesOf(document: PolicyDocument, fields: readonly CompiledField[], gpc: boolean) {
+  const rules: Rule[] = fields.map((f) => ({ segments: f.segments, action: f.action }));
+  if (document.ip !== 'full')
+    rules.push({
+      segments: ['context', 'ip'],
+      action: document.ip === 'drop' ? 'drop' : 'truncate',
+    });
+  if (document.location !== 'full') {
+    const action = document.location === 'none' ? 'drop' : 'country';
+    rules.push({ segments: ['context', 'location'], action });
+  }
+  if (gpc && document.gpc === 'anonymize') rules.push(...GPC_ANONYMIZE);
+  return rules.length === 0 ? undefined : compileRules(rules);
+}
+
 /**
  * The policy in `raw` (parsed JSON), checked and compiled. `hashKeySet` says whether the secret
  * PRIVACY_HASH_KEY is set: a policy that hashes is refused without it, at save time.
@@ -206,6 +238,8 @@ export function parsePolicy(raw: unknown, hashKeySet: boolean): Result<ParsedPol
     ip: ip.value,
     location: location.value,
     hashes,
+    rules: rulesOf(document, fields.value, false),
+    gpcRules: rulesOf(document, fields.value, true),
   };
   return ok({ document, compiled });
 }

@@ -1,18 +1,19 @@
 // A privacy policy applied to one request's enriched events, in the order docs/privacy.md gives:
-// suppression, Global Privacy Control, consent per sink, then field rules, IP and location.
-// Pure given its two injected functions: the suppression lookup and the keyed hash (Web Crypto
-// in production, src/privacy/apply.ts), both async.
+// suppression, Global Privacy Control, consent per sink, then the field rules (with IP and
+// location, compiled into one tree: fields.ts). Pure given its two injected functions: the
+// suppression lookup and the keyed hash (Web Crypto in production, memoised: lookup.ts), each
+// synchronous for what the isolate hashed before.
 //
 // Events the policy leaves alone are returned as the very same objects (no copy, no new JSON);
-// an edited event is copied where it changes (pointer.ts) and serialised once, after its hashes.
+// an edited event is copied where it changes and serialised once, after its hashes.
 
-import { anonymizeIp } from '../segment/ip';
 import type { QueuedEvent } from '../segment/ingest';
 import { isJsonObject, type JsonObject } from '../segment/types';
 import { utf8Length } from '../segment/utf8';
-import { hashInput, type IdKind } from './hash';
-import { ANY, EventEdit, removeKeys, type Segment } from './pointer';
-import type { CompiledField, CompiledPolicy, IpMode, LocationMode, Sink } from './policy';
+import { applyRules, type PendingHash, type RuleNode, type WalkCounts } from './fields';
+import type { IdKind } from './hash';
+import type { KeyedHex } from './lookup';
+import type { CompiledPolicy, Sink } from './policy';
 
 export type WithheldReason = 'suppressed' | 'gpc' | 'consent';
 
@@ -39,34 +40,27 @@ export interface RedactInput {
   sinks: readonly Sink[];
   /** The request carried `Sec-GPC: 1`. */
   gpc: boolean;
-  /** Whether an id is suppressed; undefined when no suppression applies to the source. */
-  suppressed: ((kind: IdKind, id: string) => Promise<boolean>) | undefined;
-  /** The lowercase hex keyed hash of a text; undefined without PRIVACY_HASH_KEY. */
-  hash: ((text: string) => Promise<string>) | undefined;
+  /**
+   * Whether an id is suppressed (synchronous when its hash is known); undefined when no
+   * suppression applies to the source.
+   */
+  suppressed: ((kind: IdKind, id: string) => boolean | Promise<boolean>) | undefined;
+  /** Lowercase hex keyed hashes (lookup.ts KeyedHex); undefined without PRIVACY_HASH_KEY. */
+  hash: KeyedHex | undefined;
 }
 
-/** What a policy asks for that needs work on every event (cheap checks first). */
+/** Whether nothing in the policy acts on this request's events (cheap checks first). */
 export function policyIsInert(input: Pick<RedactInput, 'policy' | 'suppressed' | 'gpc'>): boolean {
   const p = input.policy;
   if (input.suppressed !== undefined) return false;
   if (p === undefined) return true;
   return (
-    p.fields.length === 0 &&
-    p.ip === 'full' &&
-    p.location === 'full' &&
-    (p.gpc === 'ignore' || !input.gpc) &&
+    (input.gpc ? p.gpcRules : p.rules) === undefined &&
+    (p.gpc !== 'drop' || !input.gpc) &&
     p.categories.firehose.length === 0 &&
     p.categories.forward.length === 0
   );
 }
-
-// The fields `gpc: anonymize` hashes (issue #25): the ids and every trait's value.
-const GPC_HASHED: readonly CompiledField[] = (
-  [['userId'], ['anonymousId'], ['context', 'traits', ANY], ['traits', ANY]] as Segment[][]
-).map((segments) => ({ path: '', segments, action: 'hash' as const }));
-
-const STRICTER_IP: Record<IpMode, number> = { full: 0, truncate: 1, drop: 2 };
-const STRICTER_LOCATION: Record<LocationMode, number> = { full: 0, country: 1, none: 2 };
 
 /**
  * The sinks an event's consent lets it reach (issue #25, after Segment's rule): a sink needs
@@ -92,96 +86,6 @@ export function consentedSinks(
   return sinks.filter((sink) => policy.categories[sink].every((c) => prefs[c] === true));
 }
 
-/** A hash to compute and where it goes, once every rule has run. */
-interface PendingHash {
-  container: JsonObject | unknown[];
-  key: string | number;
-  value: unknown;
-  text: string;
-}
-
-class Editor {
-  readonly pending: PendingHash[] = [];
-  readonly #marked = new Map<object, Set<string | number>>();
-  /**
-   * Array items to remove, once every hash is written: removing them at once would shift the
-   * items a pending hash is to be written over.
-   */
-  readonly #arrayDrops = new Map<unknown[], Set<number>>();
-  readonly counts: RedactCounts['redacted'] = { drop: 0, hash: 0, truncate: 0 };
-
-  field(edit: EventEdit, rule: CompiledField): void {
-    edit.apply(rule.segments, (container, keys) => {
-      if (rule.action === 'drop') {
-        if (!Array.isArray(container)) {
-          removeKeys(container, keys);
-          this.counts.drop += keys.length;
-          return;
-        }
-        let drops = this.#arrayDrops.get(container);
-        if (drops === undefined) this.#arrayDrops.set(container, (drops = new Set()));
-        for (const key of keys) drops.add(key as number);
-        return;
-      }
-      let marked = this.#marked.get(container);
-      if (marked === undefined) this.#marked.set(container, (marked = new Set()));
-      for (const key of keys) {
-        // A value two rules hash is hashed once, from what it was.
-        if (marked.has(key)) continue;
-        marked.add(key);
-        const value = (container as Record<string | number, unknown>)[key];
-        this.pending.push({ container, key, value, text: hashInput(value) });
-      }
-    });
-  }
-
-  /** Removes the array items dropped (after the hashes are written). */
-  dropArrayItems(): void {
-    for (const [array, indexes] of this.#arrayDrops) {
-      removeKeys(array, [...indexes]);
-      this.counts.drop += indexes.size;
-    }
-  }
-
-  ip(edit: EventEdit, mode: IpMode): void {
-    if (mode === 'full') return;
-    const context = edit.root['context'];
-    if (!isJsonObject(context) || !Object.hasOwn(context, 'ip')) return;
-    const ip = context['ip'];
-    const masked = mode === 'truncate' && typeof ip === 'string' ? anonymizeIp(ip) : undefined;
-    if (masked === ip) return;
-    const owned = edit.ownChild(edit.ownRoot(), 'context') as JsonObject;
-    // An address that cannot be parsed cannot be truncated: it is dropped rather than kept.
-    if (masked === undefined) {
-      delete owned['ip'];
-      this.counts.drop += 1;
-    } else {
-      owned['ip'] = masked;
-      this.counts.truncate += 1;
-    }
-  }
-
-  location(edit: EventEdit, mode: LocationMode): void {
-    if (mode === 'full') return;
-    const context = edit.root['context'];
-    if (!isJsonObject(context) || !Object.hasOwn(context, 'location')) return;
-    const location = context['location'];
-    const country = isJsonObject(location) ? location['country'] : undefined;
-    if (mode === 'country' && isJsonObject(location)) {
-      const keys = Object.keys(location);
-      if (keys.length === 0 || (keys.length === 1 && keys[0] === 'country')) return;
-    }
-    const owned = edit.ownChild(edit.ownRoot(), 'context') as JsonObject;
-    if (mode === 'country' && country !== undefined) owned['location'] = { country };
-    else delete owned['location'];
-    this.counts.drop += 1;
-  }
-}
-
-function stricter<T extends string>(order: Record<T, number>, a: T, b: T): T {
-  return order[a] >= order[b] ? a : b;
-}
-
 /** The ids of an event a suppression can name. */
 function idsOf(event: JsonObject): Array<[IdKind, string]> {
   const out: Array<[IdKind, string]> = [];
@@ -193,73 +97,63 @@ function idsOf(event: JsonObject): Array<[IdKind, string]> {
   return out;
 }
 
-async function suppressedFlags(events: readonly QueuedEvent[], input: RedactInput) {
+/** Whether each event is of a suppressed user; awaits only the ids the isolate never hashed. */
+async function suppressedFlags(
+  events: readonly QueuedEvent[],
+  input: RedactInput,
+): Promise<boolean[] | undefined> {
   const lookup = input.suppressed;
   if (lookup === undefined) return undefined;
-  return Promise.all(
-    events.map(async (e) => {
-      for (const [kind, id] of idsOf(e.event)) if (await lookup(kind, id)) return true;
-      return false;
-    }),
-  );
-}
-
-/** What the policy asks of every event of this request, worked out once. */
-function plan(input: RedactInput) {
-  const policy = input.policy;
-  const anonymize = input.gpc && policy?.gpc === 'anonymize';
-  return {
-    ip: stricter(STRICTER_IP, policy?.ip ?? 'full', anonymize ? 'drop' : 'full'),
-    location: stricter(
-      STRICTER_LOCATION,
-      policy?.location ?? 'full',
-      anonymize ? 'country' : 'full',
-    ),
-    rules: anonymize ? [...(policy?.fields ?? []), ...GPC_HASHED] : (policy?.fields ?? []),
-    gpcDrop: input.gpc && policy?.gpc === 'drop',
-  };
+  const flags: boolean[] = [];
+  let pending: Array<Promise<void>> | undefined;
+  events.forEach((e, i) => {
+    flags.push(false);
+    for (const [kind, id] of idsOf(e.event)) {
+      const found = lookup(kind, id);
+      if (found === true) flags[i] = true;
+      else if (found instanceof Promise)
+        (pending ??= []).push(found.then((yes) => void (yes && (flags[i] = true))));
+    }
+  });
+  if (pending !== undefined) await Promise.all(pending);
+  return flags;
 }
 
 type Decided =
-  { kind: 'withheld'; reason: WithheldReason } | { kind: 'kept'; edit: EventEdit; sinks: Sink[] };
+  { kind: 'withheld'; reason: WithheldReason } | { kind: 'kept'; event: JsonObject; sinks: Sink[] };
 
-/** One event: withheld (suppressed, Sec-GPC, no consented sink), or edited by the rules. */
+/** One event: withheld (suppressed, Sec-GPC, no consented sink), or walked by the rules. */
 function decide(
   queued: QueuedEvent,
   suppressed: boolean,
   input: RedactInput,
-  todo: ReturnType<typeof plan>,
-  editor: Editor,
+  walk: { tree: RuleNode | undefined; pending: PendingHash[]; counts: WalkCounts },
   counts: RedactCounts,
 ): Decided {
   if (suppressed) {
     counts.suppressed += 1;
     return { kind: 'withheld', reason: 'suppressed' };
   }
-  if (todo.gpcDrop) {
+  if (input.gpc && input.policy?.gpc === 'drop') {
     for (const sink of input.sinks) counts.consent[sink] += 1;
     return { kind: 'withheld', reason: 'gpc' };
   }
   const sinks = consentedSinks(queued.event, input.policy, input.sinks);
   for (const sink of input.sinks) if (!sinks.includes(sink)) counts.consent[sink] += 1;
   if (sinks.length === 0) return { kind: 'withheld', reason: 'consent' };
-  const edit = new EventEdit(queued.event);
-  for (const rule of todo.rules) editor.field(edit, rule);
-  editor.ip(edit, todo.ip);
-  editor.location(edit, todo.location);
-  return { kind: 'kept', edit, sinks };
+  const event =
+    walk.tree === undefined
+      ? queued.event
+      : applyRules(walk.tree, queued.event, walk.pending, walk.counts);
+  return { kind: 'kept', event, sinks };
 }
 
 /** The event as it goes on: serialised again only when edited; its sinks when restricted. */
-function finish(
-  queued: QueuedEvent,
-  decided: Decided & { kind: 'kept' },
-  all: number,
-): QueuedEvent {
+function finish(queued: QueuedEvent, decided: Decided & { kind: 'kept' }, all: number) {
   let kept = queued;
-  if (decided.edit.changed) {
-    const line = JSON.stringify(decided.edit.root);
-    kept = { ...queued, line, bytes: utf8Length(line), event: decided.edit.root };
+  if (decided.event !== queued.event) {
+    const line = JSON.stringify(decided.event);
+    kept = { ...queued, line, bytes: utf8Length(line), event: decided.event };
   }
   return decided.sinks.length < all ? { ...kept, sinks: decided.sinks } : kept;
 }
@@ -284,14 +178,16 @@ export async function redactEvents(
     return out;
   }
   const suppressed = await suppressedFlags(events, input);
-  const todo = plan(input);
-  const editor = new Editor();
+  const walk = {
+    tree: input.gpc ? input.policy?.gpcRules : input.policy?.rules,
+    pending: [] as PendingHash[],
+    counts: { drop: 0, truncate: 0 },
+  };
   const decided = events.map((queued, i) =>
-    decide(queued, suppressed?.[i] === true, input, todo, editor, counts),
+    decide(queued, suppressed?.[i] === true, input, walk, counts),
   );
-  const hashed = await assignHashes(editor.pending, input.hash);
-  editor.dropArrayItems();
-  counts.redacted = { ...editor.counts, hash: hashed };
+  const hashed = await assignHashes(walk.pending, input.hash);
+  counts.redacted = { ...walk.counts, hash: hashed };
   decided.forEach((d, index) => {
     if (d.kind === 'withheld') {
       out.withheld.push({ index, reason: d.reason });
@@ -305,25 +201,29 @@ export async function redactEvents(
   return out;
 }
 
-/** Writes each pending hash where its value still is; returns how many it wrote. */
+/** Writes each pending hash into its (copied) container; returns how many it wrote. */
 async function assignHashes(
   pending: readonly PendingHash[],
   hash: RedactInput['hash'],
 ): Promise<number> {
   if (pending.length === 0) return 0;
   if (hash === undefined) throw new Error('the policy hashes, and PRIVACY_HASH_KEY is not set');
-  // One HMAC per distinct text in the request (a batch repeats a user's e-mail).
-  const texts = new Map<string, Promise<string>>();
-  for (const p of pending) if (!texts.has(p.text)) texts.set(p.text, hash(p.text));
+  // One HMAC per distinct text in the request (a batch repeats a user's e-mail), all awaited
+  // together; none for a text the isolate hashed before.
   const digests = new Map<string, string>();
-  await Promise.all([...texts].map(async ([text, h]) => digests.set(text, await h)));
-  let written = 0;
+  const missing: string[] = [];
   for (const p of pending) {
-    const container = p.container as Record<string | number, unknown>;
-    // A later rule may have dropped it, or dropped what held it: then there is nothing to write.
-    if (container[p.key] !== p.value) continue;
-    container[p.key] = digests.get(p.text);
-    written += 1;
+    if (digests.has(p.text)) continue;
+    const known = hash.known(p.text);
+    digests.set(p.text, known ?? '');
+    if (known === undefined) missing.push(p.text);
   }
-  return written;
+  if (missing.length > 0) {
+    const hexes = await hash.compute(missing);
+    missing.forEach((text, i) => digests.set(text, hexes[i] as string));
+  }
+  for (const p of pending) {
+    (p.container as Record<string | number, unknown>)[p.key] = digests.get(p.text);
+  }
+  return pending.length;
 }
