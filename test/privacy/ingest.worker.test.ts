@@ -9,6 +9,7 @@ import { PrivacyCache } from '../../src/privacy/cache';
 import { PlanCache } from '../../src/plans/cache';
 import { capturedEvents } from '../../src/debugger/capture';
 import { DebuggerTap } from '../../src/debugger/tap';
+import { captureErrors } from '../support/console';
 import { FIXED_NOW, basic, fixedDeps, harness, jsonPost, type Harness } from '../support/worker';
 import { vector } from './vectors';
 
@@ -206,6 +207,7 @@ describe('a policy at ingest', () => {
   });
 
   it('answers 503 rather than hash without PRIVACY_HASH_KEY', async () => {
+    const errors = captureErrors();
     const s = source('pi-nokey');
     const h = harness();
     await putPolicy(h, 'pi-nokey', ISSUE_POLICY);
@@ -215,6 +217,9 @@ describe('a policy at ingest', () => {
     });
     expect(res.status).toBe(503);
     expect(h.queue.calls).toEqual([]);
+    expect(errors).toHaveBeenCalledWith(
+      'privacy: PRIVACY_HASH_KEY is not set, and this source needs it',
+    );
   });
 
   it('counts what it did in the metrics, by source, sink and action', async () => {

@@ -13,6 +13,7 @@ import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { parseArchive } from '../../src/queue/replay';
 import { landedEvents, uniqueStream } from '../support/firehose';
+import { captureErrors } from '../support/console';
 import { forwardEndpoint } from '../support/segment';
 import { recordingQueue, type RecordingQueue } from '../support/worker';
 
@@ -75,12 +76,17 @@ describe('deliverBatch and consent', () => {
   });
 
   it('retries a forward-only message whose copy the forward queue refused', async () => {
+    const errors = captureErrors();
     const stream = uniqueStream('consent-fail');
     const forward = recordingQueue({ fail: true });
     const result = await deliver(stream, forward, [['m0', message(['w2'], ['forward'])]]);
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
     expect(await landedEvents(stream)).toEqual([]);
+    expect(errors).toHaveBeenCalledWith(
+      'forward copy send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
   it('acks a forward-only message of a source not forwarded: it has no sink left', async () => {
