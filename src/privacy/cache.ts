@@ -16,6 +16,7 @@ import type { PrivacyEnv } from '../env';
 import type { WaitUntil } from '../plans/cache';
 import {
   EVERY_SOURCE,
+  INDEX_KEY,
   parseIndex,
   policyKey,
   shardKey,
@@ -29,6 +30,9 @@ import {
 } from './limits';
 import { parsePolicy, type CompiledPolicy } from './policy';
 import { decodeShard, type SuppressionSet } from './set';
+
+// KV "Read key-value pairs": cacheTtl is at least 30 s, the least stale a mirror read can be.
+const INDEX_MIRROR_CACHE_TTL_SECONDS = 30;
 
 /** PRIVACY_CACHE_SECONDS: a non-negative number of seconds, else the default. */
 export function privacyCacheSeconds(value: string | undefined): number {
@@ -151,7 +155,24 @@ export class PrivacyCache {
 
   async #loadIndex(env: PrivacyEnv): Promise<PrivacyIndex> {
     this.indexReads += 1;
-    const index = parseIndex(await this.#readIndex(env));
+    let raw: unknown;
+    try {
+      raw = await this.#readIndex(env);
+    } catch (e) {
+      // The registry is one object: while it cannot be reached, its mirror in KV (as of its
+      // last change, KV's propagation aside) keeps isolates going.
+      const mirror = await env.PRIVACY?.get<unknown>(INDEX_KEY, {
+        type: 'json',
+        cacheTtl: INDEX_MIRROR_CACHE_TTL_SECONDS,
+      });
+      if (mirror === null || mirror === undefined) throw e;
+      console.error(
+        'privacy registry unreachable, using its mirror in KV',
+        e instanceof Error ? e.message : String(e),
+      );
+      raw = mirror;
+    }
+    const index = parseIndex(raw);
     this.#index = index;
     this.#nextRefreshAt = this.#now() + privacyCacheSeconds(env.PRIVACY_CACHE_SECONDS) * 1000;
     return index;

@@ -5,10 +5,13 @@
 //   suppressions:<source>:<bits>:<shard>:<version>  a shard of suppressed ids (binary, set.ts);
 //                                                   written once
 //
-// The index (source → policy version; source → the versions of its suppression shards) is not
-// in KV: the registry (registry.ts) serves it, so a change is seen by an isolate's next read of
-// it, not after KV's edge caches expire. Only immutable values are in KV, under new keys: a read
-// of a key that was never read before comes from KV's central store, so it is never stale.
+//   index                                           the index's mirror (below)
+//
+// The index (source → policy version; source → the versions of its suppression shards) is
+// served by the registry (registry.ts), so a change is seen by an isolate's next read of it, not
+// after KV's edge caches expire; its mirror in KV is read only while the registry cannot be
+// reached. Everything else is immutable, under new keys: a read of a key that was never read
+// before comes from KV's central store, so it is never stale.
 //
 // KV has no jurisdiction (Cloudflare's data-localization table): what is stored here holds no
 // personal data. Policies name fields, not values; suppressed ids are 64-bit prefixes of an
@@ -16,6 +19,9 @@
 // prefix cannot be tied to an id, even by trying every id one knows.
 
 import { isJsonObject } from '../segment/types';
+
+/** The index's mirror, read by isolates only while the registry cannot be reached. */
+export const INDEX_KEY = 'index';
 
 /** The source name for suppressions that apply to every source. */
 export const EVERY_SOURCE = '*';

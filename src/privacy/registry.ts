@@ -8,13 +8,16 @@
 // call's ids would be lost (KV "Write key-value pairs": the last write wins). Here calls are
 // applied one after another. Why the index is served from here: it is strongly consistent, so a
 // change reaches every isolate within PRIVACY_CACHE_SECONDS, where KV's edge caches would add
-// their own 30-60 s. The object never sees an id: the Worker sends it HMAC prefixes only.
+// their own 30-60 s. The index is also mirrored to KV (`index`), which isolates read only when
+// this object cannot be reached. The object never sees an id: the Worker sends it HMAC
+// prefixes only.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { parseHash64Hex, type Hash64, type IdKind } from './hash';
 import {
   emptyIndex,
+  INDEX_KEY,
   policyKey,
   shardKey,
   type PrivacyIndex,
@@ -28,6 +31,10 @@ import { encodeShard, shardBits, shardOf, shardRange } from './set';
 export const GARBAGE_GRACE_MS = 15 * 60_000;
 // Ours: KV deletes per alarm; KV limits page: 1,000 operations per invocation.
 export const GARBAGE_DELETES_PER_ALARM = 500;
+// KV limits page: "Writes to same key: 1 per second": the index's mirror is written at most
+// this often (changes in between are written together), and a refused write is tried again.
+export const INDEX_MIRROR_INTERVAL_MS = 1100;
+export const INDEX_MIRROR_ATTEMPTS = 3;
 
 export interface SuppressionCounts {
   userIds: number;
@@ -49,6 +56,9 @@ export class PrivacyRegistry extends DurableObject<Env> {
   #index: PrivacyIndex = emptyIndex();
   /** Changes are applied one at a time (each awaits KV writes between SQL statements). */
   #queue: Promise<unknown> = Promise.resolve();
+  /** Whether the index changed since its mirror was last written, and the writer running. */
+  #mirrorDue = false;
+  #mirroring: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -115,6 +125,7 @@ export class PrivacyRegistry extends DurableObject<Env> {
         document,
       );
       this.#index = { ...this.#index, policies: { ...this.#index.policies, [source]: version } };
+      this.#mirror();
       if (before !== undefined) await this.#discard([policyKey(source, before)]);
     });
   }
@@ -127,6 +138,7 @@ export class PrivacyRegistry extends DurableObject<Env> {
       this.ctx.storage.sql.exec('DELETE FROM policies WHERE source = ?', source);
       const { [source]: _gone, ...policies } = this.#index.policies;
       this.#index = { ...this.#index, policies };
+      this.#mirror();
       await this.#discard([policyKey(source, before)]);
       return before;
     });
@@ -296,6 +308,32 @@ export class PrivacyRegistry extends DurableObject<Env> {
       suppressions[source] = entry;
     }
     this.#index = { ...this.#index, suppressions };
+    this.#mirror();
+  }
+
+  /** Writes the index's mirror to KV in the background, at most once per interval. */
+  #mirror(): void {
+    this.#mirrorDue = true;
+    if (this.#mirroring !== undefined) return;
+    this.#mirroring = this.#writeMirror().finally(() => {
+      this.#mirroring = undefined;
+    });
+    this.ctx.waitUntil(this.#mirroring);
+  }
+
+  async #writeMirror(): Promise<void> {
+    let failures = 0;
+    while (this.#mirrorDue && failures < INDEX_MIRROR_ATTEMPTS) {
+      this.#mirrorDue = false;
+      try {
+        await this.#kv().put(INDEX_KEY, JSON.stringify(this.#index));
+      } catch (e) {
+        failures += 1;
+        this.#mirrorDue = true;
+        console.error('privacy index mirror failed', e instanceof Error ? e.message : String(e));
+      }
+      if (this.#mirrorDue) await new Promise((r) => setTimeout(r, INDEX_MIRROR_INTERVAL_MS));
+    }
   }
 
   /** Queues KV values no index names any more for deletion after GARBAGE_GRACE_MS. */

@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
 import { PrivacyCache, registryStub } from '../../src/privacy/cache';
 import { parseHash64Hex, type Hash64 } from '../../src/privacy/hash';
-import { shardKey } from '../../src/privacy/layout';
+import { INDEX_KEY, shardKey, type PrivacyIndex } from '../../src/privacy/layout';
+import { captureErrors } from '../support/console';
 import { SUPPRESSION_SHARD_MAX_IDS } from '../../src/privacy/limits';
 import { GARBAGE_GRACE_MS } from '../../src/privacy/registry';
 import { decodeShard, setHas } from '../../src/privacy/set';
@@ -88,6 +89,29 @@ describe('PrivacyRegistry', () => {
     );
     expect(garbage.map((g) => g.key)).toContain(shardKey(source, 1, touched, 'v2'));
     expect(garbage.every((g) => g.at > Date.now() + GARBAGE_GRACE_MS - 60_000)).toBe(true);
+  });
+
+  it('mirrors its index to KV, which an isolate reads while the registry cannot be reached', async () => {
+    const errors = captureErrors();
+    const stub = registryStub(testEnv);
+    const source = `reg-${crypto.randomUUID().slice(0, 8)}`;
+    const [one] = hashes(1, 21);
+    await stub.changeSuppressions(source, 'add', [{ hash: one as string, kind: 'userId' }], 'm1');
+    for (let i = 0; i < 100; i++) {
+      const mirror = await testEnv.PRIVACY?.get<PrivacyIndex>(INDEX_KEY, 'json');
+      if (mirror?.suppressions[source] !== undefined) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const unreachable = new PrivacyCache(
+      () => Date.now(),
+      () => Promise.reject(new Error('registry down')),
+    );
+    const seen = await unreachable.forSource(testEnv, source, () => undefined);
+    expect(seen?.sets[0] && setHas(seen.sets[0], h64(one as string))).toBe(true);
+    expect(errors).toHaveBeenCalledWith(
+      'privacy registry unreachable, using its mirror in KV',
+      'registry down',
+    );
   });
 
   it('forgets a source whose every id is removed, and deletes its values after the grace', async () => {
