@@ -25,6 +25,8 @@ export interface RuleNode {
   action?: RuleAction;
   /** Named keys (array indexes as text), each already merged with `any`. */
   keys?: Map<string, RuleNode>;
+  /** The names of `keys`, for the walk. */
+  names?: string[];
   /** What every other key or item gets. */
   any?: RuleNode;
 }
@@ -71,6 +73,7 @@ function settle(node: RuleNode): RuleNode {
   if (any !== undefined) out.any = any;
   if (node.keys !== undefined) {
     out.keys = new Map([...node.keys].map(([k, child]) => [k, settle(merge(child, any))]));
+    out.names = [...out.keys.keys()];
   }
   return out;
 }
@@ -137,24 +140,38 @@ function present(container: JsonObject | unknown[], key: string): boolean {
     : Object.hasOwn(container, key);
 }
 
+/** The keys the rules changed in one container, and what each became (small: scanned). */
+interface Changes {
+  keys: string[];
+  outcomes: Outcome[];
+  dropped: boolean;
+}
+
+function outcomeOf(changes: Changes, key: string, unchanged: unknown): Outcome {
+  const i = changes.keys.indexOf(key);
+  return i === -1 ? unchanged : changes.outcomes[i];
+}
+
 /** What the rules make of each key of `container` they reach; undefined when nothing changes. */
 function changesIn(
   node: RuleNode,
   container: JsonObject | unknown[],
   pending: PendingHash[],
   counts: WalkCounts,
-): Map<string, Outcome> | undefined {
+): Changes | undefined {
   const source = container as Record<string, unknown>;
-  let changes: Map<string, Outcome> | undefined;
-  const visit = (key: string, child: RuleNode): void => {
+  let changes: Changes | undefined;
+  const keys = node.any !== undefined ? Object.keys(container) : (node.names ?? []);
+  for (const key of keys) {
+    const child = node.any !== undefined ? (node.keys?.get(key) ?? node.any) : node.keys?.get(key);
+    if (child === undefined || (node.any === undefined && !present(container, key))) continue;
     const before = source[key];
     const after = walkValue(child, before, pending, counts);
-    if (after !== before) (changes ??= new Map()).set(key, after);
-  };
-  if (node.any !== undefined) {
-    for (const key of Object.keys(container)) visit(key, node.keys?.get(key) ?? node.any);
-  } else if (node.keys !== undefined) {
-    for (const [key, child] of node.keys) if (present(container, key)) visit(key, child);
+    if (after === before) continue;
+    changes ??= { keys: [], outcomes: [], dropped: false };
+    changes.keys.push(key);
+    changes.outcomes.push(after);
+    if (after === DROP) changes.dropped = true;
   }
   return changes;
 }
@@ -170,24 +187,23 @@ function walkContainer(
   if (changes === undefined) return container;
   if (Array.isArray(container)) {
     const copy: unknown[] = [];
-    container.forEach((item, i) => {
-      const outcome = changes.has(String(i)) ? changes.get(String(i)) : item;
-      if (outcome === DROP) return;
+    for (let i = 0; i < container.length; i++) {
+      const item = container[i];
+      const outcome = outcomeOf(changes, String(i), item);
+      if (outcome === DROP) continue;
       if (outcome === HASH)
         pending.push({ container: copy, key: copy.length, text: hashInput(item) });
       copy.push(outcome === HASH ? item : outcome);
-    });
+    }
     return copy;
   }
-  let dropped = false;
-  for (const outcome of changes.values()) if (outcome === DROP) dropped = true;
   // Without a drop, a spread copy (V8's fastest) with the changed keys set; with one, a copy
   // built without it (a `delete` would leave a slow dictionary-mode object to serialise).
-  const copy: JsonObject = dropped ? {} : { ...container };
-  const keys = dropped ? Object.keys(container) : changes.keys();
+  const copy: JsonObject = changes.dropped ? {} : { ...container };
+  const keys = changes.dropped ? Object.keys(container) : changes.keys;
   for (const key of keys) {
     const value = container[key];
-    const outcome = changes.has(key) ? changes.get(key) : value;
+    const outcome = outcomeOf(changes, key, value);
     if (outcome === DROP) continue;
     if (outcome === HASH) pending.push({ container: copy, key, text: hashInput(value) });
     copy[key] = outcome === HASH ? value : outcome;
