@@ -136,9 +136,10 @@ export class PrivacyCache {
 
   /**
    * Whether anything of privacy applies to `source` as this isolate knows now, without I/O:
-   * "unknown" before the isolate has read the index.
+   * "none" when privacy is not bound, "unknown" before the isolate has read the index.
    */
-  peek(source: string): 'none' | 'active' | 'unknown' {
+  peek(env: PrivacyEnv, source: string): 'none' | 'active' | 'unknown' {
+    if (env.PRIVACY === undefined || env.PRIVACY_REGISTRY === undefined) return 'none';
     const index = this.#index;
     if (index === undefined) return 'unknown';
     const active =

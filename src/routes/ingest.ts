@@ -97,7 +97,7 @@ async function traced(
     if (deps.tap !== undefined) {
       // A request refused before privacy ran: its payloads are left out if the source has any.
       if (trace.source !== undefined)
-        trace.privacy ??= { withholdRaw: deps.privacy.peek(trace.source) !== 'none' };
+        trace.privacy ??= { withholdRaw: deps.privacy.peek(c.env, trace.source) !== 'none' };
       captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
     }
   }

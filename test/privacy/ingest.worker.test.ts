@@ -354,4 +354,35 @@ describe('the debugger', () => {
       expect(text).not.toContain(secret);
     }
   });
+
+  it('shows a body refused before privacy ran, unless its source has privacy rules', async () => {
+    const plain = source('pd-plain');
+    const guarded = source('pd-guarded');
+    const admin = harness();
+    await putPolicy(admin, 'pd-guarded', { ip: 'drop' });
+    const traces: Array<Parameters<typeof capturedEvents>[0]> = [];
+    const tap = new DebuggerTap(() => FIXED_NOW);
+    tap.capture = (trace) => void traces.push(trace);
+    const bad = (auth: string) => post('{"event": "x", "email": "ada@', auth);
+    // Privacy not bound: nothing to withhold, even before anything was read.
+    await harness({ deps: { ...fixedDeps(), tap } }).fetch('/v1/track', bad(plain.auth), {
+      ...plain.overrides,
+      PRIVACY: undefined,
+    });
+    // Bound, in a new isolate that has not read its rules yet: withheld, to be safe.
+    const fresh = harness({ deps: { ...fixedDeps(), tap } });
+    await fresh.fetch('/v1/track', bad(plain.auth), plain.overrides);
+    // Once read: shown for a source without rules, withheld for one with.
+    await fresh.fetch('/v1/track', post(track('ok'), plain.auth), plain.overrides);
+    await fresh.fetch('/v1/track', bad(plain.auth), plain.overrides);
+    await fresh.fetch('/v1/track', bad(guarded.auth), guarded.overrides);
+    const payloads = traces.map((t) => capturedEvents(t)[0]?.payload);
+    expect(payloads).toEqual([
+      '{"event": "x", "email": "ada@',
+      '[withheld: the source has a privacy policy]',
+      expect.objectContaining({ messageId: 'ok' }),
+      '{"event": "x", "email": "ada@',
+      '[withheld: the source has a privacy policy]',
+    ]);
+  });
 });
