@@ -13,6 +13,8 @@ export default tseslint.config(
       'assets',
       'worker-configuration.d.ts',
       'bench/out',
+      // Its own package and tsconfig, type-checked by `npm run aws:check`.
+      'deploy/aws',
     ],
   },
   js.configs.recommended,

@@ -18,7 +18,7 @@ const { cloudflareTest } = await import('@cloudflare/vitest-pool-workers');
 // The seed's track.json carries this key; tests and the local run accept it as source ndc-demo.
 const SEED_KEY = '8GT90rhOugcEGAqdcBWP8muss7iSwwHy';
 
-export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,${SEED_KEY}=ndc-demo`;
+export const TEST_WRITE_KEYS = `test-key-1=web,test-key-2,test-key-rl=limited,test-key-rl-batch=limited-batch,test-key-metrics=metrics-src,test-key-fwd=forwarded,test-key-status=status-src,${SEED_KEY}=ndc-demo`;
 
 // Only source `forwarded` is forwarded by the Worker's own consumers (the real queues); tests of
 // the consumers themselves pass FORWARD_WRITE_KEYS of their own.
@@ -33,6 +33,7 @@ const TEST_VARS = {
   AWS_ACCESS_KEY_ID: TEST_FIREHOSE.accessKeyId,
   AWS_SECRET_ACCESS_KEY: TEST_FIREHOSE.secretAccessKey,
   ADMIN_TOKEN: 'test-admin-token',
+  DEBUGGER_TOKEN: 'test-debugger-token',
   // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
   METRICS_FLUSH_SECONDS: '1',
   FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,
@@ -81,6 +82,9 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
+          // Ours: a few tests drive hundreds of requests or start wrangler; on a loaded 2-core
+          // machine 5 s (vitest's default) was not always enough. Time is never asserted.
+          testTimeout: 30_000,
           include: ['test/**/*.{unit,worker}.test.ts'],
           exclude: ['test/scripts/**', 'test/bench/**', 'test/e2e/**'],
           globalSetup: [
@@ -96,10 +100,12 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
+          testTimeout: 30_000,
           include: [
             'test/scripts/**/*.test.ts',
             'test/bench/**/*.test.ts',
             'test/support/node/**/*.test.ts',
+            'test/deploy/**/*.test.ts',
           ],
         },
       },

@@ -6,11 +6,16 @@
 // ingestion; Durable Objects for metrics (requests, duration, rows written) and for dedupe (the
 // same three); Analytics Engine data points; R2 operations of the archive; tracking plans (the
 // KV reads of the plans' index and bodies, the CPU of checking events, and the blocked events'
-// way through the dead-letter queue to R2); the live debugger's watch-list reads when nobody
-// watches (what watching costs is stated, not modelled); forwarding (docs/forwarding.md),
-// an optional line left out of the totals; and privacy (docs/privacy.md): the registry's index
-// read by every isolate once per PRIVACY_CACHE_SECONDS, and, optional, the policy's CPU. What is assumed rather than measured is in
-// ModelAssumptions, each stated in the bench output.
+// way in the events messages to R2); the live debugger's watch-list reads when nobody
+// watches (what watching costs is stated, not modelled); the status page (its reads of the
+// shards while a page is open, and any row its per-minute ring adds to the shards' snapshot);
+// forwarding (docs/forwarding.md), an optional line left out of the totals; and privacy
+// (docs/privacy.md): the registry's index read by every isolate once per PRIVACY_CACHE_SECONDS,
+// and, optional, the policy's CPU. What is assumed rather than measured is in ModelAssumptions,
+// each stated in the bench output. Apart
+// from the bill: what an outage that holds events back (refused credentials, a dedupe shard
+// down) adds per million events held (outageCost: retries, requeued copies, the consumer runs
+// and dedupe calls they make).
 
 import {
   DEDUPE_MAX_KEYS_PER_SHARD,
@@ -22,9 +27,14 @@ import {
   ANALYTICS_INTERVAL_MS,
   METRICS_PERSIST_MAX_MS,
   METRICS_SHARDS,
+  METRICS_SNAPSHOT_PART_CHARS,
 } from '../src/metrics/limits';
+import { addMinute, STATUS_MINUTES, type MinuteCounts } from '../src/metrics/minutes';
+import { STATUS_REFRESH_SECONDS } from '../src/status/page';
 import { TRACKING_PLAN_CACHE_SECONDS_DEFAULT } from '../src/plans/limits';
 import { PRIVACY_CACHE_SECONDS_DEFAULT } from '../src/privacy/limits';
+import { DELIVERY_MAX_ATTEMPTS, RETRY_BASE_SECONDS } from '../src/queue/retry';
+import { REQUEUE_LAST_ATTEMPTS } from '../src/queue/step';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
 import {
   ANALYTICS_ENGINE_USD_PER_MILLION_POINTS,
@@ -42,6 +52,7 @@ import {
   KV_USD_PER_MILLION_WRITES,
   QUEUE_MAX_CONSUMER_BATCH_MESSAGES,
   QUEUE_MAX_MESSAGES_PER_SECOND,
+  QUEUES_OPERATION_UNIT_BYTES,
   QUEUES_USD_PER_MILLION_OPERATIONS,
   R2_USD_PER_MILLION_CLASS_A,
   SECONDS_PER_MONTH,
@@ -51,10 +62,6 @@ import {
 
 const MILLION = 1_000_000;
 const SECONDS_PER_DAY = 86_400;
-
-// Ours, wrangler.toml: the DLQ consumer takes up to 100 messages a batch and waits at most 5 s.
-const DLQ_BATCH_MESSAGES = 100;
-const DLQ_BATCH_TIMEOUT_SECONDS = 5;
 
 // Ours, from src/dedupe/window.ts: 9 bytes a slot at a load of 0.75–0.8, and up to 1.25 windows
 // of keys kept (generations): what a dedupe shard holds per key of the window.
@@ -83,7 +90,7 @@ export interface ModelAssumptions {
   planCacheSeconds: number;
   /** Plans saved per day (all sources): each makes every isolate read one plan body. */
   planChangesPerDay: number;
-  /** Share of events a tracking plan blocks (sent to the DLQ and archived under blocked/). */
+  /** Share of events a tracking plan blocks (queued with the rest, archived under blocked/). */
   blockedShare: number;
   /**
    * Cloudflare data centres serving the traffic: each keeps the debugger's watch list in its
@@ -100,6 +107,10 @@ export interface ModelAssumptions {
   privacyCacheSeconds: number;
   /** Wall time the privacy registry object is active per index read. */
   privacyRequestMs: number;
+  /** Status pages open all month, each reading every shard once per STATUS_REFRESH_SECONDS. */
+  statusViewers: number;
+  /** Characters of a metrics shard's snapshot without the status ring (its counters' state). */
+  metricsStateChars: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
@@ -123,6 +134,11 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   forwardedShare: 1,
   privacyCacheSeconds: PRIVACY_CACHE_SECONDS_DEFAULT,
   privacyRequestMs: 2,
+  // One page open day and night (a wall screen): the most one team plausibly has.
+  statusViewers: 1,
+  // ~150 series (10 sources × 6 types, routes × statuses, reasons, streams) at ~100 characters,
+  // and two histograms.
+  metricsStateChars: 20_000,
 };
 
 export const LINES = [
@@ -142,6 +158,7 @@ export const LINES = [
   'tracking_plan_cpu',
   'tracking_plan_blocked',
   'debugger',
+  'status_page',
   'forwarding',
   'privacy',
   'privacy_cpu',
@@ -218,6 +235,61 @@ export function debuggerRegistryReadsPerSecond(a: ModelAssumptions): number {
  */
 export function privacyIndexReadsPerSecond(a: ModelAssumptions): number {
   return a.isolates / Math.max(a.privacyCacheSeconds, 1);
+}
+
+/** The status ring one metrics shard holds at `sources` sources, as the real code writes it. */
+export function statusRing(sources: number): MinuteCounts {
+  const ring: MinuteCounts = {};
+  for (let m = 0; m < STATUS_MINUTES; m++) {
+    for (let s = 0; s < sources; s++) {
+      // Six- and five-digit counts and lags with milliseconds: a busy shard's longest entries.
+      addMinute(ring, 29_000_000 + m, `source-${String(s).padStart(2, '0')}`, {
+        received: 123_456,
+        delivered: 123_450,
+        rejected: 12,
+        deadLettered: 3,
+        lagSumSeconds: 271_234.567,
+        lagMaxSeconds: 12.345,
+      });
+    }
+  }
+  return ring;
+}
+
+/** What the status page adds to the metrics shards: the ring's size and rows, and its reads. */
+export interface StatusFigures {
+  /** Characters of one shard's full ring (STATUS_MINUTES minutes of every source). */
+  ringChars: number;
+  /** Rows each shard writes more per hour because the ring lengthened its snapshot. */
+  extraRowsPerHourPerShard: number;
+  /** Durable Object requests per second of the open pages' reads of the shards. */
+  readRequestsPerSecond: number;
+}
+
+export function statusFigures(a: Omit<ModelAssumptions, 'isolates'>): StatusFigures {
+  const ringChars = JSON.stringify(statusRing(a.sources)).length;
+  const parts = (chars: number): number => Math.ceil(chars / METRICS_SNAPSHOT_PART_CHARS);
+  const extraParts = parts(a.metricsStateChars + ringChars) - parts(a.metricsStateChars);
+  const persistSeconds = Math.min(a.flushSeconds, METRICS_PERSIST_MAX_MS / 1000);
+  return {
+    ringChars,
+    extraRowsPerHourPerShard: (extraParts * 3600) / persistSeconds,
+    readRequestsPerSecond: (a.statusViewers * METRICS_SHARDS) / STATUS_REFRESH_SECONDS,
+  };
+}
+
+function statusUsdPerSecond(a: Omit<ModelAssumptions, 'isolates'>): number {
+  const f = statusFigures(a);
+  const pageRequests = a.statusViewers / STATUS_REFRESH_SECONDS;
+  return (
+    (pageRequests * WORKERS_USD_PER_MILLION_REQUESTS +
+      f.readRequestsPerSecond * DO_USD_PER_MILLION_REQUESTS +
+      ((f.readRequestsPerSecond * a.metricsRequestMs) / 1000) *
+        DO_BILLED_GB *
+        DO_USD_PER_MILLION_GB_SECONDS +
+      ((f.extraRowsPerHourPerShard * METRICS_SHARDS) / 3600) * DO_USD_PER_MILLION_ROWS_WRITTEN) /
+    MILLION
+  );
 }
 
 /** What the debugger costs per month when nobody watches: the registry's reads, billed. */
@@ -340,24 +412,23 @@ export function costAt(
   // object reads every kept row once (not modelled: shards that receive calls stay up).
   const dedupeRowsRead = 4 * dedupeAlarms;
 
-  // Tracking plans. Blocked events of one request go as one DLQ message (per reason), so at most
-  // one message per request; each is written, read and deleted (3 operations, well under 64 KB).
-  // The DLQ consumer writes one R2 object per source per batch (at most 100 messages, at most
-  // 5 s apart) and is one Workers request per batch.
+  // Tracking plans. Blocked events ride in the events messages, marked (src/queue/message.ts):
+  // no message, send or Workers request of their own; their bytes add to the messages' queue
+  // operations (written, read, deleted: 3 per 64 KB). The events consumer writes them to R2
+  // itself (src/archive/blocked.ts), one object per source with blocked events in a batch, after
+  // one dedupe call per shard their keys fall on (their commits ride on the next calls). A retry
+  // finds them committed and writes nothing, so neither line grows with retries.
   const planReads = trackingPlanReads(a.isolates, a);
   // Each save: the body, the head and the index written, and one list() of the heads (KV
   // pricing: list requests are priced as writes).
   const planWrites = (a.planChangesPerDay * 4) / SECONDS_PER_DAY;
-  const blockedMessages = Math.min(rate * a.blockedShare, requestsPerSecond);
-  const blockedBatches =
-    blockedMessages > 0
-      ? Math.max(
-          blockedMessages / DLQ_BATCH_MESSAGES,
-          Math.min(blockedMessages, 1 / DLQ_BATCH_TIMEOUT_SECONDS),
-        )
-      : 0;
-  const blockedObjects =
-    blockedBatches * Math.min(a.sources, Math.max(1, blockedMessages / blockedBatches));
+  // Expected distinct sources (or shards) with a blocked event among a batch's events, each
+  // blocked with probability blockedShare and of one of `of` uniformly.
+  const touched = (of: number): number => of * (1 - (1 - a.blockedShare / of) ** keysPerBatch);
+  const blockedObjects = batchesPerSecond * touched(a.sources);
+  const blockedDedupeCalls = dedupeOn ? batchesPerSecond * touched(dedupeShards) : 0;
+  const blockedQueueOps =
+    ((rate * a.blockedShare * d.bytesPerEvent) / QUEUES_OPERATION_UNIT_BYTES) * 3;
 
   const perSecond: Record<Line, number> = {
     workers_requests:
@@ -400,21 +471,29 @@ export function costAt(
       MILLION,
     tracking_plan_cpu: (rate * planCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS) / MILLION,
     tracking_plan_blocked:
-      (blockedMessages * 3 * QUEUES_USD_PER_MILLION_OPERATIONS +
-        blockedBatches * WORKERS_USD_PER_MILLION_REQUESTS +
+      (blockedQueueOps * QUEUES_USD_PER_MILLION_OPERATIONS +
+        blockedDedupeCalls * DO_USD_PER_MILLION_REQUESTS +
+        ((blockedDedupeCalls * a.dedupeRequestMs) / 1000) *
+          DO_BILLED_GB *
+          DO_USD_PER_MILLION_GB_SECONDS +
         blockedObjects * R2_USD_PER_MILLION_CLASS_A) /
       MILLION,
     // Nobody watching: the registry's reads; lookups the data centres' caches answer are free.
     debugger: debuggerIdleUsdPerSecond(a),
+    // The status page: open pages' reads of every shard (their Workers requests, the shards'
+    // requests and duration), and the rows its ring adds to the shards' snapshots (none while
+    // the snapshot stays within one part).
+    status_page: statusUsdPerSecond(a),
     // Forwarding: the copies of each consumer batch, re-packed per source (write + read +
-    // delete per 64 KB unit, modelled by the real packer), queued again on each Firehose retry
-    // (copies go before the Firehose call), and one forward consumer invocation per batch of
-    // up to 100 copies, with the CPU of packing and planning each event (measured). Its
-    // /v1/batch calls are subrequests, not billed.
+    // delete per 64 KB unit, modelled by the real packer), queued once per event (the dedupe
+    // ledger remembers a queued copy, src/queue/forward-copies.ts; without deduplication again
+    // on each Firehose retry), and one forward consumer invocation per batch of up to 100
+    // copies, with the CPU of packing and planning each event (measured). Its /v1/batch calls
+    // are subrequests, not billed.
     forwarding:
       (a.forwardedShare *
         rate *
-        (k *
+        ((dedupeOn ? 1 : k) *
           ((d.forwardQueueOps / d.events) * QUEUES_USD_PER_MILLION_OPERATIONS +
             (d.forwardCopies / d.events / QUEUE_MAX_CONSUMER_BATCH_MESSAGES) *
               WORKERS_USD_PER_MILLION_REQUESTS) +
@@ -494,4 +573,74 @@ export function metricShardRequestsPerSecond(isolates: number, a: ModelAssumptio
       a.scrapesPerSecond * METRICS_SHARDS) /
     METRICS_SHARDS
   );
+}
+
+/** An outage that holds every event back (refused credentials, a dedupe shard down). */
+export interface Outage {
+  seconds: number;
+  /** DELIVERY_RETRY_MAX_SECONDS. */
+  retryCapSeconds: number;
+}
+
+export interface OutageCost {
+  label: string;
+  outageSeconds: number;
+  retryCapSeconds: number;
+  /** Attempts a message held back for the whole outage makes (its requeued copies' included). */
+  attemptsPerMessage: number;
+  /** Fresh copies requeued per message: one when it starts waiting, one per copy's budget. */
+  requeuesPerMessage: number;
+  /** Extra queue operations per event held, beyond its one write, read and delete. */
+  queueOpsPerEvent: number;
+  /** What the outage adds, per million events held, by line; and in total. */
+  usdPerMillionEvents: { queues: number; workers_requests: number; dedupe_do_requests: number };
+  totalUsdPerMillionEvents: number;
+}
+
+/**
+ * Delivery attempts of a message held back for `o.seconds`, the one that lands after it
+ * included: backoff doubles from
+ * RETRY_BASE_SECONDS to the cap, each delay on average 3/4 of its ceiling (equal jitter,
+ * src/queue/retry.ts), carried on across requeued copies (their header keeps the attempts).
+ */
+export function outageAttempts(o: Outage): number {
+  let elapsed = 0;
+  let n = 1;
+  while (elapsed < o.seconds) {
+    const ceiling = Math.min(o.retryCapSeconds, RETRY_BASE_SECONDS * 2 ** Math.min(n - 1, 30));
+    elapsed += Math.max(1, 0.75 * ceiling);
+    n += 1;
+  }
+  return n;
+}
+
+/**
+ * What an outage adds per million events it holds back (src/queue/step.ts): each attempt a
+ * read of the message's 64 KB units and a share of a consumer invocation with its dedupe calls
+ * (reserve and release); each requeued copy a write, read and delete. Firehose bills nothing for
+ * a call it refuses; copy marks and waiting counts write no rows.
+ */
+export function outageCost(label: string, d: DeliveryFigures, at: CostAt, o: Outage): OutageCost {
+  const attempts = outageAttempts(o);
+  const perCopy = DELIVERY_MAX_ATTEMPTS - REQUEUE_LAST_ATTEMPTS + 1;
+  const requeues = 1 + Math.floor((attempts - 1) / perCopy);
+  const unitsPerEvent = d.queueOps / 3 / d.events;
+  const queueOpsPerEvent = unitsPerEvent * (attempts - 1 + 2 * requeues);
+  const invocations = d.perEvent.consumerInvocations * (attempts - 1);
+  const dedupeCalls = invocations * at.infrastructure.dedupeCallsPerBatch;
+  const usd = {
+    queues: queueOpsPerEvent * QUEUES_USD_PER_MILLION_OPERATIONS,
+    workers_requests: invocations * WORKERS_USD_PER_MILLION_REQUESTS,
+    dedupe_do_requests: dedupeCalls * DO_USD_PER_MILLION_REQUESTS,
+  };
+  return {
+    label,
+    outageSeconds: o.seconds,
+    retryCapSeconds: o.retryCapSeconds,
+    attemptsPerMessage: attempts,
+    requeuesPerMessage: requeues,
+    queueOpsPerEvent,
+    usdPerMillionEvents: usd,
+    totalUsdPerMillionEvents: usd.queues + usd.workers_requests + usd.dedupe_do_requests,
+  };
 }

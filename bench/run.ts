@@ -12,9 +12,13 @@ import {
   debuggerIdleUsdPerMonth,
   debuggerRegistryReadsPerSecond,
   metricShardRequestsPerSecond,
+  outageCost,
+  statusFigures,
+  type StatusFigures,
   trackingPlanReads,
   type CostAt,
   type Line,
+  type OutageCost,
 } from './cost';
 import { runCpu, type CaseResult, type CpuPlan } from './cpu';
 import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
@@ -86,6 +90,9 @@ const TARGETS = {
   // and the suppression lookup (≤ 1 µs)".
   privacyUsPerEvent: 5,
   suppressionLookupUs: 1,
+  // Issue #22: the bound docs/tracking-plans.md states for one accepted expression on one 32 KB
+  // string (the largest an event can carry), CPU ms.
+  worstPattern32kbMs: 5,
 };
 
 const CPU_METHOD =
@@ -116,7 +123,26 @@ const HEADLINE_RATE = 10_000;
 // Issue #9 "Done when": metrics and Analytics Engine at most 5% of the bill at the headline, and
 // each metrics shard under 100 requests/s at 10,000 isolates. Issue #10: dedupe at most $0.02
 // per million events at 10,000 events/s.
-const COST_TARGETS = { metricsShare: 0.05, shardRequestsPerSecond: 100, dedupeUsdPerMillion: 0.02 };
+const COST_TARGETS = {
+  metricsShare: 0.05,
+  shardRequestsPerSecond: 100,
+  dedupeUsdPerMillion: 0.02,
+  // Issue 26: the status page's ring and reads at most 1% of the bill at 10,000 events/s.
+  statusPageShare: 0.01,
+};
+
+/** The status page's figures at the headline rate: ring size, rows, monthly cost and share. */
+function statusPage(
+  headline: readonly CostAt[],
+): StatusFigures & { usdPerMonth: number; share: number } {
+  const c = headline[0];
+  const usdPerMonth = c?.usdPerMonth.status_page ?? NaN;
+  return {
+    ...statusFigures(DEFAULT_ASSUMPTIONS),
+    usdPerMonth,
+    share: usdPerMonth / (c?.totalUsdPerMonth ?? NaN),
+  };
+}
 const BROWSER_MIX = { ...DEFAULT_MIX, singleShare: 1 };
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
 
@@ -148,6 +174,16 @@ function privacyUsPerEvent(results: readonly CaseResult[]): number | undefined {
   const off = cpuCase(results, 'handler.batch100.privacy.off');
   if (on === undefined || off === undefined) return undefined;
   return on.usPerEvent - off.usPerEvent;
+}
+
+/** The slowest accepted expression on its worst 32 KB string (bench/cpu/patterns.ts), ms. */
+function worstPattern(results: readonly CaseResult[]): CaseResult | undefined {
+  return results
+    .filter((r) => r.name.startsWith('stage.plan.pattern32k.'))
+    .reduce<CaseResult | undefined>(
+      (worst, r) => (worst === undefined || r.msPerIteration > worst.msPerIteration ? r : worst),
+      undefined,
+    );
 }
 
 /** What forwarding costs per forwarded event: packing its copy, then planning its call. */
@@ -469,6 +505,14 @@ function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): v
         `a new id's HMAC ${num(hmac?.usPerEvent ?? NaN, 2)} µs.`,
     );
   }
+  const worst = worstPattern(cpu);
+  if (worst !== undefined) {
+    print(
+      `Worst accepted plan expression on a 32 KB string: ${num(worst.msPerIteration, 2)} ms ` +
+        `(${worst.name.slice('stage.plan.pattern32k.'.length)}; bound ` +
+        `${TARGETS.worstPattern32kbMs} ms) ${verdict(worst.msPerIteration <= TARGETS.worstPattern32kbMs)}.`,
+    );
+  }
   if (mix !== undefined && singles !== undefined) {
     print(
       `Consumer: ${int(perCore(mix))} events/s per core on the mix (${mix.events} events in 100 messages), ` +
@@ -561,6 +605,7 @@ const LINE_NAMES: Record<Line, string> = {
   tracking_plan_cpu: 'tracking plans: CPU (not in total)',
   tracking_plan_blocked: 'tracking plans: blocked (not in total)',
   debugger: 'debugger (nobody watching)',
+  status_page: 'status page (one open)',
   forwarding: 'forwarding, all sources (not in total)',
   privacy: "privacy: the registry's index reads",
   privacy_cpu: 'privacy: policy CPU, all sources (not in total)',
@@ -570,6 +615,34 @@ const dedupeUsd = (c: CostAt): number =>
   c.usdPerMillionEvents.dedupe_do_requests +
   c.usdPerMillionEvents.dedupe_do_duration +
   c.usdPerMillionEvents.dedupe_do_rows;
+
+// Ours: the outage the bench prices: an hour of refused credentials (an STS token that expired
+// overnight, renewed in the morning) at the default DELIVERY_RETRY_MAX_SECONDS.
+const OUTAGE = { seconds: 3600, retryCapSeconds: 300 };
+
+/** What an hour's outage adds per million events it held back (bench/cost.ts outageCost). */
+function printOutage(outages: readonly OutageCost[]): void {
+  print(
+    `An outage of ${int(OUTAGE.seconds)} s that holds every event back (refused credentials, a dedupe ` +
+      `shard down), DELIVERY_RETRY_MAX_SECONDS=${OUTAGE.retryCapSeconds}: nothing is dead-lettered; per million events held:`,
+  );
+  print();
+  print(
+    table(
+      ['', ...outages.map((o) => o.label)],
+      [
+        ['attempts per message', ...outages.map((o) => int(o.attemptsPerMessage))],
+        ['requeued copies per message', ...outages.map((o) => int(o.requeuesPerMessage))],
+        ['extra queue operations per event', ...outages.map((o) => num(o.queueOpsPerEvent, 3))],
+        ['queues', ...outages.map((o) => usd(o.usdPerMillionEvents.queues))],
+        ['Workers requests', ...outages.map((o) => usd(o.usdPerMillionEvents.workers_requests))],
+        ['dedupe requests', ...outages.map((o) => usd(o.usdPerMillionEvents.dedupe_do_requests))],
+        ['added', ...outages.map((o) => usd(o.totalUsdPerMillionEvents))],
+      ],
+    ),
+  );
+  print();
+}
 
 function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void {
   print(`## Cost (list prices read ${prices.PRICES_READ_ON}, bench/prices.ts)`);
@@ -635,6 +708,14 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `${COST_TARGETS.shardRequestsPerSecond}) ${verdict(perShard < COST_TARGETS.shardRequestsPerSecond)}.`,
   );
   print();
+  const status = statusPage(headline);
+  print(
+    `Status page: each shard keeps the last hour of ${a.sources} sources in ${int(status.ringChars)} ` +
+      `characters of its snapshot, ${int(status.extraRowsPerHourPerShard)} rows written more per hour per shard; ` +
+      `one page open all month costs ${usd(status.usdPerMonth)}, ${num(status.share * 100, 3)}% of the bill ` +
+      `(target ≤ ${pct(COST_TARGETS.statusPageShare)}) ${verdict(status.share <= COST_TARGETS.statusPageShare)}.`,
+  );
+  print();
   const isolates = HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE;
   const reads = trackingPlanReads(isolates, { ...a, isolates });
   const readsUsdPerMonth =
@@ -672,8 +753,8 @@ function printCost(headline: readonly CostAt[], byRate: readonly CostAt[]): void
       `DEDUPE_WINDOW_SECONDS ${a.dedupeWindowSeconds} with as many dedupe shards as keep each within 3,000,000 ` +
       `keys (~45 MB); ${num(a.deadLetterShare * 100, 2)}% of messages dead-lettered; no retries; the plan lines ` +
       `(not in the totals) with every source on the 20 × 10 tracking plan (its CPU measured above) and ` +
-      `${num(a.blockedShare * 100, 2)}% of events blocked (one DLQ message per request that has any, one R2 ` +
-      `object per source per DLQ batch); forwarding (not in the totals) with every source forwarded, ` +
+      `${num(a.blockedShare * 100, 2)}% of events blocked (queued in the events messages, one R2 object per ` +
+      `source per consumer batch that has any, one dedupe call per shard they fall on); forwarding (not in the totals) with every source forwarded, ` +
       `forward consumer batches of 100 copies, its CPU measured above. Measured: ` +
       'requests, messages, records and billed bytes per event (the model above) and CPU per event ' +
       '(handler + consumer, the CPU bench). Included allowances ignored; Firehose price unverified ' +
@@ -979,6 +1060,11 @@ async function main(): Promise<number> {
     scenario('browser-only', browser, cpuBrowser, rate),
   ]);
   printCost(headline, byRate);
+  const outages = [
+    outageCost("today's mix", ours, headline[0] as CostAt, OUTAGE),
+    outageCost('browser-only', browser, headline[1] as CostAt, OUTAGE),
+  ];
+  printOutage(outages);
   const features = featureFigures(cpu, headline[0]);
   printFeatures(features);
   printPipeline(pipeline, pipelineError);
@@ -1039,6 +1125,8 @@ async function main(): Promise<number> {
       privacy_redact_us_per_event: cpuCase(cpu, 'stage.privacy.policy100')?.usPerEvent,
       privacy_suppression_lookup_us: cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent,
       privacy_new_id_hmac_us: cpuCase(cpu, 'stage.privacy.hmac')?.usPerEvent,
+      tracking_plan_worst_pattern_32kb_ms: worstPattern(cpu)?.msPerIteration,
+      tracking_plan_worst_pattern_case: worstPattern(cpu)?.name,
       targets: {
         handler_track_ms: TARGETS.handlerTrackMs,
         handler_batch100_ms: TARGETS.handlerBatch100Ms,
@@ -1046,6 +1134,7 @@ async function main(): Promise<number> {
         tracking_plan_us_per_event: TARGETS.planUsPerEvent,
         privacy_policy_us_per_event: TARGETS.privacyUsPerEvent,
         privacy_suppression_lookup_us: TARGETS.suppressionLookupUs,
+        tracking_plan_worst_pattern_32kb_ms: TARGETS.worstPattern32kbMs,
       },
       pass: {
         handler_track_ms: trackMs !== undefined && trackMs <= TARGETS.handlerTrackMs,
@@ -1058,6 +1147,8 @@ async function main(): Promise<number> {
         privacy_suppression_lookup_us:
           (cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent ?? Infinity) <=
           TARGETS.suppressionLookupUs,
+        tracking_plan_worst_pattern_32kb_ms:
+          (worstPattern(cpu)?.msPerIteration ?? Infinity) <= TARGETS.worstPattern32kbMs,
       },
       plan: plan.cpu,
       cases: cpu,
@@ -1080,7 +1171,18 @@ async function main(): Promise<number> {
         metrics_share: COST_TARGETS.metricsShare,
         metric_shard_requests_per_second_at_10000_isolates: COST_TARGETS.shardRequestsPerSecond,
         dedupe_usd_per_million_events: COST_TARGETS.dedupeUsdPerMillion,
+        status_page_share: COST_TARGETS.statusPageShare,
       },
+      status_page: (() => {
+        const status = statusPage(headline);
+        return {
+          ring_chars_per_shard: status.ringChars,
+          extra_rows_written_per_hour_per_shard: status.extraRowsPerHourPerShard,
+          read_requests_per_second: status.readRequestsPerSecond,
+          usd_per_month: status.usdPerMonth,
+          share_of_bill: status.share,
+        };
+      })(),
       dedupe_usd_per_million_events: Object.fromEntries(
         headline.map((c) => [c.label, dedupeUsd(c)]),
       ),
@@ -1110,6 +1212,13 @@ async function main(): Promise<number> {
       cpu_ms_per_event: { todays_mix: cpuOurs, browser_only: cpuBrowser },
       usd_per_million_events: headline,
       scaling: byRate,
+      outage: {
+        rule: `every event held back for ${OUTAGE.seconds} s at DELIVERY_RETRY_MAX_SECONDS=${OUTAGE.retryCapSeconds}, at the headline rate: what it adds per million events held`,
+        usd_per_million_events_held: Object.fromEntries(
+          outages.map((o) => [o.label, o.totalUsdPerMillionEvents]),
+        ),
+        figures: outages,
+      },
       quotas: {
         queue_messages_per_second: prices.QUEUE_MAX_MESSAGES_PER_SECOND,
         stream_bytes_per_second: prices.FIREHOSE_STREAM_MAX_BYTES_PER_SECOND,

@@ -81,6 +81,8 @@ export interface StackOptions {
   stream?: string;
   writeKeys?: string;
   faults?: Partial<Faults>;
+  /** The local Firehose lists calls answered this long after they were signed as late too. */
+  firehoseSlowAnswerMs?: number;
   /** Extra `--var NAME:value` pairs for the Worker. */
   vars?: Record<string, string>;
   /** Lines from wrangler and the endpoint; default: dropped. */
@@ -233,6 +235,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     dataDir,
     ...LOCAL_CREDENTIALS,
     ...(options.faults === undefined ? {} : { faults: options.faults }),
+    ...(options.firehoseSlowAnswerMs === undefined
+      ? {}
+      : { slowAnswerMs: options.firehoseSlowAnswerMs }),
     log: (line: string) => log(`[firehose] ${line}`),
   };
   const wantedFirehosePort = options.firehosePort ?? 0;

@@ -1,9 +1,11 @@
-// The Hono app: metrics and CORS middleware, every route mounted, one onError, one notFound.
+// The Hono app: metrics middleware, CORS on the browser routes, every route mounted, one
+// onError, one notFound.
 
 import { Hono } from 'hono';
 import { recordRejected, recordRequest, routeLabel } from './metrics/record';
 import { listBlocked, listDeadLetters, replayDeadLetters } from './routes/admin';
 import { getAnalyticsJs } from './routes/analytics-js';
+import { getAudit } from './routes/audit';
 import { cors, preflight } from './routes/cors';
 import {
   getDebuggerEvents,
@@ -26,6 +28,7 @@ import {
   removeSuppressions,
 } from './routes/privacy';
 import { getSettings } from './routes/settings';
+import { getAdminStatus, getStatusPage } from './routes/status';
 import {
   deleteTrackingPlan,
   getTrackingPlan,
@@ -66,10 +69,15 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
     recordRequest(deps.metrics, routeLabel(c.req.path), c.res.status);
     deps.afterRequest(c.env, c.executionCtx);
   });
-  app.use('*', cors());
 
-  // Each path: its handlers, then OPTIONS (the CORS preflight, advertising exactly `allow`),
-  // then a 405 naming `allow` for any other method.
+  // CORS only where browsers send events and load analytics.js (`browser`, before the path's
+  // handlers): every other route (/metrics, /health, /admin/*, /debugger/*) answers no origin
+  // but its own, so no other page can read it (docs/security.md).
+  const browser = (path: string): void => {
+    app.use(path, cors());
+  };
+  // Each path: its handlers, then OPTIONS (on a browser path the CORS preflight, advertising
+  // exactly `allow`; elsewhere a plain `Allow`), then a 405 naming `allow` for any other method.
   const accepts = (path: string, allow: string): void => {
     app.options(path, preflight(allow));
     app.all(path, methodNotAllowed(allow));
@@ -83,19 +91,24 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   accepts('/health', 'GET, OPTIONS');
 
   for (const path of BATCH_PATHS) {
+    browser(path);
     app.post(path, (c) => postBatch(c, deps));
     accepts(path, 'POST, OPTIONS');
   }
+  browser(`/v1/pixel/:type{${PIXEL_TYPES}}`);
   app.get(`/v1/pixel/:type{${PIXEL_TYPES}}`, (c) =>
     getPixel(c, deps, pathType(c.req.param('type'))),
   );
   accepts(`/v1/pixel/:type{${PIXEL_TYPES}}`, 'GET, OPTIONS');
+  browser(`/v1/:type{${SINGLE_PATHS}}`);
   app.post(`/v1/:type{${SINGLE_PATHS}}`, (c) => postSingle(c, deps, pathType(c.req.param('type'))));
   app.get(`/v1/:type{${SINGLE_PATHS}}`, (c) => getSingle(c, deps, pathType(c.req.param('type'))));
   accepts(`/v1/:type{${SINGLE_PATHS}}`, 'GET, POST, OPTIONS');
+  browser('/v1/projects/:writeKey/settings');
   app.get('/v1/projects/:writeKey/settings', getSettings);
   accepts('/v1/projects/:writeKey/settings', 'GET, OPTIONS');
   // analytics.js itself; its chunks (/analytics-next/bundles/*) are static assets.
+  browser('/analytics.js/v1/:writeKey/analytics.min.js');
   app.get('/analytics.js/v1/:writeKey/analytics.min.js', getAnalyticsJs);
   accepts('/analytics.js/v1/:writeKey/analytics.min.js', 'GET, OPTIONS');
 
@@ -105,6 +118,8 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   accepts('/admin/blocked', 'GET, OPTIONS');
   app.post('/admin/replay', (c) => replayDeadLetters(c, deps));
   accepts('/admin/replay', 'POST, OPTIONS');
+  app.get('/admin/audit', getAudit);
+  accepts('/admin/audit', 'GET, OPTIONS');
   app.get('/admin/tracking-plans', listTrackingPlans);
   accepts('/admin/tracking-plans', 'GET, OPTIONS');
   app.put('/admin/tracking-plans/:source', (c) => putTrackingPlan(c, deps));
@@ -135,6 +150,12 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   accepts('/debugger/ws', 'GET, OPTIONS');
   app.get('/debugger/events', (c) => getDebuggerEvents(c, deps));
   accepts('/debugger/events', 'GET, OPTIONS');
+
+  // The status page (docs/observability.md, "Status page").
+  app.get('/status', getStatusPage);
+  accepts('/status', 'GET, OPTIONS');
+  app.get('/admin/status', getAdminStatus);
+  accepts('/admin/status', 'GET, OPTIONS');
 
   app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
   app.onError((e) => {

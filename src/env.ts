@@ -25,6 +25,7 @@ type Narrowed =
   | 'FIREHOSE_ENDPOINT'
   | 'AWS_REGION'
   | 'DELIVERY_RETRY_MAX_SECONDS'
+  | 'QUEUE_RETENTION_SECONDS'
   | 'FIREHOSE_TIMEOUT_SECONDS'
   | 'HEALTH_MAX_DELIVERY_DELAY_SECONDS'
   | 'METRICS_FLUSH_SECONDS'
@@ -32,6 +33,7 @@ type Narrowed =
   | 'DEDUPE_SHARDS'
   | 'DEAD_LETTER_QUEUE'
   | 'RATE_LIMIT_PERIOD_SECONDS'
+  | 'RATE_LIMIT_KEY'
   | 'TRACKING_PLANS'
   | 'TRACKING_PLAN_CACHE_SECONDS'
   | 'DEBUGGER_ARM_SECONDS'
@@ -102,6 +104,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   FIREHOSE_TIMEOUT_SECONDS?: string;
   /** Cap on the delay between delivery retries, seconds (default 300). */
   DELIVERY_RETRY_MAX_SECONDS?: string;
+  /** The events queues' message retention, seconds (default 345,600: Queues' 4 days). */
+  QUEUE_RETENTION_SECONDS?: string;
   /** Seconds of failing delivery, or of the oldest event waiting, before /health is 503. */
   HEALTH_MAX_DELIVERY_DELAY_SECONDS?: string;
   /** Seconds between an isolate's sends of its counts to the metrics shards (default 10). */
@@ -114,6 +118,8 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   DEAD_LETTER_QUEUE?: string;
   /** Period of the RATE_LIMITER binding, for Retry-After (default 60). */
   RATE_LIMIT_PERIOD_SECONDS?: string;
+  /** What RATE_LIMITER counts by: `source` (default), `ip` or `source+ip`. */
+  RATE_LIMIT_KEY?: string;
   /** Seconds an isolate keeps the tracking plans' index before reading it again (default 30). */
   TRACKING_PLAN_CACHE_SECONDS?: string;
   /** Seconds an API read of the debugger keeps its source captured (default 600). */
@@ -137,8 +143,13 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   AWS_ACCESS_KEY_ID?: string;
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
-  /** Bearer token for /admin/* and /debugger; unset, both are disabled. */
+  /** Bearer token for /admin/* and /debugger (role admin); unset, the admin routes are off. */
   ADMIN_TOKEN?: string;
+  /**
+   * Optional Bearer token of role viewer: the debugger's page and API and the status page,
+   * nothing else (403 elsewhere). Unset: only ADMIN_TOKEN opens them.
+   */
+  DEBUGGER_TOKEN?: string;
   /** Bearer token for /metrics; unset, /metrics is open. */
   METRICS_TOKEN?: string;
   /** `source=destinationWriteKey,…`: the sources forwarded, with the destination's write key. */

@@ -2,6 +2,8 @@
 // a loop inside workerd, and the runner (bench/cpu.ts), which times the loops from outside.
 // Pure data.
 
+import { PATTERN_CASES } from './patterns';
+
 export type CaseGroup = 'handler' | 'floor' | 'consumer' | 'stage';
 
 export interface CaseInfo {
@@ -161,6 +163,14 @@ export const CPU_CASES: readonly CaseInfo[] = [
     events: 100,
     main: false,
   },
+  // The worst accepted expressions of a plan on a 32 KB string (bench/cpu/patterns.ts).
+  ...PATTERN_CASES.map((p): CaseInfo => ({
+    name: `stage.plan.pattern32k.${p.id}`,
+    group: 'stage',
+    label: `enforcePlan: one event whose 32 KB string meets ${JSON.stringify(p.schema)} (${p.why})`,
+    events: 1,
+    main: false,
+  })),
   {
     name: 'stage.readBody.batch100',
     group: 'stage',
@@ -249,6 +259,14 @@ export const CPU_CASES: readonly CaseInfo[] = [
     name: 'stage.consumer.plan',
     group: 'stage',
     label: 'mix batch: decodeMessage + streamFor + packRecords + groupCalls',
+    events: 'fixture:mix',
+    main: false,
+  },
+  {
+    name: 'stage.consumer.steps',
+    group: 'stage',
+    label:
+      'mix batch, every message delivered: prepareBatch, a step per message (step.ts), the report of steps',
     events: 'fixture:mix',
     main: false,
   },

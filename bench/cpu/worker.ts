@@ -28,6 +28,9 @@ import { BATCH_MAX_BYTES, EVENT_MAX_BYTES } from '../../src/segment/limits';
 import { isJsonObject, type JsonObject } from '../../src/segment/types';
 import { utf8Length } from '../../src/segment/utf8';
 import { decodeMessage, messageIds, messageLines } from '../../src/queue/message';
+import { prepareBatch, type BatchMessage } from '../../src/queue/prepare';
+import { emptyReport, reportSteps } from '../../src/queue/report';
+import { defaultPolicy, nextStep } from '../../src/queue/step';
 import { enforcePlan } from '../../src/plans/enforce';
 import { makeVersion } from '../../src/plans/layout';
 import { parsePlan } from '../../src/plans/plan';
@@ -39,6 +42,7 @@ import { redactEvents } from '../../src/privacy/redact';
 import type { SuppressionSet } from '../../src/privacy/set';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
+import { PATTERN_CASES, PATTERN_STRING_CHARS } from './patterns';
 
 /** The part of a Hono app the bench drives. */
 export interface FetchApp {
@@ -155,6 +159,55 @@ function parseFixtures(env: BenchEnv): CpuFixtures {
     parsedFixtures = { text, fixtures: JSON.parse(text) as CpuFixtures };
   }
   return parsedFixtures.fixtures;
+}
+
+/**
+ * What the consumer decides per message once the calls are answered, every message delivered:
+ * the batch prepared (kept lines, inputs, copies), a step each (src/queue/step.ts) and the
+ * report of steps (src/queue/report.ts). Decoding is counted in stage.consumer.plan.
+ */
+function consumerSteps(bodies: readonly string[]): boolean {
+  const messages: BatchMessage[] = bodies.map((body, i) => {
+    const decoded = decodeMessage(body);
+    if (decoded === undefined) throw new Error('a fixture message does not decode');
+    const lines = messageLines(decoded);
+    const raw = {
+      id: `m${i}`,
+      attempts: 1,
+      timestamp: new Date(0),
+      body,
+      ack: () => undefined,
+      retry: () => undefined,
+    };
+    const ids = messageIds(decoded, lines);
+    return { raw, decoded, lines, ids, token: raw.id, attempt: `${raw.id}:1`, gate: undefined };
+  });
+  const prepared = prepareBatch(messages);
+  for (const index of prepared.inputs.keys())
+    prepared.decisions.set(index, { kind: 'ack', stream: 'bench' });
+  const policy = defaultPolicy(300, 345_600);
+  const steps = messages.map((_m, index) =>
+    nextStep(
+      {
+        decision: prepared.decisions.get(index) ?? { kind: 'ack', stream: 'bench' },
+        attempts: 1,
+        priorAttempts: 0,
+        sentAt: 0,
+        queuedAt: 0,
+        waiting: undefined,
+      },
+      policy,
+      1,
+      Math.random,
+    ),
+  );
+  reportSteps(emptyReport(prepared.deduplicated), {
+    messages,
+    prepared,
+    steps,
+    deadLetterFailed: new Set(),
+  });
+  return steps.every((s) => s.kind === 'ack');
 }
 
 /** What the consumer does before sending: decode each message and plan the calls. */
@@ -309,6 +362,27 @@ function buildCases(
   const lookup = suppressionLookup(BENCH_HASH_KEY, [millionIdSet()]);
   const privacyEnv: BenchEnv = { ...appEnv, PRIVACY_HASH_KEY: BENCH_HASH_KEY };
   let nextId = 0;
+  // One plan and one event per expression: the event's one string is the expression's worst.
+  const patternCases = PATTERN_CASES.map((p) => {
+    const parsed = parsePlan({
+      events: { P: { properties: { properties: { s: { type: 'string', ...p.schema } } } } },
+    });
+    if (!parsed.ok) throw new Error(`pattern case ${p.id} refused: ${parsed.error.message}`);
+    const raw = {
+      type: 'track',
+      event: 'P',
+      userId: 'u',
+      properties: { s: p.attack(PATTERN_STRING_CHARS) },
+    };
+    const single = ingestSingle(raw, 'track', facts, enrich);
+    if (!single.ok) throw new Error(`pattern case ${p.id}: the event is refused`);
+    const events = [single.value];
+    return [
+      `stage.plan.pattern32k.${p.id}`,
+      // Each attack string fails its expression: the event is annotated, never passed.
+      () => enforcePlan(parsed.value.compiled, events).violated === 1,
+    ] as const;
+  });
   const mixCalls = planCalls(fx.mixMessages, streams);
   const mixBodies = mixCalls.map((c) => encodePutRecordBatch(c.stream, c.records));
   const keyBytes = () => encoder.encode(fx.writeKey);
@@ -463,6 +537,7 @@ function buildCases(
         return out.deliver === plannedEvents && out.violated === 0;
       },
     ],
+    ...patternCases,
     [
       'stage.readBody.batch100',
       async () => (await readBody(request('/v1/batch', fx.batchBody), BATCH_MAX_BYTES)).ok,
@@ -511,6 +586,7 @@ function buildCases(
         ).length > 0,
     ],
     ['stage.consumer.plan', () => planCalls(fx.mixMessages, streams).length > 0],
+    ['stage.consumer.steps', () => consumerSteps(fx.mixMessages)],
     ['stage.consumer.utf8Length', () => mixNdjson.reduce((sum, t) => sum + utf8Length(t), 0) > 0],
     [
       'stage.consumer.textEncoder',
@@ -541,7 +617,7 @@ function buildCases(
             : [{ index, source: m.header.source, lines: messageLines(m) }];
         });
         const plan = planForward(inputs, forwardKeys);
-        return plan.calls.length > 0 && plan.skipped.size === 0;
+        return plan.calls.length > 0 && plan.refused.size === 0;
       },
     ],
     [
@@ -711,16 +787,19 @@ export function cpuBenchWorker(
         if (!parsed.ok) throw new Error(`the bench plan is refused: ${parsed.error.message}`);
         const version = makeVersion(Date.now(), 'benchplan');
         await savePlan(env, fixtures.planSource, version, parsed.value.document);
-        // Check the plan is in force: an unplanned event for its source must be blocked (sent to
-        // the dead-letter queue), or the plan case would time a source without one.
+        // Check the plan is in force: an unplanned event for its source must be blocked (queued
+        // marked as such: src/queue/message.ts), or the plan case would time a source without one.
         let blocked = false;
-        const dlq = { ...noopQueue, send: async () => void (blocked = true) };
+        const probeQueue = {
+          ...noopQueue,
+          send: async (body: string) =>
+            void (blocked ||= decodeMessage(body)?.blocked !== undefined),
+        };
+        const probeEnv: BenchEnv = { ...serveEnv };
+        for (const name of names(env.BENCH_QUEUE_BINDINGS))
+          if (/^EVENTS(_\d+)?$/.test(name)) probeEnv[name] = probeQueue;
         const probe = JSON.stringify({ type: 'track', event: 'Unplanned', userId: 'u' });
-        await app.fetch(
-          request('/v1/track', probe, fixtures.planWriteKey),
-          { ...serveEnv, DLQ: dlq },
-          ctx,
-        );
+        await app.fetch(request('/v1/track', probe, fixtures.planWriteKey), probeEnv, ctx);
         if (!blocked) throw new Error('the plan case: the plan is not in force for its source');
         await savePrivacyPolicy(app, serveEnv, fixtures, ctx);
         planSaved = true;

@@ -84,6 +84,21 @@ export interface LocalFirehoseOptions {
   // Clock for SigV4 freshness and the hour a record lands in.
   now?: () => Date;
   maxClockSkewMs?: number;
+  // A handled call answered this long or more after it was signed (its X-Amz-Date, whole
+  // seconds) goes on the late list too: set it a little under the client's own timeout, and a
+  // call whose slow answer the client may have given up on is listed (a loaded machine answers
+  // late without any fault). Unset: only late-answer faults and unanswered calls are listed.
+  slowAnswerMs?: number;
+}
+
+/** Milliseconds since the request's X-Amz-Date (YYYYMMDDTHHMMSSZ), or undefined without one. */
+function sinceSigned(req: IncomingMessage, now: Date): number | undefined {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(
+    headerString(req, 'x-amz-date') ?? '',
+  );
+  if (m === null) return undefined;
+  const [, y, mo, d, h, mi, s] = m.map(Number);
+  return now.getTime() - Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0);
 }
 
 export interface LocalFirehoseStats extends Stats {
@@ -123,6 +138,8 @@ interface ApiReply extends Reply {
   errorType?: WireErrorType;
   // A late answer: how long to hold it once the records are written and counted.
   holdMs?: number;
+  // The records a handled call wrote, for the late ledger should its answer never arrive.
+  written?: readonly Uint8Array[];
 }
 
 function wireError(type: WireErrorType, message: string): Reply & { errorType: WireErrorType } {
@@ -293,6 +310,7 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
     const result = {
       ...base,
       ...(holdMs === undefined ? {} : { holdMs }),
+      written: accepted,
       outcome,
       failed,
       bytesWritten: written.bytes,
@@ -348,6 +366,20 @@ export async function createLocalFirehose(options: LocalFirehoseOptions): Promis
       (reply.stream === undefined ? undefined : streamFaults.get(reply.stream)) ?? active;
     await wait((reply.holdMs ?? 0) + latency.latencyMs, signal);
 
+    // Written, but the client left (it gave up, or the server is closing) before the answer
+    // went, or answered so long after it was signed that the client may have given up: to the
+    // client this is a late answer too, its records landed unacknowledged.
+    const unanswered = res.destroyed || clientGone.signal.aborted || closing.signal.aborted;
+    const slow =
+      options.slowAnswerMs !== undefined && (sinceSigned(req, now()) ?? 0) >= options.slowAnswerMs;
+    const written = reply.written ?? [];
+    if (
+      (unanswered || slow) &&
+      reply.holdMs === undefined &&
+      reply.stream !== undefined &&
+      written.length > 0
+    )
+      markLate(late, reply.stream, written);
     const ms = Math.round(performance.now() - started);
     log(
       `${reply.operation ?? 'call'} stream=${reply.stream ?? '-'} records=${reply.records} ` +

@@ -85,6 +85,15 @@ export function newTrace(receivedAt: number): IngestTrace {
   return { receivedAt };
 }
 
+/**
+ * Events of the request that were refused (the status page's `rejected`): every one of them
+ * when the whole request was (at least one), else the batch's invalid items.
+ */
+export function rejectedEvents(trace: IngestTrace): number {
+  if (trace.error !== undefined) return Math.max(1, trace.items?.length ?? 1);
+  return trace.outcome?.rejected.length ?? 0;
+}
+
 const REDACTED = '[write key]';
 
 /** A payload as received, left out for a source with a privacy policy or suppressions. */

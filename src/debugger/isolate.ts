@@ -5,6 +5,7 @@
 import type { Env } from '../env';
 import { isolateBuffer } from '../metrics/isolate';
 import type { IngestTrace } from './capture';
+import { grantsOf } from './grants';
 import { DEBUGGER_REARM_SLACK_SECONDS, DEBUGGER_WATCH_CACHE_SECONDS } from './limits';
 import type { ListAnswer, ListQuery } from './object';
 import type { CaptureBatch } from './outbox';
@@ -31,7 +32,8 @@ export function debuggerBound(env: Env): boolean {
 
 /** The methods of a source's object, as its stub offers them. */
 export interface SourceObject {
-  record(batch: CaptureBatch): Promise<number>;
+  record(batch: CaptureBatch, grants?: readonly string[]): Promise<number>;
+  report(grants: readonly string[]): Promise<void>;
   list(query: ListQuery): Promise<ListAnswer>;
   fetch(request: Request): Promise<Response>;
 }
@@ -78,6 +80,28 @@ async function lookupWatchList(env: Env, url: string): Promise<WatchList> {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+const sha256 = async (text: string): Promise<Uint8Array> =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
+let known: { tokens: string; grants: Promise<string[]> } | undefined;
+
+/**
+ * The grants of the tokens valid now (ADMIN_TOKEN, DEBUGGER_TOKEN), as this isolate's env has
+ * them: computed once per pair of values. Every call to a source's object carries them, so a
+ * socket opened under a token rotated since is closed at once (src/debugger/grants.ts).
+ */
+export function currentGrants(env: Env): Promise<string[]> {
+  const tokens = `${env.ADMIN_TOKEN ?? ''}\n${env.DEBUGGER_TOKEN ?? ''}`;
+  if (known?.tokens !== tokens) {
+    known = { tokens, grants: grantsOf([env.ADMIN_TOKEN, env.DEBUGGER_TOKEN], sha256) };
+  }
+  return known.grants;
+}
+
+/** The grant of one token (the one whose ticket opens a socket). */
+export { grantOf } from './grants';
+export { sha256 as grantDigest };
+
 /** The tap's I/O for a request to `url`. */
 export function tapIo(env: Env, url: string): TapIo {
   return {
@@ -85,7 +109,7 @@ export function tapIo(env: Env, url: string): TapIo {
     sleep,
     lookup: () => lookupWatchList(env, url),
     send: async (source, batch) => {
-      await sourceObject(env, source).record(batch);
+      await sourceObject(env, source).record(batch, await currentGrants(env));
     },
   };
 }

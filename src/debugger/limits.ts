@@ -65,3 +65,19 @@ export const DEBUGGER_ROW_MAX_CHARS = 500_000;
 // one-letter key would blank every such letter); the `writeKey` fields are removed whatever
 // its length.
 export const DEBUGGER_SCRUB_MIN_KEY_CHARS = 8;
+
+// Issue #22: "an open debugger socket is closed within 60 s of its token no longer being
+// valid". While a page's socket is open its object wakes this often (an alarm: one row written,
+// Durable Objects pricing) and closes the sockets whose token the object's own secrets no longer
+// hold; half the 60 s leaves room for an alarm that runs late. A Worker that calls the object
+// (captured events, a page opening or renewing) passes the valid tokens' grants too, which
+// close such sockets at once.
+export const DEBUGGER_GRANT_CHECK_SECONDS = 30;
+
+// Ours: a report of the valid grants from the Worker counts this long; after it only the
+// object's own secrets count (they are the deployed version's: a deploy restarts every object).
+export const DEBUGGER_GRANT_REPORT_SECONDS = 60;
+
+// Ours: the WebSocket close code for a token no longer valid (4000–4999: for applications,
+// RFC 6455 §7.4.2); the page then asks for a new ticket, which the old token no longer gets.
+export const DEBUGGER_REVOKED_CLOSE_CODE = 4401;

@@ -12,15 +12,27 @@
 // DEBUGGER_RETENTION_SECONDS (var, default 3600) from when it reached the object: reads leave
 // older ones out, and the alarm due when the oldest expires removes them from memory and
 // storage.
+//
+// Each socket carries the grant of the token that opened it (src/debugger/grants.ts). While any
+// socket is open the object wakes every DEBUGGER_GRANT_CHECK_SECONDS and closes those whose
+// token is no longer valid (rotated or removed); every call from the Worker (captured events, a
+// page opening or renewing) reports the valid grants and closes them at once. With no socket open
+// nothing wakes it for this.
 
 import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
+import { grantsOf, grantValid, type GrantView } from './grants';
 import {
   DEBUGGER_RETENTION_MAX_SECONDS,
   DEBUGGER_RETENTION_MIN_SECONDS,
   DEBUGGER_RETENTION_SECONDS_DEFAULT,
 } from '../privacy/limits';
-import { DEBUGGER_PERSIST_SECONDS, DEBUGGER_ROW_MAX_CHARS } from './limits';
+import {
+  DEBUGGER_GRANT_CHECK_SECONDS,
+  DEBUGGER_PERSIST_SECONDS,
+  DEBUGGER_REVOKED_CLOSE_CODE,
+  DEBUGGER_ROW_MAX_CHARS,
+} from './limits';
 import { RateSampler, type CaptureBatch } from './outbox';
 import { EventRing, type RingEvent, type StatusFilter } from './ring';
 
@@ -67,6 +79,18 @@ interface Arrival {
 export const SOCKET_PING = 'ping';
 export const SOCKET_PONG = 'pong';
 
+// Headers the Worker sets on a socket's upgrade request (only the Worker reaches the object):
+// the grant of the token whose ticket opened it, and the grants valid now (comma-separated).
+export const GRANT_HEADER = 'X-Debugger-Grant';
+export const VALID_GRANTS_HEADER = 'X-Debugger-Valid-Grants';
+
+interface SocketAttachment {
+  grant: string;
+}
+
+const digest = async (text: string): Promise<Uint8Array> =>
+  new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+
 export class DebuggerSource extends DurableObject<Env> {
   readonly #ring = new EventRing();
   readonly #sampler = new RateSampler();
@@ -76,9 +100,15 @@ export class DebuggerSource extends DurableObject<Env> {
   #arrivals: Arrival[] = [];
   #dirty = false;
   #parts = 0;
+  #grants: GrantView = { own: new Set() };
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      this.#grants = {
+        own: new Set(await grantsOf([env.ADMIN_TOKEN, env.DEBUGGER_TOKEN], digest)),
+      };
+    });
     const sql = ctx.storage.sql;
     sql.exec('CREATE TABLE IF NOT EXISTS ring (part INTEGER PRIMARY KEY, value TEXT NOT NULL)');
     const parts = sql.exec<{ value: string }>('SELECT value FROM ring ORDER BY part').toArray();
@@ -100,9 +130,13 @@ export class DebuggerSource extends DurableObject<Env> {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(SOCKET_PING, SOCKET_PONG));
   }
 
-  /** A batch from one isolate: sampled, added, broadcast. Returns how many were added. */
-  async record(batch: CaptureBatch): Promise<number> {
+  /**
+   * A batch from one isolate: sampled, added, broadcast. Returns how many were added. `grants`:
+   * the valid grants as that isolate knows them, checked before anything is sent.
+   */
+  async record(batch: CaptureBatch, grants?: readonly string[]): Promise<number> {
     const now = Date.now();
+    if (grants !== undefined) this.report(grants);
     const take = this.#sampler.admit(batch.events.length, now);
     const added = this.#ring.push(batch.events.slice(0, take));
     const skipped = batch.skipped + batch.events.length - take;
@@ -122,6 +156,13 @@ export class DebuggerSource extends DurableObject<Env> {
     return added.length;
   }
 
+  /** The Worker's word on which grants are valid now: sockets opened under others close. */
+  report(grants: readonly string[]): void {
+    const now = Date.now();
+    this.#grants = { own: this.#grants.own, reported: { grants: new Set(grants), at: now } };
+    this.#closeRevoked(now);
+  }
+
   /** The ring, newest first: what GET /debugger/events answers. */
   list(query: ListQuery): ListAnswer {
     this.#expire(Date.now());
@@ -129,14 +170,20 @@ export class DebuggerSource extends DurableObject<Env> {
   }
 
   /** A page's WebSocket (already authenticated by the Worker): the ring, then every batch. */
-  override fetch(request: Request): Response {
+  override async fetch(request: Request): Promise<Response> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
     }
     this.#expire(Date.now());
+    const grant = request.headers.get(GRANT_HEADER);
+    if (grant === null) return new Response('no grant', { status: 403 });
+    const valid = request.headers.get(VALID_GRANTS_HEADER);
+    if (valid !== null) this.report(valid.split(',').filter((g) => g !== ''));
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server);
+    server.serializeAttachment({ grant } satisfies SocketAttachment);
+    await this.#checkGrantsBy(Date.now() + DEBUGGER_GRANT_CHECK_SECONDS * 1000);
     const hello: SocketMessage = {
       kind: 'snapshot',
       events: this.#ring.newest(),
@@ -160,7 +207,8 @@ export class DebuggerSource extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    this.#expire(Date.now());
+    const now = Date.now();
+    this.#expire(now);
     if (this.#dirty) {
       this.#dirty = false;
       if (this.#ring.size > 0) {
@@ -172,8 +220,15 @@ export class DebuggerSource extends DurableObject<Env> {
         this.#parts = 0;
       }
     }
+    const open = this.#closeRevoked(now);
+    // One alarm for both: the oldest event's retention, and the grants' check while sockets are
+    // open.
     const [first] = this.#arrivals;
-    if (first !== undefined) await this.ctx.storage.setAlarm(first.at + this.#retentionMs());
+    const next = Math.min(
+      first === undefined ? Infinity : first.at + this.#retentionMs(),
+      open > 0 ? now + DEBUGGER_GRANT_CHECK_SECONDS * 1000 : Infinity,
+    );
+    if (next !== Infinity) await this.ctx.storage.setAlarm(next);
   }
 
   #retentionMs(): number {
@@ -197,6 +252,30 @@ export class DebuggerSource extends DurableObject<Env> {
     this.#dirty = true;
     // Storage writes in a Durable Object are ordered without awaiting them (output gates).
     void this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
+  }
+
+  /** Closes the sockets whose token is no longer valid; returns how many stay open. */
+  #closeRevoked(now: number): number {
+    let open = 0;
+    for (const ws of this.ctx.getWebSockets()) {
+      const attached = ws.deserializeAttachment() as SocketAttachment | null;
+      if (grantValid(attached?.grant, this.#grants, now)) {
+        open += 1;
+        continue;
+      }
+      try {
+        ws.close(DEBUGGER_REVOKED_CLOSE_CODE, 'the token that opened this is no longer valid');
+      } catch {
+        // Already closing.
+      }
+    }
+    return open;
+  }
+
+  /** Makes sure the alarm fires by `at` (it may be set earlier already). */
+  async #checkGrantsBy(at: number): Promise<void> {
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
   }
 
   #broadcast(message: SocketMessage): void {

@@ -3,10 +3,12 @@
 // SHA-256 hashes. Pure data and string assembly.
 //
 // What the script does: asks for the admin token (kept in sessionStorage only, sent as a Bearer
-// header, never in a URL); lists the sources (GET /debugger/sources); for the chosen one, arms
-// it and gets a WebSocket ticket (POST /debugger/watch, renewed every renewSeconds), opens
+// header, never in a URL: session.ts, shared with the status page); lists the sources (GET
+// /debugger/sources); for the chosen one, arms it and gets a WebSocket ticket (POST /debugger/watch, renewed every renewSeconds), opens
 // /debugger/ws with the ticket, and shows the ring it receives and every batch after it, newest
 // first. Pause, clear and filters act on the page only.
+
+import { SESSION_SCRIPT } from './session';
 
 export const PAGE_STYLE = String.raw`
 :root { color-scheme: light dark; --ok: #137333; --bad: #b3261e; --muted: #5f6368;
@@ -56,10 +58,11 @@ pre { margin: 0; font: 12px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, 
 #disabled pre { padding: 8px; }
 `;
 
-export const PAGE_SCRIPT = String.raw`
+export const PAGE_SCRIPT =
+  SESSION_SCRIPT +
+  String.raw`
 'use strict';
 (function () {
-  var TOKEN_KEY = 'ndc-segment.debugger.token';
   var MAX_ROWS = 500;
   var PING_MS = 30000;
   var RECONNECT_MS = 2000;
@@ -70,13 +73,8 @@ export const PAGE_SCRIPT = String.raw`
     $('disabled').hidden = false;
     return;
   }
-  // sessionStorage only: the token goes when the tab closes. Storage may be refused (a
-  // sandboxed frame, a locked-down browser): the page then asks again on every load.
-  var stored = {
-    get: function () { try { return sessionStorage.getItem(TOKEN_KEY) || ''; } catch (e) { return ''; } },
-    set: function (v) { try { sessionStorage.setItem(TOKEN_KEY, v); } catch (e) { /* kept in memory only */ } },
-    forget: function () { try { sessionStorage.removeItem(TOKEN_KEY); } catch (e) { /* nothing kept */ } }
-  };
+  // The token: sessionStorage only, shared with the status page (src/debugger/session.ts).
+  var stored = ndcSession;
   var state = {
     token: stored.get(),
     source: new URLSearchParams(location.search).get('source') || '',
@@ -95,18 +93,7 @@ export const PAGE_SCRIPT = String.raw`
   }
 
   function api(method, path) {
-    return fetch(path, {
-      method: method,
-      headers: { Authorization: 'Bearer ' + state.token },
-      cache: 'no-store'
-    }).then(function (res) {
-      return res.json().catch(function () { return null; }).then(function (body) {
-        if (res.ok) return body;
-        var e = new Error((body && body.error && body.error.message) || ('HTTP ' + res.status));
-        e.status = res.status;
-        throw e;
-      });
-    });
+    return ndcSession.api(method, path, state.token);
   }
 
   // Back to the login form, the token dropped from memory and sessionStorage.
@@ -353,9 +340,10 @@ const TYPES = ['track', 'identify', 'page', 'screen', 'group', 'alias'];
 
 const DISABLED = `
 <section id="disabled" hidden>
-  <h2>The debugger is off: ADMIN_TOKEN is not set</h2>
-  <p>The debugger shows every event a source sends, so it opens only with the admin token.
-  Set the <code>ADMIN_TOKEN</code> secret and reload this page.</p>
+  <h2>The debugger is off: neither ADMIN_TOKEN nor DEBUGGER_TOKEN is set</h2>
+  <p>The debugger shows every event a source sends, so it opens only with a token. Set the
+  <code>ADMIN_TOKEN</code> secret (or the read-only <code>DEBUGGER_TOKEN</code>) and reload this
+  page.</p>
   <p>Deployed collector:</p>
   <pre>npx wrangler secret put ADMIN_TOKEN</pre>
   <p>Local collector: <code>npm start</code> prints the local admin token it sets; with
@@ -363,7 +351,7 @@ const DISABLED = `
   <code>ADMIN_TOKEN=&lt;token&gt;</code> in <code>.dev.vars</code>.</p>
 </section>`;
 
-/** The page; `enabled` is whether ADMIN_TOKEN is set (otherwise it explains how to set it). */
+/** The page; `enabled` is whether a token that opens it is set (else it says how to set one). */
 export function pageHtml(enabled: boolean): string {
   const typeOptions = TYPES.map((t) => `<option>${t}</option>`).join('');
   return `<!doctype html>

@@ -6,13 +6,15 @@
 // whole, so that a message is always sent whole or not at all and its retries stay its own.
 
 import { shardOf, writeKey } from './keys';
-import { DUPLICATE, HELD, type ShardRequest } from './ledger';
+import { DUPLICATE, HELD, SEND_COPIED, type ShardRequest } from './ledger';
 
 export interface GateMessage {
   /** Index of the message in the consumer batch. */
   index: number;
-  /** Who delivers: the queue message id, or the token a replay carries. */
+  /** Whose delivery: the events' first queue message id (kept by retries, copies and replays). */
   token: string;
+  /** This attempt of that delivery: unique to it. */
+  attempt: string;
   source: string;
   /** The messageId of each line, in order. */
   ids: readonly string[];
@@ -36,7 +38,8 @@ export interface GatePlan {
 export function planGate(messages: readonly GateMessage[], shards: number): GatePlan {
   const keys: Uint32Array[] = [];
   const repeats: boolean[][] = [];
-  const pending = new Map<number, Map<string, { words: number[]; targets: Target[] }>>();
+  // Per shard, per message (each message is one attempt of one delivery): its keys there.
+  const pending = new Map<number, Map<number, { words: number[]; targets: Target[] }>>();
   messages.forEach((m, message) => {
     const words = new Uint32Array(m.ids.length * 2);
     const seen = new Set<string>();
@@ -48,15 +51,15 @@ export function planGate(messages: readonly GateMessage[], shards: number): Gate
       if (repeat[line] === true) return;
       const hi = words[line * 2] ?? 0;
       const shard = shardOf(hi, shards);
-      let byToken = pending.get(shard);
-      if (byToken === undefined) {
-        byToken = new Map();
-        pending.set(shard, byToken);
+      let byMessage = pending.get(shard);
+      if (byMessage === undefined) {
+        byMessage = new Map();
+        pending.set(shard, byMessage);
       }
-      let entry = byToken.get(m.token);
+      let entry = byMessage.get(message);
       if (entry === undefined) {
         entry = { words: [], targets: [] };
-        byToken.set(m.token, entry);
+        byMessage.set(message, entry);
       }
       entry.words.push(hi, words[line * 2 + 1] ?? 0);
       entry.targets.push({ message, line });
@@ -65,11 +68,13 @@ export function planGate(messages: readonly GateMessage[], shards: number): Gate
     repeats.push(repeat);
   });
   const requests: GatePlan['requests'] = new Map();
-  for (const [shard, byToken] of pending) {
+  for (const [shard, byMessage] of pending) {
     const reserve: ShardRequest['reserve'] = [];
     const targets: Target[] = [];
-    for (const [token, entry] of byToken) {
-      reserve.push({ token, keys: Uint32Array.from(entry.words) });
+    for (const [message, entry] of byMessage) {
+      const m = messages[message] as GateMessage;
+      const keys = Uint32Array.from(entry.words);
+      reserve.push({ token: m.token, attempt: m.attempt, source: m.source, keys });
       targets.push(...entry.targets);
     }
     requests.set(shard, { reserve, targets });
@@ -80,6 +85,8 @@ export function planGate(messages: readonly GateMessage[], shards: number): Gate
 export interface GateResult {
   /** Lines to deliver (false: a duplicate, dropped). */
   keep: boolean[];
+  /** Lines whose forward copy is queued already: deliver them, queue no copy. */
+  copied: boolean[];
   /** Hold the whole message back and retry it: a line is in flight elsewhere. */
   held: boolean;
   /** A shard it needed could not be asked: retry the whole message. */
@@ -95,6 +102,7 @@ export function resolveGate(
 ): GateResult[] {
   const results: GateResult[] = plan.repeats.map((repeat) => ({
     keep: repeat.map((r) => !r),
+    copied: repeat.map(() => false),
     held: false,
     unavailable: false,
     duplicates: repeat.filter((r) => r).length,
@@ -114,6 +122,8 @@ export function resolveGate(
         result.duplicates += 1;
       } else if (verdict === HELD) {
         result.held = true;
+      } else if (verdict === SEND_COPIED) {
+        result.copied[line] = true;
       }
     });
   }

@@ -45,3 +45,9 @@ export const DEDUPE_OUTBOX_FLUSH_MS = 1000;
 // Ours: commits and releases kept per shard in one isolate's outbox while its shard cannot be
 // reached; past this the oldest are dropped (a dropped commit can let a duplicate through).
 export const DEDUPE_OUTBOX_MAX_KEYS = 100_000;
+
+// Ours: how long a consumer waits for a dedupe shard's answer. A call is one Durable Object
+// request doing in-memory work (a millisecond or so, bench/); a shard that does not answer
+// within this is taken as down for that batch, whose messages wait (src/queue/step.ts) rather
+// than the consumer invocation stalling on it. Well inside FIREHOSE_TIMEOUT_SECONDS (20 s).
+export const DEDUPE_CALL_TIMEOUT_MS = 5000;

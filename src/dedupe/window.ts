@@ -5,11 +5,19 @@
 // and a state byte) at a load of at most 0.8, so 11–15 bytes a key: what lets one Durable Object
 // hold an hour of 10,000 events/s split over a dozen shards (src/dedupe/limits.ts).
 
-/** A key's state in a table: absent, reserved by a delivery in flight, or delivered. */
+/**
+ * A key's state in a table: absent, reserved by a delivery in flight, or delivered; and, for
+ * forwarding (src/queue/forward-copies.ts), whether the event's forward copy is already queued:
+ * reserved with its copy queued, or free again (its delivery failed) with its copy queued.
+ */
 export const ABSENT = 0;
 export const PENDING = 1;
 export const COMMITTED = 2;
-export type KeyState = typeof ABSENT | typeof PENDING | typeof COMMITTED;
+export const FREE_COPIED = 3;
+export const PENDING_COPIED = 4;
+export type KeyState =
+  typeof ABSENT | typeof PENDING | typeof COMMITTED | typeof FREE_COPIED | typeof PENDING_COPIED;
+export type HeldState = Exclude<KeyState, typeof ABSENT>;
 
 // Ours: a growing table is rebuilt 1.5× larger past this load; linear probing stays short
 // (Knuth: ~1/(1−α)² probes for a miss, 25 at 0.8).
@@ -67,7 +75,7 @@ export class KeyTable {
   }
 
   /** Inserts the key or changes its state. */
-  set(hi: number, lo: number, state: typeof PENDING | typeof COMMITTED): void {
+  set(hi: number, lo: number, state: HeldState): void {
     const h = hi >>> 0;
     const l = lo >>> 0;
     let i = this.#find(h, l);
@@ -152,7 +160,9 @@ interface Generation {
 /**
  * Keys remembered for a window, in generations of window ÷ (n − 1): a key stays findable for at
  * least the window and at most n ÷ (n − 1) of it. When the keys outgrow `maxKeys`, the oldest
- * generation is dropped early (the window shortens) rather than memory growing.
+ * generation is dropped early (the window shortens) rather than memory growing; the dedupe
+ * ledger keeps one window per source with no bound of its own and drops generations itself,
+ * from the largest source first (src/dedupe/ledger.ts).
  */
 export class KeyWindow {
   readonly #windowMs: number;
@@ -162,7 +172,7 @@ export class KeyWindow {
   /** Generations dropped before their time to stay within maxKeys. */
   droppedEarly = 0;
 
-  constructor(windowMs: number, generations: number, maxKeys: number) {
+  constructor(windowMs: number, generations: number, maxKeys = Infinity) {
     this.#windowMs = windowMs;
     this.#generationMs = Math.max(1, Math.ceil(windowMs / Math.max(1, generations - 1)));
     this.#maxKeys = maxKeys;
@@ -200,15 +210,26 @@ export class KeyWindow {
     return { state: ABSENT, table: undefined };
   }
 
+  /**
+   * Forgets the oldest generation before its time, even the only one; returns the keys it held
+   * (0 when there was none).
+   */
+  dropOldest(): number {
+    const oldest = this.#generations.shift();
+    if (oldest === undefined) return 0;
+    this.droppedEarly += 1;
+    return oldest.table.size;
+  }
+
   /** Adds a key at time `at` (or changes its state where it is already held). */
-  set(hi: number, lo: number, state: typeof PENDING | typeof COMMITTED, at: number): void {
+  set(hi: number, lo: number, state: HeldState, at: number): void {
     const held = this.find(hi, lo).table;
     if (held !== undefined) {
       held.set(hi, lo, state);
       return;
     }
     this.#generationFor(at).set(hi, lo, state);
-    if (this.size > this.#maxKeys && this.#generations.length > 1) {
+    if (this.#maxKeys !== Infinity && this.size > this.#maxKeys && this.#generations.length > 1) {
       this.#generations.shift();
       this.droppedEarly += 1;
     }

@@ -26,9 +26,10 @@ export type RecordOutcome =
  * Why a whole call is retried. `ambiguous`: the records may have landed (a timeout, a lost
  * connection, a 200 that does not account for every record), so sending them again can
  * duplicate them; `auth`: credentials or permissions, fixable by an operator; `transient`:
- * throttling and server errors, where Firehose took nothing.
+ * throttling and server errors, where Firehose took nothing; `not_configured`: no stream is
+ * set, so no call was made.
  */
-export type RetryCause = 'transient' | 'auth' | 'ambiguous';
+export type RetryCause = 'transient' | 'auth' | 'ambiguous' | 'not_configured';
 
 export type CallOutcome =
   /** HTTP 200 accounting for every record: one outcome per record, in order. */

@@ -5,7 +5,9 @@
 // most FORWARD_MAX_BODY_BYTES of body and FORWARD_MAX_EVENTS_PER_CALL events. A message's events
 // stay in one call whenever they fit one (they always do: a queue message is at most 128 KB), so
 // one call's answer decides the ack or retry of whole messages and a retry resends nothing that
-// another call delivered. An event over FORWARD_MAX_EVENT_BYTES is skipped, never sent.
+// another call delivered. An event the destination would refuse (over FORWARD_MAX_EVENT_BYTES,
+// or not a JSON object) is left out of the calls and named in `refused` with its reason: the
+// consumer dead-letters it (archived under forward-dead-letters/), never acks it unsent.
 
 import { utf8Length } from '../segment/utf8';
 import type { ForwardCallOutcome, ForwardRetryCause } from './codec';
@@ -47,12 +49,19 @@ export interface ForwardCall {
   messages: number[];
 }
 
-export type SkipReason = 'event_too_large' | 'not_a_json_object';
+export type RefusalReason = 'event_too_large' | 'not_a_json_object';
+
+/** A line no call carries, why, and its size as the destination would get it. */
+export interface RefusedLine {
+  line: number;
+  reason: RefusalReason;
+  bytes?: number;
+}
 
 export interface ForwardPlan {
   calls: ForwardCall[];
-  /** Per message, the lines left out and why (never sent, never retried). */
-  skipped: Map<number, Array<{ line: number; reason: SkipReason }>>;
+  /** Per message, the lines left out of every call and why (dead-lettered, never sent). */
+  refused: Map<number, RefusedLine[]>;
   /** Messages of sources without a destination write key. */
   unkeyed: number[];
 }
@@ -67,30 +76,57 @@ interface Pending {
   messages: Set<number>;
 }
 
+/** A message's lines as the destination gets them; each one it would refuse is passed on. */
+function destinationEvents(
+  input: ForwardInput,
+  limits: ForwardLimits,
+  refuse: (index: number, entry: RefusedLine) => void,
+): Array<{ json: string; bytes: number }> {
+  const events: Array<{ json: string; bytes: number }> = [];
+  input.lines.forEach((line, i) => {
+    const json = destinationEvent(line);
+    if (json === undefined) return refuse(input.index, { line: i, reason: 'not_a_json_object' });
+    const bytes = utf8Length(json);
+    if (bytes > limits.maxEventBytes)
+      return refuse(input.index, { line: i, reason: 'event_too_large', bytes });
+    events.push({ json, bytes });
+  });
+  return events;
+}
+
+/** The inputs of sources with a write key, by source; the others' indexes into `unkeyed`. */
+function bySource(
+  inputs: readonly ForwardInput[],
+  writeKeys: ReadonlyMap<string, string>,
+  unkeyed: number[],
+): Map<string, ForwardInput[]> {
+  const out = new Map<string, ForwardInput[]>();
+  for (const input of inputs) {
+    if (!writeKeys.has(input.source)) {
+      unkeyed.push(input.index);
+      continue;
+    }
+    const list = out.get(input.source) ?? [];
+    list.push(input);
+    out.set(input.source, list);
+  }
+  return out;
+}
+
 export function planForward(
   inputs: readonly ForwardInput[],
   writeKeys: ReadonlyMap<string, string>,
   limits: ForwardLimits = FORWARD_LIMITS,
 ): ForwardPlan {
   const calls: ForwardCall[] = [];
-  const skipped: ForwardPlan['skipped'] = new Map();
+  const refused: ForwardPlan['refused'] = new Map();
   const unkeyed: number[] = [];
-  const skip = (index: number, line: number, reason: SkipReason): void => {
-    const list = skipped.get(index) ?? [];
-    list.push({ line, reason });
-    skipped.set(index, list);
+  const refuse = (index: number, entry: RefusedLine): void => {
+    const list = refused.get(index) ?? [];
+    list.push(entry);
+    refused.set(index, list);
   };
-  const bySource = new Map<string, ForwardInput[]>();
-  for (const input of inputs) {
-    if (!writeKeys.has(input.source)) {
-      unkeyed.push(input.index);
-      continue;
-    }
-    const list = bySource.get(input.source) ?? [];
-    list.push(input);
-    bySource.set(input.source, list);
-  }
-  for (const [source, list] of bySource) {
+  for (const [source, list] of bySource(inputs, writeKeys, unkeyed)) {
     let pending: Pending = { events: [], bytes: ENVELOPE_BYTES, messages: new Set() };
     const flush = (): void => {
       if (pending.events.length === 0) return;
@@ -111,14 +147,7 @@ export function planForward(
       pending.bytes + added(bytes, count) <= limits.maxBodyBytes &&
       pending.events.length + count <= limits.maxEvents;
     for (const input of list) {
-      const events: Array<{ json: string; bytes: number }> = [];
-      input.lines.forEach((line, i) => {
-        const json = destinationEvent(line);
-        if (json === undefined) return skip(input.index, i, 'not_a_json_object');
-        const bytes = utf8Length(json);
-        if (bytes > limits.maxEventBytes) return skip(input.index, i, 'event_too_large');
-        events.push({ json, bytes });
-      });
+      const events = destinationEvents(input, limits, refuse);
       if (events.length === 0) continue;
       const total = events.reduce((n, e) => n + e.bytes, 0);
       // The message whole in a fresh call, unless it fits the current one.
@@ -133,7 +162,20 @@ export function planForward(
     }
     flush();
   }
-  return { calls, skipped, unkeyed };
+  return { calls, refused, unkeyed };
+}
+
+/** The dead-letter reason of a message's refused lines, e.g. `event_too_large: 40960 bytes…`. */
+export function refusalReason(lines: readonly RefusedLine[], limits = FORWARD_LIMITS): string {
+  const reasons = new Set<string>();
+  for (const l of lines) {
+    reasons.add(
+      l.reason === 'event_too_large'
+        ? `event_too_large: ${l.bytes ?? 0} bytes, over the destination's ${limits.maxEventBytes}`
+        : 'not_a_json_object: the destination takes JSON objects only',
+    );
+  }
+  return [...reasons].join('; ');
 }
 
 export type ForwardDecision =

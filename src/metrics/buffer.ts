@@ -13,8 +13,10 @@ import type {
   MetricType,
 } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
+import { addMinute, type MinuteCounts, type StatusField } from './minutes';
 import { seriesKey } from './series';
 import { emptyStreak, recordOutcome, type DeliveryStreak } from './streak';
+import { recordWaitingChange, type WaitingChange, type WaitingState } from './waiting';
 
 /** One histogram series: per-bucket (not cumulative) counts, the sum and count of values. */
 export interface HistogramSample {
@@ -41,6 +43,10 @@ export interface MetricsDelta {
   streak?: DeliveryStreak;
   /** The same for forwarding (docs/forwarding.md), for /health's forwarding check. */
   forwardStreak?: DeliveryStreak;
+  /** Per-minute counts by source for the status page (minutes.ts); never in a shard's state. */
+  status?: MinuteCounts;
+  /** Events held back by a failure an operator or the platform must fix (waiting.ts). */
+  waiting?: WaitingState;
 }
 
 export function emptyDelta(): MetricsDelta {
@@ -129,11 +135,26 @@ export class MetricsBuffer {
     recordOutcome(this.#delta.forwardStreak, seconds, ok);
   }
 
+  /** Adds to the status page's counts of `source` at `minute` (Unix minutes). */
+  minute(source: string, minute: number, counts: Partial<Record<StatusField, number>>): void {
+    this.#delta.status ??= {};
+    addMinute(this.#delta.status, minute, source, counts);
+  }
+
+  /** Records what happened to one message's held-back events at `seconds` (Unix time). */
+  waiting(change: WaitingChange, seconds: number): void {
+    if (!Number.isSafeInteger(change.events) || change.events < 0) return;
+    this.#delta.waiting ??= {};
+    recordWaitingChange(this.#delta.waiting, change, seconds);
+  }
+
   isEmpty(): boolean {
     return (
       this.#series === 0 &&
       this.#delta.streak === undefined &&
-      this.#delta.forwardStreak === undefined
+      this.#delta.forwardStreak === undefined &&
+      this.#delta.status === undefined &&
+      this.#delta.waiting === undefined
     );
   }
 

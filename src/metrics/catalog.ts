@@ -186,7 +186,7 @@ export const METRIC_CATALOG = {
   },
   ndc_segment_events_forwarded_total: {
     type: 'counter',
-    help: 'Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered, skipped).',
+    help: 'Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered).',
     labels: ['source', 'outcome'],
   },
   ndc_segment_last_forward_success_timestamp_seconds: {
@@ -213,6 +213,31 @@ export const METRIC_CATALOG = {
     type: 'counter',
     help: 'Values a privacy policy removed (drop), hashed (hash) or truncated (an IP address), by source and action.',
     labels: ['source', 'action'],
+  },
+  ndc_segment_delivery_waiting_events: {
+    type: 'gauge',
+    help: 'Events held back by a failure an operator or the platform must fix, by reason (credentials, configuration, dedupe, queue, archive, firehose); delivered on their own once it is fixed.',
+    labels: ['reason'],
+  },
+  ndc_segment_delivery_blocked_seconds: {
+    type: 'gauge',
+    help: 'Seconds the oldest event held back by such a failure has waited since it was first queued; 0 when none is.',
+    labels: [],
+  },
+  ndc_segment_events_requeued_total: {
+    type: 'counter',
+    help: 'Events put back on an events queue as a fresh copy instead of being dead-lettered, by reason.',
+    labels: ['reason'],
+  },
+  ndc_segment_dedupe_evictions_total: {
+    type: 'counter',
+    help: "Dedupe keys forgotten before the end of the window to keep a shard within its memory, by source (that source's window was shortened).",
+    labels: ['source'],
+  },
+  ndc_segment_last_dedupe_eviction_timestamp_seconds: {
+    type: 'gauge',
+    help: 'Unix time in seconds of the last dedupe key of the source forgotten before the end of the window.',
+    labels: ['source'],
   },
 } as const satisfies Record<string, MetricDef>;
 

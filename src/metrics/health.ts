@@ -3,8 +3,10 @@
 // Firehose (the idea of Snowplow's collector "sink health"); and, when forwarding is
 // configured, the same for forwarding. Pure.
 
+import { parseSeriesKey } from './series';
 import type { MetricsState } from './state';
 import { failingSince, STREAK_RETAIN_SECONDS, type DeliveryStreak } from './streak';
+import { WAIT_REASON_TEXT, type WaitingSummary } from './waiting';
 
 // Ours: how long delivery may fail without a single success, and how long the oldest queued
 // event may wait, before /health turns red. Five minutes outlasts a throttling burst (retry
@@ -40,6 +42,20 @@ export interface Health {
       status: Status | 'unknown';
       messages: number | null;
       oldestAgeSeconds: number | null;
+      output?: string;
+    };
+    /** Events held back by a failure an operator or the platform must fix (waiting.ts). */
+    waiting: {
+      status: Status;
+      events: number;
+      oldestWaitSeconds: number;
+      reasons: Array<{ reason: string; events: number; why: string }>;
+      output?: string;
+    };
+    /** Dedupe windows shortened to keep a shard within its memory, within the last window. */
+    dedupe: {
+      status: Status;
+      sources: Array<{ source: string; lastEviction: string; keysForgotten: number }>;
       output?: string;
     };
     /** Present only when forwarding is configured (FORWARD_ENDPOINT set). */
@@ -180,6 +196,82 @@ function credentialsCheck(state: MetricsState): Health['checks']['credentials'] 
 }
 
 /**
+ * Fails while any event is held back by a failure an operator or the platform must fix, saying
+ * which and since when; delivery resumes on its own within `retryCapSeconds` of the fix.
+ */
+function waitingCheck(
+  summary: WaitingSummary | undefined,
+  retryCapSeconds: number,
+): Health['checks']['waiting'] {
+  const active = summary?.active ?? [];
+  const events = active.reduce((n, a) => n + a.events, 0);
+  const reasons = active.map((a) => ({
+    reason: a.reason,
+    events: a.events,
+    why: WAIT_REASON_TEXT[a.reason],
+  }));
+  const check: Health['checks']['waiting'] = {
+    status: events > 0 ? 'fail' : 'pass',
+    events,
+    oldestWaitSeconds: summary?.blockedSeconds ?? 0,
+    reasons,
+  };
+  if (events > 0) {
+    check.output =
+      `${events} events held back, none lost: ${reasons.map((r) => `${r.events} because ${r.why}`).join('; ')}; ` +
+      `the oldest has waited ${check.oldestWaitSeconds} s. Delivery resumes on its own within ` +
+      `${retryCapSeconds} s (DELIVERY_RETRY_MAX_SECONDS) of the fix`;
+  }
+  return check;
+}
+
+/** Fails while a source's dedupe keys were forgotten early within the last `windowSeconds`. */
+function dedupeCheck(
+  state: MetricsState,
+  now: number,
+  windowSeconds: number,
+): Health['checks']['dedupe'] {
+  const forgotten = new Map<string, number>();
+  for (const [key, value] of Object.entries(state.counters)) {
+    const parsed = parseSeriesKey(key);
+    if (parsed?.name === 'ndc_segment_dedupe_evictions_total')
+      forgotten.set(parsed.labels['source'] ?? '', value);
+  }
+  const sources: Health['checks']['dedupe']['sources'] = [];
+  for (const [key, at] of Object.entries(state.gauges)) {
+    const parsed = parseSeriesKey(key);
+    if (parsed?.name !== 'ndc_segment_last_dedupe_eviction_timestamp_seconds') continue;
+    if (at < now - windowSeconds) continue;
+    const source = parsed.labels['source'] ?? '';
+    sources.push({
+      source,
+      lastEviction: iso(at) ?? '',
+      keysForgotten: forgotten.get(source) ?? 0,
+    });
+  }
+  const check: Health['checks']['dedupe'] = {
+    status: sources.length > 0 ? 'fail' : 'pass',
+    sources,
+  };
+  if (sources.length > 0) {
+    check.output =
+      `the dedupe window of ${sources.map((s) => s.source).join(', ')} was shortened to keep a ` +
+      'shard within its memory (fresh messageIds faster than DEDUPE_SHARDS can hold): resends ' +
+      'of their older events may land again; add dedupe shards (docs/delivery.md)';
+  }
+  return check;
+}
+
+/** What /health knows beyond the counters: what waits now, and the settings it is judged by. */
+export interface HealthContext {
+  waiting?: WaitingSummary;
+  /** DELIVERY_RETRY_MAX_SECONDS. */
+  retryCapSeconds: number;
+  /** DEDUPE_WINDOW_SECONDS (0: deduplication off). */
+  dedupeWindowSeconds: number;
+}
+
+/**
  * Delivery fails when it has failed, without a success, for `maxDelaySeconds` counted from the
  * first failure after the last success (a failure after a quiet night is 0 s of failure).
  * Credentials fail as soon as Firehose refused them more recently than anything landed. The
@@ -191,10 +283,13 @@ export function evaluateHealth(
   nowMs: number,
   maxDelaySeconds = HEALTH_MAX_DELIVERY_DELAY_SECONDS,
   forwarding?: ForwardingInput,
+  context: HealthContext = { retryCapSeconds: 300, dedupeWindowSeconds: 3600 },
 ): Health {
   const now = nowMs / 1000;
   const delivery = deliveryCheck(state, maxDelaySeconds);
   const credentials = credentialsCheck(state);
+  const waiting = waitingCheck(context.waiting, context.retryCapSeconds);
+  const dedupe = dedupeCheck(state, now, context.dedupeWindowSeconds);
   let check: Health['checks']['backlog'];
   if (backlog === undefined) {
     check = { status: 'unknown', messages: null, oldestAgeSeconds: null };
@@ -206,15 +301,16 @@ export function evaluateHealth(
   }
   const forward =
     forwarding === undefined ? undefined : forwardingCheck(state, forwarding, now, maxDelaySeconds);
-  const status: Status = [delivery, credentials, check, forward].some((c) => c?.status === 'fail')
-    ? 'fail'
-    : 'pass';
+  const checks = [delivery, credentials, check, waiting, dedupe, forward];
+  const status: Status = checks.some((c) => c?.status === 'fail') ? 'fail' : 'pass';
   return {
     status,
     checks: {
       delivery,
       credentials,
       backlog: check,
+      waiting,
+      dedupe,
       ...(forward === undefined ? {} : { forwarding: forward }),
     },
   };

@@ -6,6 +6,7 @@ import type { Env } from '../env';
 import { MetricsBuffer } from './buffer';
 import { FlushScheduler, flushIntervalMs, type FlushIo } from './flush';
 import { METRICS_SHARDS } from './limits';
+import { mergeMinutes, type MinuteCounts } from './minutes';
 import type { MetricsShard } from './object';
 import { mergeStates, type MetricsState } from './state';
 
@@ -37,7 +38,7 @@ function io(env: Env): FlushIo {
 }
 
 /** At the end of every invocation: arm a flush if one is due, kept alive by waitUntil. */
-export function scheduleFlush(env: Env, ctx: ExecutionContext): void {
+export function scheduleFlush(env: Env, ctx: Pick<ExecutionContext, 'waitUntil'>): void {
   const pending = isolateScheduler.schedule(io(env), flushIntervalMs(env.METRICS_FLUSH_SECONDS));
   if (pending !== undefined) ctx.waitUntil(pending);
 }
@@ -89,4 +90,23 @@ export async function readMetrics(env: Env): Promise<MetricsState> {
 /** Drops the cached read, so the next scrape reads the shards (tests). */
 export function forgetScrape(): void {
   cached = undefined;
+}
+
+let cachedStatus: { at: number; ring: MinuteCounts } | undefined;
+
+/**
+ * The status page's per-minute counts of every shard, merged, from this isolate's copy when it
+ * is fresher than the scrape cache: an open page's refreshes cost one read of the shards per
+ * isolate per window, however many pages are open.
+ */
+export async function readStatusMinutes(env: Env): Promise<MinuteCounts> {
+  const ttl = Math.min(SCRAPE_CACHE_MAX_MS, flushIntervalMs(env.METRICS_FLUSH_SECONDS));
+  if (cachedStatus !== undefined && Date.now() - cachedStatus.at < ttl) return cachedStatus.ring;
+  const rings = await Promise.all(
+    Array.from({ length: METRICS_SHARDS }, (_v, i) => stub(env, i).statusMinutes()),
+  );
+  const ring: MinuteCounts = {};
+  for (const r of rings) mergeMinutes(ring, r);
+  cachedStatus = { at: Date.now(), ring };
+  return ring;
 }

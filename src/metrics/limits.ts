@@ -25,3 +25,7 @@ export const METRICS_PERSIST_MAX_MS = 8000;
 
 // Ours: a shard writes its points at most this often, so points grow with time, not flushes.
 export const ANALYTICS_INTERVAL_MS = 60_000;
+
+// Durable Objects limits: a SQLite row is at most 2 MB; a shard's snapshot is written in parts
+// of this many characters (one row each), well below. Each part is one row written a persist.
+export const METRICS_SNAPSHOT_PART_CHARS = 500_000;

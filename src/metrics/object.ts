@@ -10,7 +10,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import type { FlushBatch } from './flush';
 import { flushIntervalMs } from './flush';
-import { METRICS_PERSIST_MAX_MS } from './limits';
+import { METRICS_PERSIST_MAX_MS, METRICS_SNAPSHOT_PART_CHARS } from './limits';
+import type { MinuteCounts } from './minutes';
 import { ShardCore } from './shard';
 import type { MetricsState } from './state';
 
@@ -18,9 +19,6 @@ import type { MetricsState } from './state';
 export function persistDelayMs(flushSeconds: string | undefined): number {
   return Math.min(METRICS_PERSIST_MAX_MS, flushIntervalMs(flushSeconds));
 }
-
-// Durable Objects limits: a row is at most 2 MB; the snapshot is cut into parts well below.
-const SNAPSHOT_PART_CHARS = 500_000;
 
 export class MetricsShard extends DurableObject<Env> {
   readonly #core = new ShardCore(Date.now());
@@ -50,6 +48,11 @@ export class MetricsShard extends DurableObject<Env> {
     return this.#core.state;
   }
 
+  /** The status page's per-minute counts this shard holds (GET /admin/status merges them). */
+  statusMinutes(): MinuteCounts {
+    return this.#core.status;
+  }
+
   override alarm(): void {
     this.#alarmArmed = false;
     const now = Date.now();
@@ -67,9 +70,12 @@ export class MetricsShard extends DurableObject<Env> {
   /** One row per part, written with UPDATE where the part exists (one row written each). */
   #persist(text: string): void {
     const sql = this.ctx.storage.sql;
-    const parts = Math.max(1, Math.ceil(text.length / SNAPSHOT_PART_CHARS));
+    const parts = Math.max(1, Math.ceil(text.length / METRICS_SNAPSHOT_PART_CHARS));
     for (let part = 0; part < parts; part++) {
-      const value = text.slice(part * SNAPSHOT_PART_CHARS, (part + 1) * SNAPSHOT_PART_CHARS);
+      const value = text.slice(
+        part * METRICS_SNAPSHOT_PART_CHARS,
+        (part + 1) * METRICS_SNAPSHOT_PART_CHARS,
+      );
       if (part < this.#parts) sql.exec('UPDATE snapshot SET value = ? WHERE part = ?', value, part);
       else sql.exec('INSERT INTO snapshot (part, value) VALUES (?, ?)', part, value);
     }

@@ -3,6 +3,8 @@
 
 import { PATH_TYPES } from '../segment/types';
 import type { MetricsBuffer } from './buffer';
+import { minuteOf } from './minutes';
+import type { WaitingChange, WaitReason } from './waiting';
 
 export type CallLabel = 'ok' | 'partial' | 'retry' | 'fatal' | 'too_large';
 
@@ -14,13 +16,15 @@ export interface DeliveryReport {
     events: number;
     records: number;
     bytes: number;
-    /** When each landed message's events were received, for delivery latency. */
-    received: Array<{ at: number; events: number }>;
+    /** When each landed message's events were received, and their source: latency and lag. */
+    received: Array<{ at: number; events: number; source: string }>;
   }>;
   /** Events in records or calls that failed, by stream (retried or dead-lettered). */
   failed: Array<{ stream: string; events: number }>;
   retriedEvents: number;
   deadLetteredEvents: number;
+  /** The dead-lettered events by source (those of an undecodable message have none). */
+  deadLetteredBySource?: Array<{ source: string; events: number }>;
   /** Events whose dead-lettering failed and that were retried instead. */
   deadLetterSendFailures: number;
   /** Events dropped as duplicates of an event already delivered or in flight, by source. */
@@ -31,6 +35,12 @@ export interface DeliveryReport {
   authFailure: boolean;
   /** Events retried because the forward queue refused their copy (docs/forwarding.md). */
   forwardCopyFailedEvents?: number;
+  /** Blocked events archived under blocked/ (src/archive/blocked.ts). */
+  archivedEvents?: number;
+  /** What each message did to the events held back by a waiting failure (waiting.ts). */
+  waiting?: WaitingChange[];
+  /** Events requeued as fresh copies, by the failure they wait on. */
+  requeued?: Array<{ reason: WaitReason; events: number }>;
 }
 
 export type ForwardOutcomeLabel = 'ok' | 'retried' | 'dead_lettered' | 'skipped';
@@ -59,6 +69,8 @@ const FIXED_ROUTES = new Set([
   '/admin/blocked',
   '/admin/replay',
   '/admin/tracking-plans',
+  '/admin/status',
+  '/status',
   '/debugger',
   '/debugger/events',
   '/debugger/sources',
@@ -99,8 +111,19 @@ export function recordAccepted(
   const byType = new Map<string, number>();
   for (const type of types) byType.set(type, (byType.get(type) ?? 0) + 1);
   for (const [type, n] of byType) m.inc('ndc_segment_events_received_total', { type, source }, n);
+  m.minute(source, minuteOf(now), { received: types.length });
   m.observe('ndc_segment_batch_events', {}, types.length);
   m.max('ndc_segment_last_enqueue_timestamp_seconds', {}, seconds(now));
+}
+
+/** Events of a known source refused (a batch's invalid items, or a whole refused request). */
+export function recordSourceRejected(
+  m: MetricsBuffer,
+  source: string,
+  events: number,
+  now: number,
+): void {
+  if (events > 0) m.minute(source, minuteOf(now), { rejected: events });
 }
 
 /** Events or requests refused, by reason code. */
@@ -130,14 +153,22 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
     m.inc('ndc_segment_records_delivered_total', { stream: d.stream }, d.records);
     m.inc('delivery_success_total', { stream: d.stream }, d.events);
     for (const r of d.received) {
-      if (r.events > 0)
-        m.observe('ndc_segment_delivery_latency_seconds', {}, seconds(now - r.at), r.events);
+      if (r.events === 0) continue;
+      m.observe('ndc_segment_delivery_latency_seconds', {}, seconds(now - r.at), r.events);
+      const lag = Math.max(0, seconds(now - r.at));
+      m.minute(r.source, minuteOf(now), {
+        delivered: r.events,
+        lagSumSeconds: lag * r.events,
+        lagMaxSeconds: lag,
+      });
     }
   }
   for (const f of report.failed) m.inc('delivery_failure_total', { stream: f.stream }, f.events);
   if (report.retriedEvents > 0) m.inc('ndc_segment_events_retried_total', {}, report.retriedEvents);
   if (report.deadLetteredEvents > 0)
     m.inc('ndc_segment_events_dead_lettered_total', {}, report.deadLetteredEvents);
+  for (const d of report.deadLetteredBySource ?? [])
+    m.minute(d.source, minuteOf(now), { deadLettered: d.events });
   for (const d of report.deduplicated)
     m.inc('ndc_segment_events_deduplicated_total', { source: d.source }, d.events);
   if (report.ambiguousEvents > 0)
@@ -153,6 +184,23 @@ export function recordDelivery(m: MetricsBuffer, report: DeliveryReport, now: nu
   if (report.authFailure)
     m.max('ndc_segment_last_delivery_auth_failure_timestamp_seconds', {}, seconds(now));
   if ((report.forwardCopyFailedEvents ?? 0) > 0) recordForwardFailure(m, now);
+  recordArchived(m, report.archivedEvents ?? 0);
+  for (const change of report.waiting ?? []) m.waiting(change, seconds(now));
+  for (const r of report.requeued ?? [])
+    if (r.events > 0) m.inc('ndc_segment_events_requeued_total', { reason: r.reason }, r.events);
+}
+
+/** Dedupe keys a shard forgot before the end of the window, by source (src/dedupe/ledger.ts). */
+export function recordDedupeEvictions(
+  m: MetricsBuffer,
+  evictions: ReadonlyArray<{ source: string; keys: number }>,
+  now: number,
+): void {
+  for (const { source, keys } of evictions) {
+    if (keys <= 0) continue;
+    m.inc('ndc_segment_dedupe_evictions_total', { source }, keys);
+    m.max('ndc_segment_last_dedupe_eviction_timestamp_seconds', { source }, seconds(now));
+  }
 }
 
 function recordForwardFailure(m: MetricsBuffer, now: number): void {

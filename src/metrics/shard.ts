@@ -9,6 +9,7 @@ import {
 } from './analytics';
 import type { FlushBatch } from './flush';
 import { ANALYTICS_INTERVAL_MS } from './limits';
+import { mergeMinutes, type MinuteCounts } from './minutes';
 import { applyDelta, emptyState, mergeStates, type MetricsState } from './state';
 
 // Ours: an isolate unseen this long is forgotten (its sequence numbers with it); isolates live
@@ -23,6 +24,8 @@ interface Snapshot {
   /** Counts since the last Analytics Engine write, and when that was. */
   interval: MetricsState;
   intervalSince: number;
+  /** The status page's last hour by minute and source (minutes.ts); absent before it existed. */
+  status?: MinuteCounts;
 }
 
 function isBatch(value: unknown): value is FlushBatch {
@@ -35,6 +38,7 @@ export class ShardCore {
   #state: MetricsState = emptyState();
   #interval: MetricsState = emptyState();
   #intervalSince: number;
+  readonly #status: MinuteCounts = {};
   readonly #isolates = new Map<string, { seq: number; seen: number }>();
 
   constructor(now: number) {
@@ -43,6 +47,11 @@ export class ShardCore {
 
   get state(): MetricsState {
     return this.#state;
+  }
+
+  /** The status page's counts this shard received (a read of the live ring: callers copy). */
+  get status(): MinuteCounts {
+    return this.#status;
   }
 
   get isolates(): number {
@@ -101,6 +110,7 @@ export class ShardCore {
       isolates: [...this.#isolates].map(([id, s]) => [id, s.seq, s.seen]),
       interval: this.#interval,
       intervalSince: this.#intervalSince,
+      status: this.#status,
     };
     return JSON.stringify(snapshot);
   }
@@ -117,6 +127,7 @@ export class ShardCore {
     this.#state = mergeStates([snapshot.state]);
     this.#interval = mergeStates([snapshot.interval]);
     if (typeof snapshot.intervalSince === 'number') this.#intervalSince = snapshot.intervalSince;
+    mergeMinutes(this.#status, snapshot.status);
     for (const entry of Array.isArray(snapshot.isolates) ? snapshot.isolates : []) {
       const [id, seq, seen] = entry;
       if (typeof id === 'string' && typeof seq === 'number' && typeof seen === 'number')
@@ -132,5 +143,7 @@ export class ShardCore {
   #add(delta: unknown): void {
     applyDelta(this.#state, delta);
     applyDelta(this.#interval, delta);
+    if (typeof delta === 'object' && delta !== null && 'status' in delta)
+      mergeMinutes(this.#status, delta.status);
   }
 }

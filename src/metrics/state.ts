@@ -12,6 +12,7 @@ import type { HistogramDef } from './catalog';
 import { METRICS_MAX_SERIES } from './limits';
 import { parseSeriesKey } from './series';
 import { emptyStreak, mergeStreak } from './streak';
+import { mergeWaiting } from './waiting';
 
 /** Same shape and keys as `MetricsDelta`; counters and histograms are totals, gauges maxima. */
 export type MetricsState = MetricsDelta;
@@ -80,14 +81,21 @@ function seriesCount(state: MetricsState): number {
   );
 }
 
-function accumulate(target: MetricsState, source: unknown, maxSeries: number): void {
-  if (!isRecord(source)) return;
+/** The sections that are not series: the failure streaks and the events held back. */
+function accumulateSections(target: MetricsState, source: Record<string, unknown>): void {
   if (source.streak !== undefined) {
     target.streak = mergeStreak(target.streak ?? emptyStreak(), source.streak);
   }
   if (source.forwardStreak !== undefined) {
     target.forwardStreak = mergeStreak(target.forwardStreak ?? emptyStreak(), source.forwardStreak);
   }
+  if (source.waiting !== undefined)
+    target.waiting = mergeWaiting(target.waiting ?? {}, source.waiting);
+}
+
+function accumulate(target: MetricsState, source: unknown, maxSeries: number): void {
+  if (!isRecord(source)) return;
+  accumulateSections(target, source);
   let series = seriesCount(target);
   const admit = (): boolean => {
     if (series >= maxSeries) return false;

@@ -45,8 +45,26 @@ export const KV_LIST_MAX_KEYS = 1000;
 // compiling it recurses within any stack.
 export const SCHEMA_MAX_DEPTH = 64;
 
+// Ours: a value of an event is checked against at most this many schemas (itself and those that
+// apply to the same value through allOf, anyOf, oneOf, not, if/then/else, dependentSchemas and
+// $ref: src/plans/expansion.ts). Real plans reach a few; $ref can multiply it exponentially, so
+// with the 5 ms bound per expression on a 32 KB string (docs/tracking-plans.md) no value costs
+// more than this many checks.
+export const SCHEMA_MAX_EXPANSION = 256;
+
 // KV limits page: "Writes to same key: 1 per second". Saves of plans close together (a script
 // applying many sources' plans) all rewrite the index: a refused write is tried again after
 // this long, this many times in all, before the save answers 503.
 export const KV_SAME_KEY_WRITE_INTERVAL_MS = 1100;
 export const INDEX_WRITE_ATTEMPTS = 3;
+
+// Ours: recheck gives up on an expression after this long (the checker's own clock; workerd's
+// clock stands still while JavaScript runs, so in production the limit below is what bounds
+// the work). The slowest expression of the ReDoS literature in the tests, `(.*a){12}`, takes
+// ~1.3 s inside workerd on the development machine; an expression given up on is refused.
+export const REGEX_CHECK_TIMEOUT_MS = 10_000;
+// recheck's default (Parameters.maxNFASize, 35,000): the largest automaton it builds for an
+// expression; a larger one is "cannot be proven linear" and refused.
+export const REGEX_CHECK_MAX_NFA_SIZE = 35_000;
+// Ours: verdicts an isolate remembers, so saving the same plan again checks nothing twice.
+export const REGEX_VERDICTS_CACHED = 1000;

@@ -1,8 +1,8 @@
 // Blocked events checked again for a replay: each archived group's events against the plan now
-// in force for its source. Pure: the plans are looked up by the caller (src/routes/admin.ts).
+// in force for its source. Pure: the plans are looked up by the caller (src/archive/replay.ts).
 
-import { blockedReason, reblockedLine } from '../queue/dead-letter';
-import type { ParsedArchive } from '../queue/replay';
+import { blockedReason, reblockedLine } from '../archive/format';
+import type { ParsedArchive } from '../archive/parse';
 import type { JsonObject } from '../segment/types';
 import { recheckEvent } from './enforce';
 import type { CompiledPlan } from './plan';

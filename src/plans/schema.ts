@@ -9,7 +9,8 @@
 
 import { dereference, Validator, type Schema, type SchemaDraft } from '@cfworker/json-schema';
 import { err, isJsonObject, ok, type Result } from '../segment/types';
-import { SCHEMA_MAX_DEPTH } from './limits';
+import { schemaExpansion } from './expansion';
+import { SCHEMA_MAX_DEPTH, SCHEMA_MAX_EXPANSION } from './limits';
 
 /** The drafts a plan may use (issue #14): 2020-12 unless the schema's `$schema` says draft-07. */
 export type PlanDraft = Extract<SchemaDraft, '7' | '2020-12'>;
@@ -23,7 +24,7 @@ const DRAFTS: Readonly<Record<string, PlanDraft>> = {
 const TYPES = new Set(['array', 'boolean', 'integer', 'null', 'number', 'object', 'string']);
 
 // Keywords whose value is a schema, an array of schemas, or a map of names to schemas.
-const SCHEMA_KEYWORDS = [
+export const SCHEMA_KEYWORDS = [
   'additionalItems',
   'unevaluatedItems',
   'contains',
@@ -35,8 +36,8 @@ const SCHEMA_KEYWORDS = [
   'then',
   'else',
 ] as const;
-const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
-const SCHEMA_MAP_KEYWORDS = [
+export const SCHEMA_ARRAY_KEYWORDS = ['allOf', 'anyOf', 'oneOf', 'prefixItems'] as const;
+export const SCHEMA_MAP_KEYWORDS = [
   '$defs',
   'definitions',
   'properties',
@@ -278,6 +279,17 @@ export function compileSchema(raw: unknown): Result<Validator, SchemaProblem> {
           problem('', `$ref ${JSON.stringify(holder.$ref)} does not resolve within the schema`),
         );
       }
+    }
+    // Before the walk below, which a schema that multiplies its checks would make endless.
+    const widest = schemaExpansion(schema, lookup, SCHEMA_MAX_EXPANSION);
+    if (widest > SCHEMA_MAX_EXPANSION) {
+      return err(
+        problem(
+          '',
+          `checks one value against more than ${SCHEMA_MAX_EXPANSION} schemas ($ref used ` +
+            'within allOf, anyOf or oneOf multiplies them)',
+        ),
+      );
     }
     const validator = new Validator(schema, draft.value, false);
     // Walk it once: anything left that throws (a $ref into a non-schema) throws here, not later.

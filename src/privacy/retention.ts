@@ -2,11 +2,14 @@
 // and the choice within one listed page.
 //
 // Every prefix of the ARCHIVE bucket is covered (dead-letters/, blocked/, replayed/,
-// forward-dead-letters/, forward-replayed/, replay-claims/, audit/, and any added later): a run
+// forward-dead-letters/, forward-replayed/, replay-claims/, and any added later) but the audit
+// trail (audit/: kept as long as the operator chooses, docs/security.md) and retention's own
+// state: a run
 // walks the bucket in key order, at most RETENTION_MAX_PAGES_PER_RUN pages of R2_LIST_MAX_KEYS,
 // and the next run goes on after the last key it saw, starting over once it reached the end. An
 // object's age is its upload time, as an R2 lifecycle rule counts it.
 
+import { AUDIT_PREFIX } from '../audit/limits';
 import { ARCHIVE_RETENTION_DAYS_DEFAULT } from './limits';
 
 /** Where a run records how far it got, in the bucket itself; never deleted by retention. */
@@ -33,10 +36,13 @@ export interface ListedObject {
   uploaded: Date;
 }
 
-/** The keys of a listed page to delete: older than the cutoff, retention's own state aside. */
+/** Prefixes retention never deletes: its own state, and the audit trail. */
+const KEPT_PREFIXES = [RETENTION_PREFIX, AUDIT_PREFIX];
+
+/** The keys of a listed page to delete: older than the cutoff, the kept prefixes aside. */
 export function expiredKeys(objects: readonly ListedObject[], cutoff: number): string[] {
   return objects
-    .filter((o) => !o.key.startsWith(RETENTION_PREFIX) && o.uploaded.getTime() < cutoff)
+    .filter((o) => !KEPT_PREFIXES.some((p) => o.key.startsWith(p)) && o.uploaded.getTime() < cutoff)
     .map((o) => o.key);
 }
 

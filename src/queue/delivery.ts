@@ -86,10 +86,11 @@ export function splitCall(
 }
 
 /**
- * Why a message is retried: a call's or record's cause, the dedupe gate's, or the forward
- * queue's refusal of its copy (then nothing was sent to Firehose).
+ * Why a message is retried: a call's or record's cause, the dedupe gate's, the forward queue's
+ * refusal of its copy, or R2's of its blocked events (then nothing was sent to Firehose).
  */
-export type RetryReason = RetryCause | 'held' | 'dedupe_unavailable' | 'forward_unavailable';
+export type RetryReason =
+  RetryCause | 'held' | 'dedupe_unavailable' | 'forward_unavailable' | 'archive_unavailable';
 
 export type Decision =
   | { kind: 'ack'; stream: string }

@@ -15,8 +15,9 @@ import {
   recordDelivery,
   recordForwarded,
 } from '../metrics/record';
-import { archiveBatch, deliverBatch, runtimeConsumerDeps } from './consumer';
-import { FORWARD_ARCHIVE_PREFIX } from './dead-letter';
+import { FORWARD_ARCHIVE_PREFIX } from '../archive/keys';
+import { archiveBatch } from '../archive/writer';
+import { deliverBatch, runtimeConsumerDeps } from './consumer';
 import { forwardBatch } from './forward-consumer';
 
 // wrangler.toml: the dead_letter_queue of every events consumer.
@@ -73,6 +74,6 @@ export async function handleQueue(
       break;
     }
   }
-  if (dedupe !== undefined) scheduleOutboxFlush(dedupe.io, isolateOutbox, ctx);
+  if (dedupe !== undefined) scheduleOutboxFlush(dedupe, isolateOutbox, ctx);
   scheduleFlush(env, ctx);
 }

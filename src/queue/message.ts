@@ -7,8 +7,17 @@
 //   {"type":"page","messageId":"m2",...}\n
 //
 // `ids` holds each line's messageId in order, so the consumer deduplicates without parsing
-// events. `token`, set on replayed events, names the delivery that first reserved their keys.
+// events. `token`, set on replayed events and requeued copies, names the delivery that first
+// reserved their keys. A copy the consumer requeued instead of dead-lettering (src/queue/step.ts)
+// also carries `queuedAt` (when its events were first queued), `priorAttempts` (delivery
+// attempts made before it) and `wait` (the failure it waits on).
+// `blocked`, set when a tracking plan blocked some of the request's events, names those lines by
+// reason (`{"violation":[2],"unplanned_event":[0,3]}`, indexes into the lines): they travel in
+// the same message as the events delivered, and the events consumer archives them under
+// blocked/ (src/archive/blocked.ts) instead of sending them. Decoded, a message shows its
+// delivered lines as `ndjson` and the blocked ones apart, in `blocked`.
 
+import { isWaitReason, type WaitReason } from '../metrics/waiting';
 import type { Sink } from '../privacy/policy';
 import { parseSinks } from '../privacy/sinks';
 import { isJsonObject } from '../segment/types';
@@ -37,18 +46,36 @@ export interface MessageHeader {
   ids?: string[];
   /** The dedupe token the events were first delivered under (replays and dead letters). */
   token?: string;
+  /** When the events were first queued, ms (requeued copies; else the message's own time). */
+  queuedAt?: number;
+  /** Delivery attempts made before this message (requeued copies). */
+  priorAttempts?: number;
+  /** The failure a requeued copy waits on (counted in ndc_segment_delivery_waiting_events). */
+  wait?: WaitReason;
   deadLetter?: DeadLetterInfo;
   /**
    * The only sinks its events may reach, as their consent decided at ingest (src/privacy/);
-   * absent: every sink. Kept through dead letters, the archive and replays.
+   * absent: every sink. Kept through requeued copies, dead letters, the archive and replays.
    */
   sinks?: Sink[];
+  /** On the wire only: the lines a tracking plan blocked, by reason (decoded into `blocked`). */
+  blocked?: Record<string, number[]>;
+}
+
+/** The lines of a message a tracking plan blocked, in order, each with its id and reason. */
+export interface BlockedLines {
+  lines: string[];
+  ids: string[];
+  reasons: string[];
 }
 
 export interface DecodedMessage {
+  /** The header of the lines in `ndjson` (`events` and `ids` count those only). */
   header: MessageHeader;
-  /** The events, one per line, every line ending in "\n". */
+  /** The events to deliver, one per line, every line ending in "\n" ("" when none). */
   ndjson: string;
+  /** The lines a tracking plan blocked, apart; absent when there are none. */
+  blocked?: BlockedLines;
 }
 
 export function encodeHeader(header: Omit<MessageHeader, 'v'>): string {
@@ -84,6 +111,12 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   if (typeof token === 'string' && token !== '') header.token = token;
   const sinks = parseSinks(parsed['sinks']);
   if (sinks !== undefined) header.sinks = sinks;
+  const { queuedAt, priorAttempts, wait } = parsed;
+  if (typeof queuedAt === 'number' && Number.isFinite(queuedAt)) header.queuedAt = queuedAt;
+  if (Number.isSafeInteger(priorAttempts) && (priorAttempts as number) > 0)
+    header.priorAttempts = priorAttempts as number;
+  if (isWaitReason(wait)) header.wait = wait;
+  const marks = parsed['blocked'];
   if (
     isJsonObject(deadLetter) &&
     typeof deadLetter['reason'] === 'string' &&
@@ -96,11 +129,57 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
       at: deadLetter['at'],
     };
   }
-  return { header, ndjson };
+  if (marks === undefined) return { header, ndjson };
+  return splitBlocked({ header, ndjson }, marks);
+}
+
+/** Each line's block reason from a header's `blocked` marks, or undefined when they are bad. */
+function blockReasons(marks: unknown, lines: number): Array<string | undefined> | undefined {
+  if (!isJsonObject(marks)) return undefined;
+  const reasons: Array<string | undefined> = new Array<string | undefined>(lines).fill(undefined);
+  for (const [reason, indexes] of Object.entries(marks)) {
+    if (!Array.isArray(indexes)) return undefined;
+    for (const index of indexes) {
+      if (!Number.isInteger(index) || index < 0 || index >= lines) return undefined;
+      if (reasons[index as number] !== undefined) return undefined;
+      reasons[index as number] = reason;
+    }
+  }
+  return reasons;
+}
+
+/**
+ * A message with blocked lines as its delivered lines (`ndjson`, `header.events`, `header.ids`)
+ * and its blocked ones apart; undefined when the marks do not fit its lines (not ours).
+ */
+function splitBlocked(message: DecodedMessage, marks: unknown): DecodedMessage | undefined {
+  const lines = messageLines(message);
+  if (lines.length !== message.header.events) return undefined;
+  const reasons = blockReasons(marks, lines.length);
+  if (reasons === undefined) return undefined;
+  const ids = messageIds(message, lines);
+  const header: MessageHeader = { ...message.header, events: 0, ids: [] };
+  const blocked: BlockedLines = { lines: [], ids: [], reasons: [] };
+  let ndjson = '';
+  lines.forEach((line, i) => {
+    const reason = reasons[i];
+    const id = ids[i] ?? `line:${i}`;
+    if (reason === undefined) {
+      ndjson += `${line}\n`;
+      header.ids?.push(id);
+      header.events += 1;
+    } else {
+      blocked.lines.push(line);
+      blocked.ids.push(id);
+      blocked.reasons.push(reason);
+    }
+  });
+  return blocked.lines.length === 0 ? { header, ndjson } : { header, ndjson, blocked };
 }
 
 /** The message's lines (without their "\n"). */
 export function messageLines(message: DecodedMessage): string[] {
+  if (message.ndjson === '') return [];
   const lines = message.ndjson.split('\n');
   lines.pop();
   return lines;
@@ -121,4 +200,32 @@ export function messageIds(message: DecodedMessage, lines: readonly string[]): s
       return `line:${n}`;
     }
   });
+}
+
+/**
+ * A fresh copy of a message for its events queue (src/queue/step.ts): the lines still to
+ * deliver, the dedupe token they are delivered under, when they were first queued, the attempts
+ * made so far and the failure the copy waits on; and its blocked lines not yet archived.
+ */
+export function encodeRequeued(
+  message: DecodedMessage,
+  kept: { lines: readonly string[]; ids: readonly string[] },
+  state: { token: string; queuedAt: number; priorAttempts: number; wait: WaitReason },
+): string {
+  const { source, receivedAt, sinks } = message.header;
+  // Blocked lines not yet archived (R2 refused them) go along, still marked, after the rest.
+  const blocked = message.blocked;
+  const lines = blocked === undefined ? kept.lines : [...kept.lines, ...blocked.lines];
+  const marks: Record<string, number[]> = {};
+  blocked?.reasons.forEach((reason, i) => (marks[reason] ??= []).push(kept.lines.length + i));
+  const header = encodeHeader({
+    source,
+    receivedAt,
+    events: lines.length,
+    ids: blocked === undefined ? [...kept.ids] : [...kept.ids, ...blocked.ids],
+    ...state,
+    ...(blocked === undefined ? {} : { blocked: marks }),
+    ...(sinks === undefined ? {} : { sinks }),
+  });
+  return `${header}${lines.map((l) => `${l}\n`).join('')}`;
 }

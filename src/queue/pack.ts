@@ -3,7 +3,7 @@
 
 import type { Sink } from '../privacy/policy';
 import { utf8Length } from '../segment/utf8';
-import { encodeHeader, type DeadLetterInfo } from './message';
+import { encodeHeader } from './message';
 import {
   QUEUE_MESSAGE_OVERHEAD_BYTES,
   QUEUE_MESSAGE_TARGET_BYTES,
@@ -16,6 +16,8 @@ export interface PackEvent {
   line: string;
   bytes?: number;
   messageId: string;
+  /** Why a tracking plan blocked it (archived, never delivered); absent for an event to deliver. */
+  blocked?: string;
 }
 
 export interface PackedMessage {
@@ -29,8 +31,6 @@ export interface PackContext {
   receivedAt: number;
   /** Set on replayed events: the dedupe token they were first delivered under. */
   token?: string;
-  /** Set on events sent straight to the dead-letter queue (blocked by a tracking plan). */
-  deadLetter?: DeadLetterInfo;
   /** Set on events whose consent restricts where they go (src/privacy/sinks.ts). */
   sinks?: readonly Sink[];
 }
@@ -43,10 +43,30 @@ function idBytes(id: string): number {
   return PLAIN_ID.test(id) ? id.length + 2 : utf8Length(JSON.stringify(id));
 }
 
+/** `,"blocked":{}`: what the marks of a message's blocked lines add to its header at least. */
+const BLOCKED_MARKS_BYTES = 13;
+
+/** Header bytes marking line `index` blocked for `reason`, given the reasons marked so far. */
+function markBytes(reason: string, index: number, marked: ReadonlySet<string>): number {
+  const digits = String(index).length + 1;
+  if (marked.has(reason)) return digits;
+  // `"reason":[…]`, after a comma unless it is the first reason.
+  return digits + utf8Length(JSON.stringify(reason)) + 3 + (marked.size > 0 ? 1 : 0);
+}
+
+/** Bytes an event adds to its message's header: its id (after a comma unless first), its mark. */
+function headerBytes(event: PackEvent, index: number, marked: ReadonlySet<string>): number {
+  const id = idBytes(event.messageId) + (index > 0 ? 1 : 0);
+  if (event.blocked === undefined) return id;
+  const braces = marked.size === 0 ? BLOCKED_MARKS_BYTES : 0;
+  return id + markBytes(event.blocked, index, marked) + braces;
+}
+
 /**
  * Greedy packing of events into message bodies of at most `targetBytes`, header (with its
- * `ids`) included. An event that alone exceeds the target gets a message of its own: events are
- * never split. Callers bound an event's size (48 KiB queued) well below the Queues maximum.
+ * `ids`, and the marks of blocked events) included. An event that alone exceeds the target
+ * gets a message of its own: events are never split. Callers bound an event's size (48 KiB
+ * queued) well below the Queues maximum.
  */
 export function packMessages(
   events: readonly PackEvent[],
@@ -56,7 +76,6 @@ export function packMessages(
   const base = { source: context.source, receivedAt: context.receivedAt };
   const extra = {
     ...(context.token === undefined ? {} : { token: context.token }),
-    ...(context.deadLetter === undefined ? {} : { deadLetter: context.deadLetter }),
     ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
   };
   // The header's size varies with the event count's digits and the ids; reserve for the most
@@ -67,24 +86,36 @@ export function packMessages(
   const out: PackedMessage[] = [];
   let lines: string[] = [];
   let ids: string[] = [];
-  /** Bytes of the lines with their "\n", and of their ids in the header. */
+  let blocked: Record<string, number[]> = {};
+  let marked = new Set<string>();
+  /** Bytes of the lines with their "\n", and of their ids and marks in the header. */
   let lineBytes = 0;
   let idsBytes = 0;
   const flush = (): void => {
     if (lines.length === 0) return;
-    const header = encodeHeader({ ...base, events: lines.length, ids, ...extra });
+    const marks = marked.size > 0 ? { blocked } : {};
+    const header = encodeHeader({ ...base, events: lines.length, ids, ...extra, ...marks });
     const body = `${header}${lines.join('\n')}\n`;
     out.push({ body, bytes: utf8Length(header) + lineBytes, events: lines.length });
     lines = [];
     ids = [];
+    blocked = {};
+    marked = new Set();
     lineBytes = 0;
     idsBytes = 0;
   };
   for (const event of events) {
     const line = (event.bytes ?? utf8Length(event.line)) + 1;
-    // Every id after the first is preceded by a comma.
-    const id = idBytes(event.messageId) + (lines.length > 0 ? 1 : 0);
-    if (lines.length > 0 && headerBase + idsBytes + lineBytes + line + id > targetBytes) flush();
+    let id = headerBytes(event, lines.length, marked);
+    if (lines.length > 0 && headerBase + idsBytes + lineBytes + line + id > targetBytes) {
+      flush();
+      // Counted again for the fresh message: its index and the marks' braces differ.
+      id = headerBytes(event, 0, marked);
+    }
+    if (event.blocked !== undefined) {
+      (blocked[event.blocked] ??= []).push(lines.length);
+      marked.add(event.blocked);
+    }
     lines.push(event.line);
     ids.push(event.messageId);
     lineBytes += line;

@@ -1,5 +1,7 @@
 // CORS for browsers (analytics.js posts text/plain with Basic auth, so a preflight comes
-// first). Any origin by default; only those in ALLOWED_ORIGINS when it is set. Requests
+// first), on the routes browsers use only: ingest, the settings and analytics.js (src/app.ts
+// mounts it there; operator routes send no Access-Control-Allow-Origin for any origin). Any
+// origin by default; only those in ALLOWED_ORIGINS when it is set. Requests
 // without an Origin header (servers, SDKs, curl), or from the collector's own origin (the
 // debugger page), are not affected. The middleware admits or refuses the origin; each route
 // answers its own preflight (`preflight`), so a preflight advertises exactly the methods that
@@ -64,6 +66,7 @@ export function cors(): MiddlewareHandler<AppEnv> {
         ingestError('origin_not_allowed', 'this origin is not in ALLOWED_ORIGINS'),
       );
     }
+    c.set('corsAdmitted', true);
     await next();
     c.res.headers.set('Access-Control-Allow-Origin', origin);
     c.res.headers.append('Vary', 'Origin');
@@ -77,7 +80,11 @@ export function cors(): MiddlewareHandler<AppEnv> {
  */
 export function preflight(allow: string): Handler<AppEnv> {
   return (c) => {
-    if (c.req.header('origin') === undefined) return c.body(null, 204, { Allow: allow });
+    // Only a browser route's preflight: `cors` ran and admitted the origin (elsewhere no
+    // Access-Control-Allow-Origin follows, so advertising methods would only mislead).
+    if (c.req.header('origin') === undefined || !c.get('corsAdmitted')) {
+      return c.body(null, 204, { Allow: allow });
+    }
     return c.body(null, 204, {
       Allow: allow,
       'Access-Control-Allow-Methods': allow,

@@ -1,15 +1,25 @@
 // HTTP edge of the live debugger (docs/debugger.md): the page, the list of sources, arming a
 // source and the WebSocket ticket, the WebSocket itself, and the API tests and scripts read.
-// Everything but the page needs ADMIN_TOKEN (Bearer; the WebSocket a ticket made with it).
+// Everything but the page needs ADMIN_TOKEN or DEBUGGER_TOKEN (role viewer, src/routes/roles.ts:
+// Bearer; the WebSocket a ticket made with the token presented).
 // Adapter: the decisions are in src/debugger/.
 
 import type { Context } from 'hono';
-import { armSource, debuggerBound, isolateTap, sourceObject } from '../debugger/isolate';
+import {
+  armSource,
+  currentGrants,
+  debuggerBound,
+  grantDigest,
+  grantOf,
+  isolateTap,
+  sourceObject,
+} from '../debugger/isolate';
 import {
   DEBUGGER_PAGE_LEASE_SECONDS,
   DEBUGGER_PAGE_RENEW_SECONDS,
   DEBUGGER_RING_EVENTS,
 } from '../debugger/limits';
+import { GRANT_HEADER, VALID_GRANTS_HEADER } from '../debugger/object';
 import { pageHtml, PAGE_SCRIPT, PAGE_STYLE } from '../debugger/page';
 import type { StatusFilter } from '../debugger/ring';
 import { armSeconds } from '../debugger/settings';
@@ -17,9 +27,10 @@ import type { DebuggerTap } from '../debugger/tap';
 import { issueTicket, ticketValid, type Hmac } from '../debugger/ticket';
 import { ingestError } from '../segment/errors';
 import { sourceNames } from './auth';
-import { requireBearer } from './bearer';
+import { pageHeaders } from './page-policy';
 import type { AppDeps, AppEnv } from './deps';
 import { IngestHttpError } from './error-response';
+import { authorize, secretsFor, type Role } from './roles';
 
 type Ctx = Context<AppEnv>;
 
@@ -46,50 +57,21 @@ const hmac: Hmac = async (secret, message) => {
 const timingSafeEqual = (a: Uint8Array, b: Uint8Array): boolean =>
   a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 
-function base64(bytes: ArrayBuffer): string {
-  return btoa(String.fromCharCode(...new Uint8Array(bytes)));
-}
-
-// The Content-Security-Policy of the page: its own inline style and script (by hash), requests
-// to its own origin (the API and the WebSocket), nothing else.
-let csp: Promise<string> | undefined;
-
-function pagePolicy(): Promise<string> {
-  csp ??= (async () => {
-    const hash = async (text: string): Promise<string> =>
-      `'sha256-${base64(await crypto.subtle.digest('SHA-256', encoder.encode(text)))}'`;
-    return [
-      "default-src 'none'",
-      `script-src ${await hash(PAGE_SCRIPT)}`,
-      `style-src ${await hash(PAGE_STYLE)}`,
-      "connect-src 'self'",
-      "img-src 'self' data:",
-      "base-uri 'none'",
-      "form-action 'none'",
-      "frame-ancestors 'none'",
-    ].join('; ');
-  })();
-  return csp;
-}
-
 /** GET /debugger: the page, open to anyone (it holds no data; it asks for the token). */
 export async function getDebuggerPage(c: Ctx): Promise<Response> {
-  const enabled = c.env.ADMIN_TOKEN !== undefined && c.env.ADMIN_TOKEN !== '';
-  return c.html(pageHtml(enabled), 200, {
-    'Content-Security-Policy': await pagePolicy(),
-    'Cache-Control': 'no-store',
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-  });
+  const enabled = secretsFor(c.env, 'viewer').length > 0;
+  return c.html(pageHtml(enabled), 200, await pageHeaders(PAGE_SCRIPT, PAGE_STYLE));
 }
 
-async function admin(c: Ctx): Promise<void> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+/** The debugger's API: ADMIN_TOKEN or DEBUGGER_TOKEN (role viewer), and the bindings. */
+async function viewer(c: Ctx): Promise<Role> {
+  const role = await authorize(c, 'viewer');
   if (!debuggerBound(c.env)) {
     throw new IngestHttpError(
       ingestError('not_found', 'the debugger is not bound (DEBUGGER, DEBUGGER_WATCHLIST)'),
     );
   }
+  return role;
 }
 
 /** The `source` query parameter, which must name a configured source. */
@@ -108,7 +90,7 @@ async function sourceParam(c: Ctx): Promise<string> {
 
 /** GET /debugger/sources: the configured sources, for the page's selector. */
 export async function getDebuggerSources(c: Ctx): Promise<Response> {
-  await admin(c);
+  await viewer(c);
   return c.json({ sources: await sourceNames(c.env) }, 200, { 'Cache-Control': 'no-store' });
 }
 
@@ -117,10 +99,15 @@ export async function getDebuggerSources(c: Ctx): Promise<Response> {
  * (renewing every renewSeconds) and gets a ticket for its WebSocket.
  */
 export async function postDebuggerWatch(c: Ctx, deps: AppDeps): Promise<Response> {
-  await admin(c);
+  const role = await viewer(c);
   const source = await sourceParam(c);
-  await armSource(deps.tap ?? isolateTap, c.env, c.req.url, source, DEBUGGER_PAGE_LEASE_SECONDS);
-  const ticket = await issueTicket(c.env.ADMIN_TOKEN ?? '', source, Date.now(), hmac);
+  // Each renewal also tells the source's object which tokens are valid now.
+  await Promise.all([
+    armSource(deps.tap ?? isolateTap, c.env, c.req.url, source, DEBUGGER_PAGE_LEASE_SECONDS),
+    currentGrants(c.env).then((grants) => sourceObject(c.env, source).report(grants)),
+  ]);
+  const token = (role === 'admin' ? c.env.ADMIN_TOKEN : c.env.DEBUGGER_TOKEN) ?? '';
+  const ticket = await issueTicket(token, source, Date.now(), hmac);
   return c.json(
     {
       source,
@@ -138,20 +125,26 @@ export async function getDebuggerSocket(c: Ctx): Promise<Response> {
   if (c.req.header('upgrade')?.toLowerCase() !== 'websocket') {
     throw new IngestHttpError(ingestError('upgrade_required', 'expected a WebSocket upgrade'));
   }
-  const secret = c.env.ADMIN_TOKEN;
   const source = c.req.query('source') ?? '';
   const ticket = c.req.query('ticket') ?? '';
-  if (
-    secret === undefined ||
-    secret === '' ||
-    !debuggerBound(c.env) ||
-    !(await ticketValid(secret, source, ticket, Date.now(), hmac, timingSafeEqual))
-  ) {
+  // The token whose ticket this is: ADMIN_TOKEN's or DEBUGGER_TOKEN's.
+  let token: string | undefined;
+  for (const [, secret] of debuggerBound(c.env) ? secretsFor(c.env, 'viewer') : []) {
+    if (await ticketValid(secret, source, ticket, Date.now(), hmac, timingSafeEqual)) {
+      token = secret;
+      break;
+    }
+  }
+  if (token === undefined) {
     throw new IngestHttpError(
       ingestError('unauthorized', 'a valid ticket from POST /debugger/watch is required'),
     );
   }
-  return sourceObject(c.env, source).fetch(c.req.raw);
+  // The object keeps the token's grant with the socket and closes it once no longer valid.
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(GRANT_HEADER, await grantOf(token, grantDigest));
+  headers.set(VALID_GRANTS_HEADER, (await currentGrants(c.env)).join(','));
+  return sourceObject(c.env, source).fetch(new Request(c.req.raw.url, { headers }));
 }
 
 function statusParam(value: string | undefined): StatusFilter {
@@ -182,7 +175,7 @@ function limitParam(value: string | undefined): number {
  * arms the source for DEBUGGER_ARM_SECONDS, so a CI job reads once, sends, and reads again.
  */
 export async function getDebuggerEvents(c: Ctx, deps: AppDeps): Promise<Response> {
-  await admin(c);
+  await viewer(c);
   const source = await sourceParam(c);
   const status = statusParam(c.req.query('status'));
   const limit = limitParam(c.req.query('limit'));

@@ -8,6 +8,7 @@ import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
 import { isolatePlans, type PlanCache } from '../plans/cache';
 import { isolatePrivacy, type PrivacyCache } from '../privacy/cache';
+import type { Role } from './roles';
 
 export interface AppDeps {
   /** Server clock, ms since the epoch. */
@@ -41,4 +42,10 @@ export const runtimeDeps: AppDeps = {
 
 export interface AppEnv {
   Bindings: Env;
+  Variables: {
+    /** `cors` admitted the request's origin: its preflight is answered (src/routes/cors.ts). */
+    corsAdmitted?: boolean;
+    /** The role the request's token was granted (src/routes/roles.ts). */
+    role?: Role;
+  };
 }

@@ -39,6 +39,7 @@ export function statusFor(reason: IngestReason): number {
     case 'unauthorized':
       return 401;
     case 'origin_not_allowed':
+    case 'forbidden':
       return 403;
     case 'not_found':
       return 404;

@@ -4,14 +4,13 @@
 // records what it did in an IngestTrace, handed to the debugger's tap when it ends (`traced`).
 
 import type { Context } from 'hono';
-import { newTrace, type IngestTrace } from '../debugger/capture';
+import { newTrace, rejectedEvents, type IngestTrace } from '../debugger/capture';
 import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
+import type { PlanOutcome } from '../plans/enforce';
 import { applyPrivacy } from '../privacy/apply';
-import { enqueueBySinks } from '../privacy/enqueue';
-import { BLOCK_REASONS, type BlockedEvent } from '../plans/enforce';
-import { blockedReason } from '../queue/dead-letter';
+import { enqueueBySinks, type SinkedEvent } from '../privacy/enqueue';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
 import { eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
@@ -26,6 +25,7 @@ import {
   type RejectedItem,
 } from '../segment/ingest';
 import { BATCH_MAX_BYTES, EVENT_MAX_BYTES, PIXEL_DATA_MAX_CHARS } from '../segment/limits';
+import { rateLimitKey, rateLimitKeyMode, rateLimitSubject } from '../segment/rate-limit';
 import { err, type EventType, type Result } from '../segment/types';
 import { basicAuthWriteKey } from '../segment/write-keys';
 import type { IngestError } from '../segment/errors';
@@ -40,6 +40,7 @@ import {
   recordRejected,
   recordRequestBytes,
   recordPrivacy,
+  recordSourceRejected,
   recordTrackingPlan,
 } from '../metrics/record';
 import type { ReadBody } from './body';
@@ -78,6 +79,18 @@ async function bodySource(
 }
 
 /**
+ * Runs `step` (a capture, a metric: what follows the answer's decision) so that its failure is
+ * logged and never changes the answer: once events are queued, the client must hear so.
+ */
+function aside(what: string, step: () => void): void {
+  try {
+    step();
+  } catch (e) {
+    console.error(`${what} failed`, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
  * Runs an ingest handler with a trace of what it does, and hands the trace to the debugger's tap
  * when it ends, answered or refused: the debugger's one call on the ingest path.
  */
@@ -94,11 +107,20 @@ async function traced(
       e instanceof IngestHttpError ? e.error : ingestError('internal_error', 'internal error');
     throw e;
   } finally {
-    if (deps.tap !== undefined) {
-      // A request refused before privacy ran: its payloads are left out if the source has any.
-      if (trace.source !== undefined)
-        trace.privacy ??= { withholdRaw: deps.privacy.peek(c.env, trace.source) !== 'none' };
-      captureIngest(deps.tap, c.env, c.executionCtx, c.req.url, trace);
+    const source = trace.source;
+    if (source !== undefined) {
+      aside('status counts', () =>
+        recordSourceRejected(deps.metrics, source, rejectedEvents(trace), deps.now()),
+      );
+    }
+    const tap = deps.tap;
+    if (tap !== undefined) {
+      aside('debugger capture', () => {
+        // A request refused before privacy ran: its payloads are left out if the source has any.
+        if (source !== undefined)
+          trace.privacy ??= { withholdRaw: deps.privacy.peek(c.env, source) !== 'none' };
+        captureIngest(tap, c.env, c.executionCtx, c.req.url, trace);
+      });
     }
   }
 }
@@ -118,16 +140,19 @@ export function rateLimitPeriodSeconds(value: string | undefined): number {
   return value?.trim() === '10' ? 10 : 60;
 }
 
-async function rateLimit(env: Env, source: string, events: number): Promise<void> {
+/** Counts a request's events against its key (RATE_LIMIT_KEY: src/segment/rate-limit.ts). */
+async function rateLimit(env: Env, source: string, events: number, req: Request): Promise<void> {
   const limiter = env.RATE_LIMITER;
   if (limiter === undefined) return;
+  const mode = rateLimitKeyMode(env.RATE_LIMIT_KEY);
+  const key = rateLimitKey(mode, source, req.headers.get('cf-connecting-ip') ?? undefined);
   const outcomes = await Promise.all(
-    Array.from({ length: rateLimitUnits(events) }, () => limiter.limit({ key: source })),
+    Array.from({ length: rateLimitUnits(events) }, () => limiter.limit({ key })),
   );
   if (outcomes.every((o) => o.success)) return;
   const error = ingestError(
     'rate_limited',
-    `too many events for this source; each ${RATE_LIMIT_EVENTS_PER_UNIT} events count once`,
+    `too many events for ${rateLimitSubject(mode)}; each ${RATE_LIMIT_EVENTS_PER_UNIT} events count once`,
   );
   error.retryAfterSeconds = rateLimitPeriodSeconds(env.RATE_LIMIT_PERIOD_SECONDS);
   throw new IngestHttpError(error);
@@ -139,35 +164,30 @@ function recordBody(deps: AppDeps, body: ReadBody): void {
 }
 
 /**
- * Sends a plan's blocked events to the dead-letter queue, whose consumer archives them under
- * blocked/<source>/ (src/queue/consumer.ts archiveBatch). Sent, not written to R2 here: the
- * send is as durable as the events' own (the request answers 200 only once both are on a
- * queue), costs three queue operations per message instead of an R2 write per request
- * (Class A, $4.50 per million), and the consumer writes one object per batch of up to 100
- * messages (bench/cost.ts `tracking_plan_blocked`).
+ * A request's events as packed for its queue: those to deliver, then those the plan blocked,
+ * marked with why. Blocked events ride in the same messages, so one send makes both durable (the
+ * events consumer archives them under blocked/, src/archive/blocked.ts), and a request answered
+ * 503 after some of its messages went leaves nothing a resend could repeat: both are deduplicated
+ * by messageId.
  */
-async function sendBlocked(
-  env: Env,
-  blocked: readonly BlockedEvent[],
-  checked: readonly QueuedEvent[],
-  source: string,
-  facts: RequestFacts,
-  at: number,
-): Promise<void> {
-  await Promise.all(
-    BLOCK_REASONS.map(async (reason) => {
-      // Each keeps the sinks its consent allowed (src/privacy/sinks.ts), through the archive.
-      const events = blocked
-        .filter((b) => b.reason === reason)
-        .map((b) => ({ ...b, sinks: checked[b.index]?.sinks }));
-      if (events.length === 0) return;
-      await enqueueBySinks(env.DLQ, events, {
-        source,
-        receivedAt: facts.receivedAt,
-        deadLetter: { reason: blockedReason(reason), attempts: 0, at },
-      });
-    }),
-  );
+function packEvents(checked: PlanOutcome, kept: readonly QueuedEvent[]): SinkedEvent[] {
+  const events: SinkedEvent[] = checked.deliver.map((e) => ({
+    line: e.line,
+    bytes: e.bytes,
+    messageId: e.messageId,
+    sinks: e.sinks,
+  }));
+  // Each blocked event keeps the sinks its consent allowed (src/privacy/sinks.ts), through the
+  // archive and a replay.
+  for (const b of checked.blocked)
+    events.push({
+      line: b.line,
+      bytes: b.bytes,
+      messageId: b.messageId,
+      blocked: b.reason,
+      sinks: kept[b.index]?.sinks,
+    });
+  return events;
 }
 
 /**
@@ -190,8 +210,9 @@ function shardHint(
 
 /**
  * Applies the source's privacy policy and then its tracking plan, puts the events they let
- * through on one of the events queues and the ones the plan blocks on the dead-letter queue,
- * then records them.
+ * through on one of the events queues (those the plan blocks marked, grouped by the sinks their
+ * consent allows), then records them. Only a queue's refusal fails the request: what follows
+ * the send is recorded aside.
  */
 async function enqueue(
   c: Ctx,
@@ -205,7 +226,6 @@ async function enqueue(
   const gpc = c.req.header('sec-gpc')?.trim() === '1';
   const privacy = unwrap(await applyPrivacy(c.env, deps.privacy, source, events, gpc, waitUntil));
   trace.privacy = { shown: privacy.shown, withholdRaw: privacy.active };
-  recordPrivacy(deps.metrics, source, privacy.counts);
   const kept = privacy.events;
   const checked = unwrap(await applyTrackingPlan(c.env, deps.plans, source, kept, waitUntil));
   const queues = eventsQueues(c.env);
@@ -217,15 +237,11 @@ async function enqueue(
   let sent;
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
-    const deliver = checked.deliver;
-    [sent] = await Promise.all([
-      deliver.length === 0
+    const packed = packEvents(checked, kept);
+    sent =
+      packed.length === 0
         ? { messages: 0, bytes: 0 }
-        : enqueueBySinks(target.queue, deliver, { source, receivedAt: facts.receivedAt }),
-      checked.blocked.length === 0
-        ? undefined
-        : sendBlocked(c.env, checked.blocked, kept, source, facts, deps.now()),
-    ]);
+        : await enqueueBySinks(target.queue, packed, { source, receivedAt: facts.receivedAt });
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);
@@ -235,14 +251,17 @@ async function enqueue(
   }
   trace.queued = true;
   if (checked.deliver !== kept || checked.blocked.length > 0) trace.plan = checked;
-  if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
-  recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
-  recordAccepted(
-    deps.metrics,
-    events.map((e) => e.type),
-    source,
-    deps.now(),
-  );
+  aside('ingest metrics', () => {
+    recordPrivacy(deps.metrics, source, privacy.counts);
+    if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
+    recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
+    recordAccepted(
+      deps.metrics,
+      events.map((e) => e.type),
+      source,
+      deps.now(),
+    );
+  });
 }
 
 /** One call (already parsed) from a POST body or a GET `data` parameter. */
@@ -259,7 +278,7 @@ async function acceptSingle(
   trace.receivedAt = facts.receivedAt;
   trace.single = { raw, pathType: type };
   const resolved = source ?? (await bodySource(c, trace, bodyWriteKey(raw), keyPlaces));
-  await rateLimit(c.env, resolved, 1);
+  await rateLimit(c.env, resolved, 1, c.req.raw);
   const event = unwrap(
     ingestSingle(raw, type, facts, {
       source: resolved,
@@ -292,7 +311,7 @@ export function postBatch(c: Ctx, deps: AppDeps): Promise<Response> {
     trace.items = envelope.items;
     const source =
       headerKeySource ?? (await bodySource(c, trace, envelope.writeKey, 'basic-or-body'));
-    await rateLimit(c.env, source, envelope.items.length);
+    await rateLimit(c.env, source, envelope.items.length, c.req.raw);
     const facts = requestFacts(c.req.raw, deps.now());
     trace.receivedAt = facts.receivedAt;
     const outcome = unwrap(

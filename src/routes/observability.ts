@@ -1,7 +1,8 @@
 // GET /metrics (Prometheus text, exact across isolates) and GET /health (sink health).
 // Adapter: reads the metrics shards (through the isolate's scrape cache) and the events queues'
 // backlog, and, when forwarding is configured, its configuration and the forward queue's
-// backlog; never calls Firehose or the forward endpoint.
+// backlog; never calls Firehose or the forward endpoint. What waits on an operator's fix
+// (src/metrics/waiting.ts) is worked out at read time, against DELIVERY_RETRY_MAX_SECONDS.
 
 import type { Context } from 'hono';
 import { PROMETHEUS_CONTENT_TYPE, renderPrometheus } from '../metrics/exposition';
@@ -15,11 +16,26 @@ import {
   type ForwardingInput,
 } from '../metrics/health';
 import { readMetrics } from '../metrics/isolate';
+import type { MetricsState } from '../metrics/state';
+import {
+  summarizeWaiting,
+  WAITING_STALE_SLACK_SECONDS,
+  withWaitingGauges,
+  type WaitingSummary,
+} from '../metrics/waiting';
+import { dedupeWindowSeconds } from '../dedupe/settings';
 import { eventsQueues } from '../queue/producer';
+import { retryCapSeconds } from '../queue/retry';
 import { requireBearer } from './bearer';
 import type { AppEnv } from './deps';
 
 type Ctx = Context<AppEnv>;
+
+/** What waits now: a reason counts while its messages were seen within a retry delay and more. */
+function waiting(env: Env, state: MetricsState): WaitingSummary {
+  const stale = retryCapSeconds(env.DELIVERY_RETRY_MAX_SECONDS) + WAITING_STALE_SLACK_SECONDS;
+  return summarizeWaiting(state.waiting, Date.now() / 1000, stale);
+}
 
 export async function getMetrics(c: Ctx): Promise<Response> {
   // METRICS_TOKEN is a secret: when set, scrapers send it as a bearer token; unset, open.
@@ -27,7 +43,7 @@ export async function getMetrics(c: Ctx): Promise<Response> {
     await requireBearer(c.env.METRICS_TOKEN, c.req.header('authorization'), 'METRICS_TOKEN');
   }
   const state = await readMetrics(c.env);
-  return c.body(renderPrometheus(state), 200, {
+  return c.body(renderPrometheus(withWaitingGauges(state, waiting(c.env, state))), 200, {
     'Content-Type': PROMETHEUS_CONTENT_TYPE,
     'Cache-Control': 'no-store',
   });
@@ -78,6 +94,11 @@ export async function getHealth(c: Ctx): Promise<Response> {
     Date.now(),
     healthDelaySeconds(c.env.HEALTH_MAX_DELIVERY_DELAY_SECONDS),
     forwarding,
+    {
+      waiting: waiting(c.env, state),
+      retryCapSeconds: retryCapSeconds(c.env.DELIVERY_RETRY_MAX_SECONDS),
+      dedupeWindowSeconds: dedupeWindowSeconds(c.env.DEDUPE_WINDOW_SECONDS),
+    },
   );
   return c.json(health, health.status === 'pass' ? 200 : 503, { 'Cache-Control': 'no-store' });
 }

@@ -5,11 +5,12 @@
 //
 // Ids sent to the suppression routes are hashed here (HMAC with PRIVACY_HASH_KEY) and only the
 // hashes go further: the registry, KV, logs, the audit trail and the answers never hold an id.
+// Each change is recorded in the audit trail (src/routes/audit.ts): its action, source, role and
+// counts or version, never an id or a policy's values.
 
 import type { Context } from 'hono';
 import type { Env } from '../env';
 import { makeVersion } from '../plans/layout';
-import { recordPrivacyChange } from '../privacy/audit';
 import { registryStub } from '../privacy/cache';
 import { hash64Hex, hmacKey, suppressionHash, type IdKind } from '../privacy/hash';
 import { EVERY_SOURCE } from '../privacy/layout';
@@ -22,10 +23,11 @@ import { parsePolicy } from '../privacy/policy';
 import { ingestError } from '../segment/errors';
 import { isJsonObject } from '../segment/types';
 import { SOURCE_NAME } from '../segment/write-keys';
-import { requireBearer } from './bearer';
+import { audit } from './audit';
 import { parseJson, readBody } from './body';
 import type { AppDeps, AppEnv } from './deps';
 import { IngestHttpError, unwrap } from './error-response';
+import { authorize } from './roles';
 
 type Ctx = Context<AppEnv>;
 
@@ -33,7 +35,7 @@ type Ctx = Context<AppEnv>;
 const SUPPRESSION_BODY_MAX_BYTES = SUPPRESSION_MAX_IDS_PER_CALL * (SUPPRESSION_ID_MAX_CHARS + 8);
 
 async function authorised(c: Ctx): Promise<void> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  await authorize(c, 'admin');
 }
 
 function badField(field: string, message: string): IngestHttpError {
@@ -87,12 +89,7 @@ export async function putPrivacyPolicy(c: Ctx, deps: AppDeps): Promise<Response>
   const version = makeVersion(deps.now(), deps.newId());
   await changing('save', () => stub.putPolicy(source, version, JSON.stringify(parsed.document)));
   deps.privacy.invalidate();
-  await recordPrivacyChange(c.env, {
-    action: 'privacy.policy.put',
-    role: 'admin',
-    source,
-    version,
-  });
+  await audit(c, deps, 'privacy_policy.put', source, { version, bytes: body.bytes });
   return c.json({ success: true, source, version });
 }
 
@@ -112,12 +109,7 @@ export async function deletePrivacyPolicy(c: Ctx, deps: AppDeps): Promise<Respon
   const version = await changing('delete', () => stub.deletePolicy(source));
   if (version === undefined) throw noPolicy(source);
   deps.privacy.invalidate();
-  await recordPrivacyChange(c.env, {
-    action: 'privacy.policy.delete',
-    role: 'admin',
-    source,
-    version,
-  });
+  await audit(c, deps, 'privacy_policy.delete', source, { version });
   return c.json({ success: true, source, deleted: version });
 }
 
@@ -188,13 +180,8 @@ async function changeSuppressions(c: Ctx, deps: AppDeps, op: 'add' | 'remove') {
     stub.changeSuppressions(source, op, entries, version),
   );
   deps.privacy.invalidate();
-  await recordPrivacyChange(c.env, {
-    action: op === 'add' ? 'suppressions.add' : 'suppressions.remove',
-    role: 'admin',
-    source,
-    ids: ids.length,
-    changed: result.changed,
-  });
+  const action = op === 'add' ? 'suppressions.add' : 'suppressions.remove';
+  await audit(c, deps, action, source, { ids: ids.length, changed: result.changed });
   return c.json({
     success: true,
     source,

@@ -6,19 +6,22 @@ import type { Context } from 'hono';
 import type { Env } from '../env';
 import { PLAN_MAX_BYTES } from '../plans/limits';
 import { makeVersion } from '../plans/layout';
+import { checkPlanPatterns } from '../plans/patterns';
 import { parsePlan } from '../plans/plan';
+import { recheckRegex } from '../plans/redos';
 import { deletePlan, listVersions, readPlan, savePlan } from '../plans/store';
 import { ingestError } from '../segment/errors';
 import { SOURCE_NAME } from '../segment/write-keys';
-import { requireBearer } from './bearer';
+import { authorize } from './roles';
 import { parseJson, readBody } from './body';
+import { audit } from './audit';
 import type { AppDeps, AppEnv } from './deps';
 import { IngestHttpError, unwrap } from './error-response';
 
 type Ctx = Context<AppEnv>;
 
 async function authorised(c: Ctx): Promise<void> {
-  await requireBearer(c.env.ADMIN_TOKEN, c.req.header('authorization'), 'ADMIN_TOKEN');
+  await authorize(c, 'admin');
 }
 
 /** The :source parameter, a source name as WRITE_KEYS names them (src/segment/write-keys.ts). */
@@ -61,16 +64,27 @@ function noPlan(source: string): IngestHttpError {
   return new IngestHttpError(ingestError('not_found', `source ${source} has no tracking plan`));
 }
 
-/** PUT: checks and compiles every schema, saves the plan under a new version, applies it here. */
+/** PUT: checks and compiles every schema, refuses super-linear expressions, saves the plan under a new version, applies it here. */
 export async function putTrackingPlan(c: Ctx, deps: AppDeps): Promise<Response> {
   await authorised(c);
   const source = sourceParam(c);
   const kv = namespace(c.env);
   const body = unwrap(await readBody(c.req.raw, PLAN_MAX_BYTES));
   const parsed = unwrap(parsePlan(unwrap(parseJson(body.text))));
+  // Only here, never when an isolate loads a plan: the checker is for saving (src/plans/redos.ts).
+  const checked = unwrap(await checkPlanPatterns(parsed.document, recheckRegex));
   const version = makeVersion(deps.now(), deps.newId());
   await writing('save', () => savePlan(kv, source, version, parsed.document));
   deps.plans.install(source, version, parsed.compiled);
+  await audit(c, deps, 'tracking_plan.put', source, {
+    version,
+    bytes: body.bytes,
+    events: parsed.compiled.events?.size ?? null,
+    types: Object.keys(parsed.compiled.types).length,
+    expressions: checked.regexes,
+    unplannedEvents: parsed.document.unplannedEvents,
+    violations: parsed.document.violations,
+  });
   return c.json({ success: true, source, version });
 }
 
@@ -88,6 +102,7 @@ export async function deleteTrackingPlan(c: Ctx, deps: AppDeps): Promise<Respons
   const version = await writing('delete', () => deletePlan(namespace(c.env), source));
   if (version === undefined) throw noPlan(source);
   deps.plans.forget(source);
+  await audit(c, deps, 'tracking_plan.delete', source, { version });
   return c.json({ success: true, source, deleted: version });
 }
 

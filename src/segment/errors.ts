@@ -28,6 +28,7 @@ export type IngestReason =
   | 'method_not_allowed'
   | 'upgrade_required'
   | 'unauthorized'
+  | 'forbidden'
   | 'invalid_plan'
   | 'tracking_plan_unavailable'
   | 'invalid_policy'

@@ -20,7 +20,7 @@ function parseHextets(part: string): number[] | undefined {
 }
 
 /** The eight 16-bit groups of an IPv6 address, or undefined when it is not one (RFC 4291 §2.2). */
-function ipv6Hextets(ip: string): number[] | undefined {
+export function ipv6Hextets(ip: string): number[] | undefined {
   let text = ip;
   const lastColon = text.lastIndexOf(':');
   const tail = text.slice(lastColon + 1);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import {
   capturedEvents,
   newTrace,
+  rejectedEvents,
   shownPayload,
   utf8Prefix,
   type IngestTrace,
@@ -265,5 +266,33 @@ describe('capturedEvents under a tracking plan', () => {
     expect(capturedEvents(trace).map((e) => [e.status, e.error?.code])).toEqual([
       ['rejected', 'blocked'],
     ]);
+  });
+});
+
+describe('rejectedEvents', () => {
+  const envelope = parseBatchEnvelope({ batch: [VALID_CALLS.track, { type: 'track' }, {}] });
+  if (!envelope.ok) throw new Error('the fixture batch must parse');
+
+  it("counts a batch's invalid items, and nothing when all were accepted", () => {
+    const trace = newTrace(0);
+    trace.items = envelope.value.items;
+    trace.outcome = { accepted: [], rejected: [] };
+    expect(rejectedEvents(trace)).toBe(0);
+    trace.outcome = {
+      accepted: [],
+      rejected: [
+        { index: 1, code: 'missing_field', message: 'm' },
+        { index: 2, code: 'missing_field', message: 'm' },
+      ],
+    };
+    expect(rejectedEvents(trace)).toBe(2);
+  });
+
+  it('counts every item of a request refused whole, and a refused single call as one', () => {
+    const trace = newTrace(0);
+    trace.items = envelope.value.items;
+    trace.error = ingestError('rate_limited', 'too many');
+    expect(rejectedEvents(trace)).toBe(3);
+    expect(rejectedEvents({ ...newTrace(0), error: ingestError('invalid_json', 'bad') })).toBe(1);
   });
 });

@@ -5,9 +5,13 @@ import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { CapturedEvent } from '../../src/debugger/capture';
-import { sourceObject } from '../../src/debugger/isolate';
-import { DEBUGGER_SAMPLE_EVENTS_PER_SECOND } from '../../src/debugger/limits';
-import { DebuggerSource, type SocketMessage } from '../../src/debugger/object';
+import { grantDigest, grantOf, sourceObject } from '../../src/debugger/isolate';
+import {
+  DEBUGGER_GRANT_CHECK_SECONDS,
+  DEBUGGER_REVOKED_CLOSE_CODE,
+  DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
+} from '../../src/debugger/limits';
+import { DebuggerSource, GRANT_HEADER, type SocketMessage } from '../../src/debugger/object';
 import { DebuggerWatchlist } from '../../src/debugger/watchlist';
 import type { Env } from '../../src/env';
 
@@ -35,12 +39,18 @@ function stubOf(name: string): DurableObjectStub<DebuggerSource> {
   return ns.get(ns.idFromName(name));
 }
 
-/** Opens a page's WebSocket on the object and collects what it is sent. */
+/**
+ * Opens a page's WebSocket on the object, as the Worker does for a ticket of `token` (by default
+ * ADMIN_TOKEN, which the object's own secrets hold), and collects what it is sent.
+ */
 async function openSocket(
   name: string,
+  token = testEnv.ADMIN_TOKEN ?? '',
 ): Promise<{ ws: WebSocket; messages: Array<SocketMessage | string> }> {
   const res = await sourceObject(testEnv, name).fetch(
-    new Request('https://collector.test/debugger/ws', { headers: { Upgrade: 'websocket' } }),
+    new Request('https://collector.test/debugger/ws', {
+      headers: { Upgrade: 'websocket', [GRANT_HEADER]: await grantOf(token, grantDigest) },
+    }),
   );
   expect(res.status).toBe(101);
   const ws = res.webSocket;
@@ -197,6 +207,47 @@ describe('DebuggerSource', () => {
     expect(after.alarm).toBe(now - 60_000 + 3_600_000);
     expect(after.after).toBe(0);
     expect(after.rows).toBe(0);
+  });
+
+  it('checks grants every 30 s while a socket is open, closing one its own secrets no longer hold', async () => {
+    const name = fresh();
+    const before = Date.now();
+    const kept = await openSocket(name);
+    const stale = await openSocket(name, 'a-token-rotated-away');
+    const closed: number[] = [];
+    stale.ws.addEventListener('close', (e) => {
+      closed.push(e.code);
+    });
+    const alarm = await runInDurableObject(stubOf(name), (_o, state) => state.storage.getAlarm());
+    expect(alarm).not.toBeNull();
+    expect(alarm ?? Infinity).toBeLessThanOrEqual(Date.now() + DEBUGGER_GRANT_CHECK_SECONDS * 1000);
+    expect(alarm ?? 0).toBeGreaterThan(before);
+    // The alarm: the socket opened under a token the object's secrets do not hold is closed,
+    // the other stays, and the next check is armed again.
+    expect(await runDurableObjectAlarm(stubOf(name))).toBe(true);
+    await until(() => closed.length > 0, 'the stale socket to close');
+    expect(closed).toEqual([DEBUGGER_REVOKED_CLOSE_CODE]);
+    const open = await runInDurableObject(stubOf(name), (_o, state) => ({
+      sockets: state.getWebSockets().filter((ws) => ws.readyState === WebSocket.OPEN).length,
+      alarm: state.storage.getAlarm(),
+    }));
+    expect(open.sockets).toBe(1);
+    expect(await open.alarm).not.toBeNull();
+    kept.ws.close(1000, 'done');
+  });
+
+  it('arms no grant check once no socket is open (an idle object is not woken)', async () => {
+    const name = fresh();
+    const page = await openSocket(name);
+    page.ws.close(1000, 'bye');
+    for (let i = 0; i < 200; i++) {
+      const open = await runInDurableObject(stubOf(name), (_o, state) => state.getWebSockets());
+      if (open.length === 0) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    expect(await runDurableObjectAlarm(stubOf(name))).toBe(true);
+    const alarm = await runInDurableObject(stubOf(name), (_o, state) => state.storage.getAlarm());
+    expect(alarm).toBeNull();
   });
 
   it('refuses a request that is not a WebSocket upgrade', async () => {

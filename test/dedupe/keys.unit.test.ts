@@ -58,7 +58,10 @@ describe('shardOfEvent', () => {
   it("is the shard the consumer's gate asks for the same key, which picks the ingest queue", () => {
     for (let i = 0; i < 200; i++) {
       const id = uuid(i);
-      const plan = planGate([{ index: 0, token: 't', source: 'web', ids: [id] }], 12);
+      const plan = planGate(
+        [{ index: 0, token: 't', attempt: 't:1', source: 'web', ids: [id] }],
+        12,
+      );
       expect([...plan.requests.keys()]).toEqual([shardOfEvent('web', id, 12)]);
     }
   });

@@ -11,7 +11,11 @@ import { DedupeShard } from '../../src/dedupe/object';
 import type { Env } from '../../src/env';
 
 const testEnv = env as unknown as Env;
-const k = (...ids: string[]): Uint32Array => keysOf(ids.map((id) => ['web', id] as const));
+const k = (...ids: string[]): { source: string; keys: Uint32Array } => ({
+  source: 'web',
+  keys: keysOf(ids.map((id) => ['web', id] as const)),
+});
+const by = (token: string, ...ids: string[]) => ({ ...k(...ids), token, attempt: `${token}:1` });
 
 function shard(): DurableObjectStub<DedupeShard> {
   const namespace = testEnv.DEDUPE;
@@ -25,7 +29,7 @@ describe('DedupeShard', () => {
     await stub.apply({
       commit: [],
       release: [],
-      reserve: [{ token: 'm1', keys: k('a', 'b', 'c') }],
+      reserve: [by('m1', 'a', 'b', 'c')],
     });
     await stub.apply({ commit: [k('a', 'b')], release: [], reserve: [] });
     const rows = async (): Promise<number> =>
@@ -40,12 +44,58 @@ describe('DedupeShard', () => {
       const answer = await restarted.apply({
         commit: [],
         release: [],
-        reserve: [{ token: 'm2', keys: k('a', 'b', 'c') }],
+        reserve: [by('m2', 'a', 'b', 'c')],
       });
       return Array.from(answer.verdicts);
     });
     // a and b were committed and written; c was only reserved, so a restart forgets it.
     expect(verdicts).toEqual([DUPLICATE, DUPLICATE, SEND]);
+  });
+});
+
+describe('DedupeShard storage by source', () => {
+  it("writes each source's keys with their source, and a restarted object keeps them apart", async () => {
+    const stub = shard();
+    const ios = { source: 'ios', keys: keysOf([['ios', 'a']]) };
+    await stub.apply({ commit: [k('a'), ios], release: [], reserve: [] });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const verdicts = await runInDurableObject(stub, async (_instance, state) => {
+      const row = state.storage.sql
+        .exec<{ sources: string }>('SELECT sources FROM committed')
+        .one();
+      const restarted = new DedupeShard(state, testEnv);
+      const answer = await restarted.apply({
+        commit: [],
+        release: [],
+        reserve: [by('m1', 'a'), { ...ios, token: 'm2', attempt: 'm2:1' }],
+      });
+      return { sources: JSON.parse(row.sources) as unknown, verdicts: Array.from(answer.verdicts) };
+    });
+    expect(verdicts.sources).toEqual([
+      ['web', 1],
+      ['ios', 1],
+    ]);
+    expect(verdicts.verdicts).toEqual([DUPLICATE, DUPLICATE]);
+  });
+
+  it('reads back rows written before keys had a source, for every source', async () => {
+    const stub = shard();
+    const verdicts = await runInDurableObject(stub, async (_instance, state) => {
+      const sql = state.storage.sql;
+      sql.exec('DROP TABLE IF EXISTS committed');
+      sql.exec(
+        'CREATE TABLE committed (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, keys BLOB NOT NULL)',
+      );
+      sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', Date.now(), k('old').keys.buffer);
+      const restarted = new DedupeShard(state, testEnv);
+      const answer = await restarted.apply({
+        commit: [],
+        release: [],
+        reserve: [by('m1', 'old', 'new')],
+      });
+      return Array.from(answer.verdicts);
+    });
+    expect(verdicts).toEqual([DUPLICATE, SEND]);
   });
 });
 
@@ -61,7 +111,7 @@ describe('DedupeShard cleanup', () => {
         'CREATE TABLE IF NOT EXISTS committed (id INTEGER PRIMARY KEY, at INTEGER NOT NULL, keys BLOB NOT NULL)',
       );
       const now = Date.now();
-      const blob = k('x').buffer;
+      const blob = k('x').keys.buffer;
       for (let i = 0; i < 5; i++) {
         sql.exec('INSERT INTO committed (at, keys) VALUES (?, ?)', now - keepMs + 300, blob);
       }
@@ -70,7 +120,7 @@ describe('DedupeShard cleanup', () => {
       }
       const restarted = new DedupeShard(state, windowEnv);
       await new Promise((r) => setTimeout(r, 400));
-      await restarted.apply({ commit: [], release: [], reserve: [{ token: 't', keys: k('y') }] });
+      await restarted.apply({ commit: [], release: [], reserve: [by('t', 'y')] });
       await restarted.apply({ commit: [k('y')], release: [], reserve: [] });
       restarted.alarm();
       const left = sql.exec<{ n: number }>('SELECT count(*) AS n FROM committed').one().n;

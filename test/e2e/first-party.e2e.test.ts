@@ -38,7 +38,7 @@ async function documentedSnippets(): Promise<{ local: string; deployed: string }
   const doc = await readFile(DOC, 'utf8');
   const blocks = [...doc.matchAll(/```html\n([\s\S]*?)```/g)].map((m) => m[1] ?? '');
   const local = blocks.find((b) => b.includes('http://localhost:8787'));
-  const deployed = blocks.find((b) => b.includes('https://collect.example.com'));
+  const deployed = blocks.find((b) => b.includes('https://events.example.com'));
   if (local === undefined || deployed === undefined) throw new Error(`no snippets in ${DOC}`);
   return { local, deployed };
 }
@@ -291,7 +291,7 @@ describe('analytics.js first-party, pasted from docs/analytics-js.md, in headles
         vars: { PUBLIC_HOST: eventsOrigin },
       });
       const snippet = snippets.deployed
-        .replaceAll('https://collect.example.com', stack.workerUrl)
+        .replaceAll('https://events.example.com', stack.workerUrl)
         .replaceAll('YOUR_WRITE_KEY', SEED_KEY);
       server = await startPageServer({ '/page.html': pageWith(snippet) });
     });

@@ -116,7 +116,11 @@ export function tally(events: Array<Record<string, unknown>>, expected: readonly
   return { distinct: expected.length - missing.length, duplicates, missing };
 }
 
-/** Polls until every expected messageId has landed, or the timeout passes. */
+/**
+ * Polls until every expected messageId has landed, or the timeout passes. Each poll reads and
+ * parses every file, so it waits four times as long as the last read took (at least 500 ms):
+ * the local Firehose, in this same process, keeps answering promptly.
+ */
 export async function waitForAll(
   stack: TestStack,
   expected: readonly string[],
@@ -124,9 +128,10 @@ export async function waitForAll(
 ): Promise<Tally> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    const started = Date.now();
     const t = tally(await landed(stack), expected);
     if (t.missing.length === 0 || Date.now() > deadline) return t;
-    await new Promise((r) => setTimeout(r, 500));
+    await new Promise((r) => setTimeout(r, Math.max(500, 4 * (Date.now() - started))));
   }
 }
 

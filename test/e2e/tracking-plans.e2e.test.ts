@@ -103,7 +103,7 @@ describe('tracking plans through the API, down to the Firehose files', () => {
     expect((await waitForAll(stack, ['plan-after'], 60_000)).missing).toEqual([]);
     expect(await landedEvent('plan-blocked')).toBeUndefined();
 
-    // The DLQ consumer (batches of up to 5 s locally) archives it under blocked/ndc-demo/.
+    // The events consumer archives it under blocked/ndc-demo/ before it delivers the batch.
     const objects = await until(
       'the blocked event to be archived',
       async () => {

@@ -3,6 +3,7 @@ import {
   FORWARD_LIMITS,
   decideForward,
   planForward,
+  refusalReason,
   type ForwardInput,
   type ForwardLimits,
 } from '../../src/forward/batch';
@@ -44,7 +45,7 @@ describe('planForward', () => {
     const [first] = plan.calls;
     expect(first?.bytes).toBe(utf8Length(first?.body ?? ''));
     expect(first?.body).not.toContain('"source"');
-    expect(plan.skipped.size).toBe(0);
+    expect(plan.refused.size).toBe(0);
     expect(plan.unkeyed).toEqual([]);
   });
 
@@ -91,16 +92,21 @@ describe('planForward', () => {
     expect(plan.calls.map((c) => idsOf(c.body))).toEqual([['a', 'b'], ['c']]);
   });
 
-  it('skips an event over 32,000 bytes and a line that is not an object, sending the rest', () => {
+  it('refuses an event over 32,000 bytes and a line that is not an object, sending the rest', () => {
     const plan = planForward(
       [{ index: 0, source: 'web', lines: [line('small'), line('big', 32_000), '[]'] }],
       KEYS,
     );
     expect(plan.calls.map((c) => idsOf(c.body))).toEqual([['small']]);
-    expect(plan.skipped.get(0)).toEqual([
-      { line: 1, reason: 'event_too_large' },
+    expect(plan.refused.get(0)).toEqual([
+      { line: 1, reason: 'event_too_large', bytes: expect.any(Number) },
       { line: 2, reason: 'not_a_json_object' },
     ]);
+    expect(plan.refused.get(0)?.[0]?.bytes).toBeGreaterThan(32_000);
+    expect(refusalReason(plan.refused.get(0) ?? [])).toBe(
+      `event_too_large: ${plan.refused.get(0)?.[0]?.bytes} bytes, over the destination's 32000; ` +
+        'not_a_json_object: the destination takes JSON objects only',
+    );
   });
 
   it('leaves out the messages of a source without a destination write key', () => {
@@ -138,11 +144,11 @@ describe('decideForward', () => {
   });
 
   it('acks a message with nothing left to send, and retries one without a write key', () => {
-    const skippedOnly = planForward(
+    const refusedOnly = planForward(
       [{ index: 0, source: 'web', lines: ['[]'] }, input(1, 'android', ['z'])],
       KEYS,
     );
-    expect(Object.fromEntries(decideForward([0, 1], skippedOnly, []))).toEqual({
+    expect(Object.fromEntries(decideForward([0, 1], refusedOnly, []))).toEqual({
       0: { kind: 'ack' },
       1: { kind: 'retry', code: 'NoWriteKey', cause: 'not_configured' },
     });

@@ -50,6 +50,11 @@ const CONTRACT: Array<[string, string, string[]]> = [
   ['ndc_segment_events_suppressed_total', 'counter', ['source']],
   ['ndc_segment_events_consent_filtered_total', 'counter', ['source', 'sink']],
   ['ndc_segment_fields_redacted_total', 'counter', ['source', 'action']],
+  ['ndc_segment_delivery_waiting_events', 'gauge', ['reason']],
+  ['ndc_segment_delivery_blocked_seconds', 'gauge', []],
+  ['ndc_segment_events_requeued_total', 'counter', ['reason']],
+  ['ndc_segment_dedupe_evictions_total', 'counter', ['source']],
+  ['ndc_segment_last_dedupe_eviction_timestamp_seconds', 'gauge', ['source']],
 ];
 
 describe('METRIC_CATALOG', () => {

@@ -107,7 +107,7 @@ ndc_segment_batch_events_count 0
 # TYPE ndc_segment_last_enqueue_timestamp_seconds gauge
 # HELP ndc_segment_last_delivery_auth_failure_timestamp_seconds Unix time in seconds of the last Firehose call refused for credentials or permissions.
 # TYPE ndc_segment_last_delivery_auth_failure_timestamp_seconds gauge
-# HELP ndc_segment_events_forwarded_total Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered, skipped).
+# HELP ndc_segment_events_forwarded_total Events of forwarded sources handled by the forward consumer, by source and outcome (ok, retried, dead_lettered).
 # TYPE ndc_segment_events_forwarded_total counter
 # HELP ndc_segment_last_forward_success_timestamp_seconds Unix time in seconds of the last call to the forward endpoint that delivered events.
 # TYPE ndc_segment_last_forward_success_timestamp_seconds gauge
@@ -119,6 +119,16 @@ ndc_segment_batch_events_count 0
 # TYPE ndc_segment_events_consent_filtered_total counter
 # HELP ndc_segment_fields_redacted_total Values a privacy policy removed (drop), hashed (hash) or truncated (an IP address), by source and action.
 # TYPE ndc_segment_fields_redacted_total counter
+# HELP ndc_segment_delivery_waiting_events Events held back by a failure an operator or the platform must fix, by reason (credentials, configuration, dedupe, queue, archive, firehose); delivered on their own once it is fixed.
+# TYPE ndc_segment_delivery_waiting_events gauge
+# HELP ndc_segment_delivery_blocked_seconds Seconds the oldest event held back by such a failure has waited since it was first queued; 0 when none is.
+# TYPE ndc_segment_delivery_blocked_seconds gauge
+# HELP ndc_segment_events_requeued_total Events put back on an events queue as a fresh copy instead of being dead-lettered, by reason.
+# TYPE ndc_segment_events_requeued_total counter
+# HELP ndc_segment_dedupe_evictions_total Dedupe keys forgotten before the end of the window to keep a shard within its memory, by source (that source's window was shortened).
+# TYPE ndc_segment_dedupe_evictions_total counter
+# HELP ndc_segment_last_dedupe_eviction_timestamp_seconds Unix time in seconds of the last dedupe key of the source forgotten before the end of the window.
+# TYPE ndc_segment_last_dedupe_eviction_timestamp_seconds gauge
 `;
 
 /** The lines of one metric family: its HELP line up to the next family's HELP line. */

@@ -66,6 +66,31 @@ describe('MetricsShard', () => {
     expect(restarted.counters['ndc_segment_events_retried_total']).toBe(4);
   });
 
+  it("keeps the status page's minutes: once per flush, in its snapshot row, across a restart", async () => {
+    const stub = testEnv.METRICS.get(testEnv.METRICS.idFromName(`status-${crypto.randomUUID()}`));
+    const m = new MetricsBuffer();
+    m.minute('web', 29_000_000, { received: 5, delivered: 4, lagSumSeconds: 8, lagMaxSeconds: 3 });
+    const once = batch('iso-s', 1, m);
+    await stub.apply(structuredClone(once));
+    await stub.apply(structuredClone(once));
+    m.minute('web', 29_000_000, { received: 1, lagMaxSeconds: 9 });
+    await stub.apply(batch('iso-s', 2, m));
+    const expected = { '29000000': { web: [6, 4, 0, 0, 8, 9] } };
+    expect(await stub.statusMinutes()).toEqual(expected);
+    // The snapshot carries the minutes: still one row.
+    await runDurableObjectAlarm(stub);
+    const rows = await runInDurableObject(stub, (_i, state) =>
+      state.storage.sql.exec('SELECT count(*) AS n FROM snapshot').one(),
+    );
+    expect(rows['n']).toBe(1);
+    const reloaded = await runInDurableObject(stub, (_instance, state) =>
+      new MetricsShard(state, testEnv).statusMinutes(),
+    );
+    expect(reloaded).toEqual(expected);
+    // ...and never the counters' state nor the Analytics Engine interval.
+    expect(await stub.snapshot()).not.toHaveProperty('status');
+  });
+
   it('ignores a garbage delta instead of throwing', async () => {
     const stub = testEnv.METRICS.get(testEnv.METRICS.idFromName(`garbage-${crypto.randomUUID()}`));
     await stub.apply({

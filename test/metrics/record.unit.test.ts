@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MetricsBuffer } from '../../src/metrics/buffer';
+import { minuteOf } from '../../src/metrics/minutes';
 import {
   failedCallsLine,
   failedForwardLine,
@@ -7,6 +8,7 @@ import {
   recordDelivery,
   recordForwarded,
   recordQueueMessagesSent,
+  recordSourceRejected,
   routeLabel,
   type DeliveryReport,
   type ForwardReport,
@@ -39,6 +41,23 @@ describe('recordAccepted', () => {
     expect(d.histograms['ndc_segment_batch_events']?.sum).toBe(3);
     expect(d.gauges['ndc_segment_last_enqueue_timestamp_seconds']).toBe(5);
   });
+
+  it('counts the events for the status page at their source and minute', () => {
+    const m = new MetricsBuffer();
+    recordAccepted(m, ['track', 'page'], 'web', 125_000);
+    recordAccepted(m, ['track'], 'web', 130_000);
+    expect(m.drain().status).toEqual({ [minuteOf(125_000)]: { web: [3, 0, 0, 0, 0, 0] } });
+  });
+});
+
+describe('recordSourceRejected', () => {
+  it("adds to the source's rejected count at its minute, and nothing for none", () => {
+    const m = new MetricsBuffer();
+    recordSourceRejected(m, 'ios', 0, 61_000);
+    expect(m.isEmpty()).toBe(true);
+    recordSourceRejected(m, 'ios', 4, 61_000);
+    expect(m.drain().status).toEqual({ '1': { ios: [0, 0, 4, 0, 0, 0] } });
+  });
 });
 
 describe('recordQueueMessagesSent', () => {
@@ -66,8 +85,8 @@ describe('recordDelivery', () => {
         records: 1,
         bytes: 900,
         received: [
-          { at: 1_000, events: 10 },
-          { at: 9_000, events: 20 },
+          { at: 1_000, events: 10, source: 'web' },
+          { at: 9_000, events: 20, source: 'ios' },
         ],
       },
     ],
@@ -101,6 +120,19 @@ describe('recordDelivery', () => {
     expect(d.counters['ndc_segment_events_ambiguous_total']).toBe(5);
     expect(d.gauges['ndc_segment_last_delivery_auth_failure_timestamp_seconds']).toBeUndefined();
     expect(d.streak).toEqual({ success: 11, failures: [10] });
+  });
+
+  it('counts delivered events, their lag and dead letters by source for the status page', () => {
+    const m = new MetricsBuffer();
+    recordDelivery(
+      m,
+      { ...report, deadLetteredEvents: 3, deadLetteredBySource: [{ source: 'web', events: 3 }] },
+      11_000,
+    );
+    // web: 10 events received at 1 s, delivered at 11 s; ios: 20 events that waited 2 s.
+    expect(m.drain().status).toEqual({
+      '0': { web: [0, 10, 0, 3, 100, 10], ios: [0, 20, 0, 0, 40, 2] },
+    });
   });
 
   it('sums up failed calls by code in one log line, and says nothing when all landed', () => {

@@ -158,3 +158,38 @@ describe('compileSchema', () => {
     expect(!r.ok && r.error.message).toContain('nest at most');
   });
 });
+
+describe('schemas that multiply their checks', () => {
+  /** `a0` a string check, each `a<n>` all of `a<n-1>` twice: one value checked 2^depth times. */
+  function doubling(depth: number): Record<string, unknown> {
+    const defs: Record<string, unknown> = { a0: { type: 'string', minLength: 1 } };
+    for (let i = 1; i <= depth; i++) {
+      defs[`a${i}`] = { allOf: [{ $ref: `#/$defs/a${i - 1}` }, { $ref: `#/$defs/a${i - 1}` }] };
+    }
+    return { $defs: defs, properties: { s: { $ref: `#/$defs/a${depth}` } } };
+  }
+
+  it('refuses $ref doubling that checks a value 2^30 times, at once and naming why', () => {
+    const r = parsePlan({ page: { properties: doubling(30) } });
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.field).toBe('/page/properties');
+    expect(r.error.message).toContain('more than 256 schemas');
+  });
+
+  it('accepts a few levels of it, a reused definition and a recursive tree', () => {
+    // 6 levels: 254 schemas for the value of `s` (each $ref holder counts, as it is checked too).
+    expect(parsePlan({ page: { properties: doubling(6) } }).ok).toBe(true);
+    expect(parsePlan({ page: { properties: doubling(7) } }).ok).toBe(false);
+    const tree = {
+      $defs: { node: { properties: { children: { items: { $ref: '#/$defs/node' } } } } },
+      properties: { root: { $ref: '#/$defs/node' }, other: { $ref: '#/$defs/node' } },
+    };
+    expect(parsePlan({ identify: { traits: tree } }).ok).toBe(true);
+  });
+
+  it('refuses a $ref cycle on the same value', () => {
+    const r = parsePlan({ page: { properties: { anyOf: [{ type: 'string' }, { $ref: '#' }] } } });
+    expect(r.ok).toBe(false);
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parsePlan, type CompiledPlan } from '../../src/plans/plan';
 import { recheckArchive } from '../../src/plans/replay';
-import { parseArchive } from '../../src/queue/replay';
+import { parseArchive } from '../../src/archive/parse';
 
 const AT = Date.parse('2026-11-29T10:00:00.000Z');
 

@@ -25,7 +25,7 @@ describe('retentionDays', () => {
 });
 
 describe('expiredKeys', () => {
-  it('picks objects uploaded before the cutoff, in every prefix, never its own state', () => {
+  it('picks objects uploaded before the cutoff, in every prefix, never its own state or the audit trail', () => {
     const cutoff = retentionCutoff(NOW, 30);
     const at = (days: number): Date => new Date(NOW - days * DAY);
     const objects = [
@@ -37,7 +37,6 @@ describe('expiredKeys', () => {
       { key: RETENTION_STATE_KEY, uploaded: at(400) },
     ];
     expect(expiredKeys(objects, cutoff)).toEqual([
-      'audit/2026/10/01/x.ndjson',
       'blocked/web/2026/11/30/a.ndjson',
       'forward-dead-letters/2026/11/01/c.ndjson',
     ]);

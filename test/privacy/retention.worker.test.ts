@@ -22,8 +22,10 @@ async function clear(): Promise<void> {
   if (all.objects.length > 0) await testEnv.ARCHIVE.delete(all.objects.map((o) => o.key));
 }
 
+// The audit trail is kept whatever its age (docs/security.md).
+const AUDIT_KEY = 'audit/8226-x.json';
+
 const PREFIXES = [
-  'audit/2026/11/01/a.ndjson',
   'blocked/web/2026/11/01/b.ndjson',
   'dead-letters/2026/11/01/c.ndjson',
   'forward-dead-letters/2026/11/01/d.ndjson',
@@ -33,15 +35,15 @@ const PREFIXES = [
 ];
 
 describe('archive retention', () => {
-  it('deletes nothing younger than the retention, and everything older, in every prefix', async () => {
+  it('deletes nothing younger than the retention, and everything older, in every prefix but audit/', async () => {
     await clear();
-    for (const key of PREFIXES) await testEnv.ARCHIVE.put(key, '{}\n');
+    for (const key of [AUDIT_KEY, ...PREFIXES]) await testEnv.ARCHIVE.put(key, '{}\n');
     const young = await runRetention(testEnv.ARCHIVE, 30, Date.now() + 29 * DAY);
-    expect(young).toMatchObject({ deleted: 0, listed: PREFIXES.length, complete: true });
-    expect(await keys()).toEqual(PREFIXES);
+    expect(young).toMatchObject({ deleted: 0, listed: PREFIXES.length + 1, complete: true });
+    expect(await keys()).toEqual([AUDIT_KEY, ...PREFIXES]);
     const old = await runRetention(testEnv.ARCHIVE, 30, Date.now() + 31 * DAY);
     expect(old).toMatchObject({ deleted: PREFIXES.length, complete: true });
-    expect(await keys()).toEqual([]);
+    expect(await keys()).toEqual([AUDIT_KEY]);
   });
 
   it('keeps everything with ARCHIVE_RETENTION_DAYS=0', async () => {

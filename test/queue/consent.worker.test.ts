@@ -8,10 +8,10 @@ import { describe, expect, it } from 'vitest';
 import type { Env } from '../../src/env';
 import type { Sink } from '../../src/privacy/policy';
 import { deliverBatch, type ConsumerDeps } from '../../src/queue/consumer';
-import { archiveLines, encodeDeadLetter } from '../../src/queue/dead-letter';
+import { archiveLines, encodeDeadLetter } from '../../src/archive/format';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
-import { parseArchive } from '../../src/queue/replay';
+import { parseArchive } from '../../src/archive/parse';
 import { landedEvents, uniqueStream } from '../support/firehose';
 import { captureErrors } from '../support/console';
 import { forwardEndpoint } from '../support/segment';
@@ -75,13 +75,22 @@ describe('deliverBatch and consent', () => {
     expect(ids(forward.events())).toEqual(['b1', 'w1']);
   });
 
-  it('retries a forward-only message whose copy the forward queue refused', async () => {
+  it('holds back a forward-only message whose copy the forward queue refused, its restriction kept', async () => {
     const errors = captureErrors();
     const stream = uniqueStream('consent-fail');
     const forward = recordingQueue({ fail: true });
-    const result = await deliver(stream, forward, [['m0', message(['w2'], ['forward'])]]);
-    expect(result.explicitAcks).toEqual([]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    const events = recordingQueue();
+    const result = await deliver(stream, forward, [['m0', message(['w2'], ['forward'])]], {
+      EVENTS: events.queue,
+    });
+    // A waiting failure (src/queue/step.ts): a fresh copy goes back on the events queue, with
+    // the same sinks, and the original is acked.
+    expect(result.explicitAcks).toEqual(['m0']);
+    const [copy] = events.calls.flat();
+    const requeued = decodeMessage(copy);
+    expect(requeued?.header.sinks).toEqual(['forward']);
+    expect(requeued?.header.wait).toBe('queue');
+    expect(requeued?.ndjson).toContain('"w2"');
     expect(await landedEvents(stream)).toEqual([]);
     expect(errors).toHaveBeenCalledWith(
       'forward copy send failed',

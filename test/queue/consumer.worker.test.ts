@@ -1,6 +1,7 @@
 // The delivery consumer inside workerd against the real local Firehose endpoint (which checks
 // every SigV4 signature independently): ack on success, retry only what failed, dead-letter
-// what retrying cannot fix.
+// only what Firehose refuses for good, and hold back (requeued, never dead-lettered) what an
+// operator must fix.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
@@ -51,6 +52,8 @@ interface Run {
   delays: Map<string, number | undefined>;
   report: Awaited<ReturnType<typeof deliverBatch>>;
   dlq: ReturnType<typeof recordingQueue>;
+  /** Fresh copies requeued to the events queue. */
+  requeued: ReturnType<typeof recordingQueue>;
 }
 
 async function run(
@@ -82,7 +85,13 @@ async function run(
     });
   }
   const dlq = options.dlq ?? recordingQueue();
-  const testEnv = { ...(env as unknown as Env), DLQ: dlq.queue as Queue<unknown>, ...overrides };
+  const requeued = recordingQueue();
+  const testEnv = {
+    ...(env as unknown as Env),
+    DLQ: dlq.queue as Queue<unknown>,
+    EVENTS: requeued.queue,
+    ...overrides,
+  };
   const report = await deliverBatch(
     batch,
     testEnv,
@@ -90,7 +99,7 @@ async function run(
     options.dedupe?.settings,
     options.dedupe?.outbox,
   );
-  return { result: await getQueueResult(batch, ctx), delays, report, dlq };
+  return { result: await getQueueResult(batch, ctx), delays, report, dlq, requeued };
 }
 
 const ids = (events: Array<Record<string, unknown>>): string[] =>
@@ -113,8 +122,8 @@ describe('deliverBatch', () => {
         records: 1,
         bytes: expect.any(Number),
         received: [
-          { at: RECEIVED, events: 2 },
-          { at: RECEIVED, events: 1 },
+          { at: RECEIVED, events: 2, source: 'web' },
+          { at: RECEIVED, events: 1, source: 'ios' },
         ],
       },
     ]);
@@ -205,6 +214,7 @@ describe('deliverBatch', () => {
     expect(result.explicitAcks).toEqual(['m0']);
     expect(result.retryMessages).toEqual([]);
     expect(report.deadLetteredEvents).toBe(2);
+    expect(report.deadLetteredBySource).toEqual([{ source: 'web', events: 2 }]);
     const [dead] = dlq.calls.flat().map((b) => decodeMessage(b));
     expect(dead?.header.deadLetter).toEqual({
       reason: 'ResourceNotFoundException',
@@ -219,31 +229,49 @@ describe('deliverBatch', () => {
     ).toEqual(['a', 'b']);
   });
 
-  it('retries, never dead-letters, a call refused for a bad signature (wrong secret)', async () => {
-    const { dlq, result, report } = await run([message('web', ['a'])], {
+  it('holds back, never dead-letters, a call refused for a bad signature (wrong secret)', async () => {
+    const { dlq, result, report, requeued } = await run([message('web', ['a'])], {
       AWS_SECRET_ACCESS_KEY: 'wrong',
     });
     expect(dlq.calls).toEqual([]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    // Requeued at once as a fresh copy that waits on the credentials, and counted so.
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(requeued.messages().map((m) => m.header.wait)).toEqual(['credentials']);
     expect(report.authFailure).toBe(true);
+    expect(report.waiting).toEqual([
+      { reason: 'credentials', kind: 'entered', queuedAt: RECEIVED, events: 1 },
+    ]);
   });
 
-  it('retries an expired session token with backoff and dead-letters it only on the last attempt', async () => {
+  it('retries a waiting copy of an expired session token with backoff, and requeues it again before its attempts run out', async () => {
     const stream = uniqueStream('expired');
     await setStreamFaults(stream, { expiredToken: 1 });
     const first = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 2);
+    const [copy] = first.requeued.calls.flat();
     expect(first.dlq.calls).toEqual([]);
-    expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
-    expect(first.delays.get('m0')).toBeGreaterThanOrEqual(2);
+    expect(decodeMessage(copy)?.header).toMatchObject({
+      wait: 'credentials',
+      token: 'm0',
+      queuedAt: RECEIVED,
+      priorAttempts: 2,
+    });
     expect(first.report.authFailure).toBe(true);
-    const last = await run(
-      [message('web', ['a'])],
-      { FIREHOSE_STREAM: stream },
-      DELIVERY_MAX_ATTEMPTS,
-    );
-    expect(decodeMessage(last.dlq.calls.flat()[0])?.header.deadLetter?.reason).toBe(
-      'retries_exhausted: ExpiredTokenException',
-    );
+    // The copy's own attempts: retried with backoff that goes on from the attempts made...
+    const retried = await run([copy as string], { FIREHOSE_STREAM: stream }, 1, { ids: ['c0'] });
+    expect(retried.result.retryMessages.map((r) => r.msgId)).toEqual(['c0']);
+    expect(retried.delays.get('c0')).toBeGreaterThanOrEqual(4);
+    expect(retried.report.waiting?.map((w) => w.kind)).toEqual(['seen']);
+    // ...and requeued once more on its last attempts, never dead-lettered.
+    const last = await run([copy as string], { FIREHOSE_STREAM: stream }, DELIVERY_MAX_ATTEMPTS, {
+      ids: ['c0'],
+    });
+    expect(last.dlq.calls).toEqual([]);
+    expect(last.result.explicitAcks).toEqual(['c0']);
+    expect(decodeMessage(last.requeued.calls.flat()[0])?.header).toMatchObject({
+      wait: 'credentials',
+      token: 'm0',
+      priorAttempts: 2 + DELIVERY_MAX_ATTEMPTS,
+    });
   });
 
   it('splits and resends a call Firehose refuses for its size, dead-lettering nothing', async () => {
@@ -258,17 +286,61 @@ describe('deliverBatch', () => {
     expect(report.calls.some((c) => c.outcome === 'too_large')).toBe(false);
   });
 
-  it('dead-letters after the last attempt instead of retrying forever', async () => {
+  it('requeues, never dead-letters, what Firehose still throttles on the last attempt', async () => {
     const stream = uniqueStream('exhausted');
     await setStreamFaults(stream, { throttle: 1 });
-    const { result, dlq } = await run(
+    const { result, dlq, requeued, report } = await run(
       [message('web', ['a'])],
       { FIREHOSE_STREAM: stream },
       DELIVERY_MAX_ATTEMPTS,
     );
+    expect(dlq.calls).toEqual([]);
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(requeued.messages().map((m) => m.header.wait)).toEqual(['firehose']);
+    expect(report.requeued).toEqual([{ reason: 'firehose', events: 1 }]);
+  });
+
+  it('dead-letters, with the reason, what could not be delivered within the queue retention', async () => {
+    const stream = uniqueStream('retention');
+    await setStreamFaults(stream, { expiredToken: 1 });
+    const old = RECEIVED - 61_000;
+    const body = message('web', ['a']).replace(
+      '{"v":1,',
+      `{"v":1,"queuedAt":${old},"wait":"credentials",`,
+    );
+    const { dlq, result, report } = await run([body], {
+      FIREHOSE_STREAM: stream,
+      QUEUE_RETENTION_SECONDS: '60',
+    });
     expect(result.explicitAcks).toEqual(['m0']);
     expect(decodeMessage(dlq.calls.flat()[0])?.header.deadLetter?.reason).toBe(
-      'retries_exhausted: ServiceUnavailableException',
+      'waited_past_retention: ExpiredTokenException',
+    );
+    expect(report.waiting?.map((w) => [w.reason, w.kind])).toEqual([['credentials', 'left']]);
+  });
+
+  it('retries when the requeue is refused, and dead-letters only when Queues would give up', async () => {
+    const stream = uniqueStream('requeue-down');
+    await setStreamFaults(stream, { expiredToken: 1 });
+    const errors = captureErrors();
+    const broken = recordingQueue({ fail: true });
+    const early = await run([message('web', ['a'])], {
+      FIREHOSE_STREAM: stream,
+      EVENTS: broken.queue,
+    });
+    expect(early.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    expect(early.dlq.calls).toEqual([]);
+    const last = await run(
+      [message('web', ['a'])],
+      { FIREHOSE_STREAM: stream, EVENTS: broken.queue },
+      DELIVERY_MAX_ATTEMPTS,
+    );
+    expect(decodeMessage(last.dlq.calls.flat()[0])?.header.deadLetter?.reason).toBe(
+      'requeue_failed: ExpiredTokenException',
+    );
+    expect(errors).toHaveBeenCalledWith(
+      'requeue send failed',
+      'Queue sendBatch failed: simulated outage',
     );
   });
 
@@ -301,13 +373,14 @@ describe('deliverBatch', () => {
     expect(dlq.calls.flat()).toEqual(['not a queue message']);
   });
 
-  it('retries, never dead-letters, while AWS credentials are missing', async () => {
-    const { dlq, result, report } = await run([message('web', ['a'])], {
-      AWS_ACCESS_KEY_ID: undefined,
-    });
-    expect(dlq.calls).toEqual([]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
-    expect(report.authFailure).toBe(true);
+  it('holds back, never dead-letters, while AWS credentials or the stream are missing', async () => {
+    const noKey = await run([message('web', ['a'])], { AWS_ACCESS_KEY_ID: undefined });
+    expect(noKey.dlq.calls).toEqual([]);
+    expect(noKey.requeued.messages().map((m) => m.header.wait)).toEqual(['credentials']);
+    expect(noKey.report.authFailure).toBe(true);
+    const noStream = await run([message('web', ['a'])], { FIREHOSE_STREAM: '' });
+    expect(noStream.dlq.calls).toEqual([]);
+    expect(noStream.requeued.messages().map((m) => m.header.wait)).toEqual(['configuration']);
   });
 
   it('sends dead letters in sendBatch calls and retries only those whose own call failed', async () => {
@@ -443,17 +516,21 @@ describe('deliverBatch with deduplication', () => {
     expect(ids(await landedEvents(stream))).toEqual(['a', 'a']);
   });
 
-  it('retries the batch, sending nothing, when a dedupe shard cannot be asked', async () => {
+  it('holds the message back, sending nothing, when a dedupe shard cannot be asked', async () => {
     const stream = uniqueStream('dedupe-down');
     const errors = captureErrors();
     const down: DedupeSettings = {
       shards: 2,
       io: { call: () => Promise.reject(new Error('unavailable')) },
     };
-    const { result, report } = await run([message('web', ['a'])], { FIREHOSE_STREAM: stream }, 1, {
-      dedupe: { settings: down, outbox: new Outbox() },
-    });
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    const { result, report, requeued } = await run(
+      [message('web', ['a'])],
+      { FIREHOSE_STREAM: stream },
+      1,
+      { dedupe: { settings: down, outbox: new Outbox() } },
+    );
+    expect(result.explicitAcks).toEqual(['m0']);
+    expect(requeued.messages().map((m) => m.header.wait)).toEqual(['dedupe']);
     expect(report.calls).toEqual([]);
     expect(await landedEvents(stream)).toEqual([]);
     expect(errors).toHaveBeenCalledWith('dedupe shard call failed', 'unavailable');

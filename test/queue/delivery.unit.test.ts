@@ -1,12 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { CallOutcome } from '../../src/firehose/codec';
 import type { PackLimits } from '../../src/firehose/pack';
-import {
-  archiveKey,
-  archiveLines,
-  encodeDeadLetter,
-  undecodableLine,
-} from '../../src/queue/dead-letter';
+import { archiveLines, encodeDeadLetter, undecodableLine } from '../../src/archive/format';
+import { archiveKey } from '../../src/archive/keys';
 import {
   decide,
   planDelivery,

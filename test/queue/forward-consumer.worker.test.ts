@@ -1,6 +1,7 @@
 // The forward queue's consumer inside workerd against the real local Segment-compatible
 // endpoint (which checks the Basic write key and Segment's size limits): per-source write keys,
-// batching within 500 KB, skipped events, every retry class and the dead-letter path.
+// batching within 500 KB, events too large dead-lettered, every retry class and the dead-letter
+// path.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it, vi } from 'vitest';
@@ -18,6 +19,7 @@ import {
   setKeyFaults,
   uniqueKey,
 } from '../support/segment';
+import { captureErrors } from '../support/console';
 import { recordingQueue } from '../support/worker';
 
 const RECEIVED = Date.parse('2026-11-29T10:00:00.000Z');
@@ -146,16 +148,34 @@ describe('forwardBatch', () => {
     expect(new Set(landed).size).toBe(120);
   });
 
-  it('skips and counts an event over 32,000 bytes, sending the rest, and acks', async () => {
-    const key = uniqueKey('skip');
-    const big = copy('web', [`huge:${FORWARD_MAX_EVENT_BYTES}`]);
-    const { result, report } = await run([copy('web', ['small']), big], {
+  it('dead-letters an event over 32,000 bytes with its reason, sends the rest, and acks', async () => {
+    const key = uniqueKey('too-large');
+    const big = copy('web', ['mid', `huge:${FORWARD_MAX_EVENT_BYTES}`]);
+    const { result, report, dlq } = await run([copy('web', ['small']), big], {
       FORWARD_WRITE_KEYS: `web=${key}`,
     });
     expect(result.explicitAcks.sort()).toEqual(['f0', 'f1']);
-    expect(ids(await forwardedEvents(key))).toEqual(['small']);
-    expect(report.events).toContainEqual({ source: 'web', outcome: 'skipped', events: 1 });
-    expect(report.events).toContainEqual({ source: 'web', outcome: 'ok', events: 1 });
+    expect(ids(await forwardedEvents(key))).toEqual(['mid', 'small']);
+    const letters = dlq.calls.flat().map((b) => decodeMessage(b));
+    expect(letters.map((l) => l?.header.ids)).toEqual([['huge']]);
+    expect(letters[0]?.header.deadLetter?.reason).toMatch(
+      /^event_too_large: \d+ bytes, over the destination's 32000$/,
+    );
+    expect(report.events).toContainEqual({ source: 'web', outcome: 'dead_lettered', events: 1 });
+    expect(report.events).toContainEqual({ source: 'web', outcome: 'ok', events: 2 });
+  });
+
+  it('retries a message whose too-large event the forward DLQ refused, never acking it unsent', async () => {
+    const key = uniqueKey('too-large-dlq-down');
+    const errors = captureErrors();
+    const { result } = await run(
+      [copy('web', [`huge:${FORWARD_MAX_EVENT_BYTES}`])],
+      { FORWARD_WRITE_KEYS: `web=${key}` },
+      { dlq: recordingQueue({ fail: true }) },
+    );
+    expect(result.explicitAcks).toEqual([]);
+    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['f0']);
+    expect(errors).toHaveBeenCalledWith('forward dead-letter send failed', expect.any(String));
   });
 
   it('retries a 429 after the Retry-After it was given', async () => {
@@ -215,7 +235,7 @@ describe('forwardBatch', () => {
     const { result, dlq, report } = await run([copy('web', ['a']), big], {
       FORWARD_WRITE_KEYS: `web=${key}`,
     });
-    // Both messages were in the refused call (the huge event was skipped, b was sent).
+    // Both messages were in the refused call (the huge event was left out, b was sent).
     expect(result.explicitAcks.sort()).toEqual(['f0', 'f1']);
     expect(result.retryMessages).toEqual([]);
     const letters = dlq.calls.flat().map((b) => decodeMessage(b));
@@ -223,12 +243,9 @@ describe('forwardBatch', () => {
       'http_400: {"success":false,"message":"Bad request (injected)"}',
       'http_400: {"success":false,"message":"Bad request (injected)"}',
     ]);
-    // A letter keeps what was to be sent: the skipped event is not in it.
-    expect(letters.map((l) => l?.header.ids)).toEqual([['a'], ['b']]);
-    expect(report.events).toEqual([
-      { source: 'web', outcome: 'dead_lettered', events: 2 },
-      { source: 'web', outcome: 'skipped', events: 1 },
-    ]);
+    // A letter keeps every event of its message, the one no call carried too.
+    expect(letters.map((l) => l?.header.ids)).toEqual([['a'], ['b', 'huge']]);
+    expect(report.events).toEqual([{ source: 'web', outcome: 'dead_lettered', events: 3 }]);
   });
 
   it('dead-letters after the last attempt instead of retrying forever', async () => {
@@ -254,6 +271,7 @@ describe('forwardBatch', () => {
   it('retries instead of acking when the dead-letter send fails', async () => {
     const key = uniqueKey('dlq-down');
     await setKeyFaults(key, { badRequest: 1 });
+    const errors = captureErrors();
     const { result, report } = await run(
       [copy('web', ['a'])],
       { FORWARD_WRITE_KEYS: `web=${key}` },
@@ -262,6 +280,10 @@ describe('forwardBatch', () => {
     expect(result.explicitAcks).toEqual([]);
     expect(result.retryMessages.map((r) => r.msgId)).toEqual(['f0']);
     expect(report.events).toEqual([{ source: 'web', outcome: 'retried', events: 1 }]);
+    expect(errors).toHaveBeenCalledWith(
+      'forward dead-letter send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
   it('retries, calling nothing, while forwarding is off or a source has no write key', async () => {

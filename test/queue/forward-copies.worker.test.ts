@@ -1,7 +1,8 @@
 // Where copies for forwarding enter: the events consumer queues a copy of what it delivers for
-// the forwarded sources, before the Firehose call, and acks a message only when its record
-// landed and its copy is queued. Checked against the real local Firehose and real dedupe
-// shards, with a recording forward queue.
+// the forwarded sources, before the Firehose call, once per event (the dedupe ledger remembers
+// it was queued), and acks a message only when its record landed and its copy is queued.
+// Checked against the real local Firehose and real dedupe shards, with a recording forward
+// queue and a recording events queue (the fresh copies of messages held back).
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
@@ -9,6 +10,7 @@ import { Outbox, flushOutbox, type DedupeSettings } from '../../src/dedupe/clien
 import type { Env } from '../../src/env';
 import { deliverBatch, type ConsumerDeps } from '../../src/queue/consumer';
 import { packMessages } from '../../src/queue/pack';
+import { captureErrors } from '../support/console';
 import { landedEvents, setStreamFaults, uniqueStream } from '../support/firehose';
 import { forwardEndpoint } from '../support/segment';
 import { recordingQueue, type RecordingQueue } from '../support/worker';
@@ -45,6 +47,8 @@ function dedupe(): { settings: DedupeSettings; outbox: Outbox } {
 interface Setup {
   stream: string;
   forward: RecordingQueue;
+  /** The events queue: fresh copies of messages held back land here. */
+  requeued?: RecordingQueue;
   dedupe?: ReturnType<typeof dedupe>;
   overrides?: Partial<Env>;
 }
@@ -66,6 +70,7 @@ async function deliver(
     FORWARD_WRITE_KEYS: 'web=dest-web',
     FORWARD: s.forward.queue,
     DLQ: recordingQueue().queue,
+    EVENTS: (s.requeued ??= recordingQueue()).queue,
     ...s.overrides,
   };
   const report = await deliverBatch(batch, testEnv, deps, s.dedupe?.settings, s.dedupe?.outbox);
@@ -116,44 +121,61 @@ describe('deliverBatch with forwarding', () => {
     expect(s.forward.calls).toEqual([]);
   });
 
-  it('retries, without delivering, a message whose copy the forward queue refused', async () => {
+  it('holds back, without delivering, a message whose copy the forward queue refused', async () => {
+    const errors = captureErrors();
     const s: Setup = {
       stream: uniqueStream('fwd-refused'),
       forward: recordingQueue({ fail: true }),
+      requeued: recordingQueue(),
     };
     const { result, report } = await deliver(s, [
       ['m0', message('web', ['a'])],
       ['m1', message('ios', ['b'])],
     ]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
-    expect(result.explicitAcks).toEqual(['m1']);
+    // m0 waits as a fresh copy (the queue must be fixed), m1 is delivered.
+    expect(result.explicitAcks.sort()).toEqual(['m0', 'm1']);
+    expect(s.requeued?.messages().map((m) => [m.header.wait, m.header.ids])).toEqual([
+      ['queue', ['a']],
+    ]);
     // Firehose got only the message that needed no copy.
     expect(ids(await landedEvents(s.stream))).toEqual(['b']);
     expect(report.forwardCopyFailedEvents).toBe(1);
-    expect(report.retriedEvents).toBe(1);
+    expect(errors).toHaveBeenCalledWith(
+      'forward copy send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
-  it('retries a forwarded message while the FORWARD binding is missing, never losing its copy', async () => {
+  it('holds back a forwarded message while the FORWARD binding is missing, never losing its copy', async () => {
     const s: Setup = {
       stream: uniqueStream('fwd-unbound'),
       forward: recordingQueue(),
+      requeued: recordingQueue(),
       overrides: { FORWARD: undefined },
     };
-    const { result } = await deliver(s, [['m0', message('web', ['a'])]]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    await deliver(s, [['m0', message('web', ['a'])]]);
+    expect(s.requeued?.messages().map((m) => m.header.wait)).toEqual(['queue']);
     expect(await landedEvents(s.stream)).toEqual([]);
   });
 
   it('sends the copy on the retry after a refused copy: each event once in Firehose and once forwarded', async () => {
     // The trap this design avoids: had Firehose landed first and the copy failed after, the
     // retry would find its events committed by the dedupe gate and send no copy at all.
+    const errors = captureErrors();
     const refusing = recordingQueue({ failCall: (n) => n < 2 });
-    const s: Setup = { stream: uniqueStream('fwd-retry'), forward: refusing, dedupe: dedupe() };
-    const first = await deliver(s, [['m0', message('web', ['a', 'b'])]]);
-    expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    const requeued = recordingQueue();
+    const s: Setup = {
+      stream: uniqueStream('fwd-retry'),
+      forward: refusing,
+      requeued,
+      dedupe: dedupe(),
+    };
+    await deliver(s, [['m0', message('web', ['a', 'b'])]]);
     expect(await landedEvents(s.stream)).toEqual([]);
-    const retry = await deliver(s, [['m0', message('web', ['a', 'b'])]], 2);
-    expect(retry.result.explicitAcks).toEqual(['m0']);
+    expect(errors).toHaveBeenCalledWith('forward copy send failed', expect.any(String));
+    const [copy] = requeued.calls.flat();
+    const retry = await deliver(s, [['c0', copy as string]]);
+    expect(retry.result.explicitAcks).toEqual(['c0']);
     expect(ids(await landedEvents(s.stream))).toEqual(['a', 'b']);
     expect(ids(refusing.events())).toEqual(['a', 'b']);
     // A client's resend of b (another queue message) is dropped as a duplicate, with no copy:
@@ -167,31 +189,48 @@ describe('deliverBatch with forwarding', () => {
     expect(refusing.messages().at(-1)?.header.ids).toEqual(['c']);
   });
 
-  it('queues the copy again when Firehose failed after it: at least once, never lost', async () => {
+  it('queues the copy once, not once per Firehose attempt, while Firehose fails after it', async () => {
     const s: Setup = {
       stream: uniqueStream('fwd-firehose-down'),
       forward: recordingQueue(),
       dedupe: dedupe(),
     };
     await setStreamFaults(s.stream, { throttle: 1 });
-    const first = await deliver(s, [['m0', message('web', ['a'])]]);
-    expect(first.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      const failed = await deliver(s, [['m0', message('web', ['a', 'b'])]], attempt);
+      expect(failed.result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    }
     await setStreamFaults(s.stream, { throttle: 0 });
-    const retry = await deliver(s, [['m0', message('web', ['a'])]], 2);
+    // A client's resend of b with a new event c, in another message: c gets its copy, b not again.
+    const resend = await deliver(s, [['n0', message('web', ['b', 'c'])]]);
+    expect(resend.result.explicitAcks).toEqual(['n0']);
+    const retry = await deliver(s, [['m0', message('web', ['a', 'b'])]], 4);
     expect(retry.result.explicitAcks).toEqual(['m0']);
+    expect(ids(await landedEvents(s.stream))).toEqual(['a', 'b', 'c']);
+    expect(ids(s.forward.events())).toEqual(['a', 'b', 'c']);
+    expect(s.forward.calls).toHaveLength(2);
+  });
+
+  it('queues the copy again without deduplication: at least once, never lost', async () => {
+    const s: Setup = { stream: uniqueStream('fwd-no-dedupe'), forward: recordingQueue() };
+    await setStreamFaults(s.stream, { throttle: 1 });
+    await deliver(s, [['m0', message('web', ['a'])]]);
+    await setStreamFaults(s.stream, { throttle: 0 });
+    await deliver(s, [['m0', message('web', ['a'])]], 2);
     expect(ids(await landedEvents(s.stream))).toEqual(['a']);
     // Twice on the forward queue; the destination drops the repeat by messageId.
     expect(ids(s.forward.events())).toEqual(['a', 'a']);
   });
 
-  it('makes no copy while Firehose is not configured (every message is retried anyway)', async () => {
+  it('makes no copy while Firehose is not configured (every message waits anyway)', async () => {
     const s: Setup = {
       stream: uniqueStream('fwd-no-creds'),
       forward: recordingQueue(),
+      requeued: recordingQueue(),
       overrides: { AWS_ACCESS_KEY_ID: undefined },
     };
-    const { result } = await deliver(s, [['m0', message('web', ['a'])]]);
-    expect(result.retryMessages.map((r) => r.msgId)).toEqual(['m0']);
+    await deliver(s, [['m0', message('web', ['a'])]]);
+    expect(s.requeued?.messages().map((m) => m.header.wait)).toEqual(['credentials']);
     expect(s.forward.calls).toEqual([]);
   });
 });

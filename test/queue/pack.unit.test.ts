@@ -187,3 +187,67 @@ describe('packCopies', () => {
     expect(copies.map((c) => c.indexes)).toEqual([[0], [1]]);
   });
 });
+
+describe('blocked events in a message', () => {
+  const mixed: PackEvent[] = [
+    { line: '{"a":1}', messageId: 'ok1' },
+    { line: '{"b":2}', messageId: 'bad1', blocked: 'violation' },
+    { line: '{"c":3}', messageId: 'ok2' },
+    { line: '{"d":4}', messageId: 'un1', blocked: 'unplanned_event' },
+  ];
+
+  it('marks them by reason in the header and decodes them apart from the lines to deliver', () => {
+    const [m] = packMessages(mixed, AT);
+    expect(JSON.parse(m?.body.split('\n')[0] ?? '')).toMatchObject({
+      events: 4,
+      ids: ['ok1', 'bad1', 'ok2', 'un1'],
+      blocked: { violation: [1], unplanned_event: [3] },
+    });
+    expect(decodeMessage(m?.body)).toEqual({
+      header: { v: 1, source: 'web', receivedAt: RECEIVED, events: 2, ids: ['ok1', 'ok2'] },
+      ndjson: '{"a":1}\n{"c":3}\n',
+      blocked: {
+        lines: ['{"b":2}', '{"d":4}'],
+        ids: ['bad1', 'un1'],
+        reasons: ['violation', 'unplanned_event'],
+      },
+    });
+  });
+
+  it('decodes a message of blocked events only as one with nothing to deliver', () => {
+    const [m] = packMessages([{ line: '{"b":2}', messageId: 'b', blocked: 'violation' }], AT);
+    const decoded = decodeMessage(m?.body);
+    expect([decoded?.header.events, decoded?.ndjson, decoded?.blocked?.ids]).toEqual([
+      0,
+      '',
+      ['b'],
+    ]);
+    expect(messageLines(decoded ?? { header: { ...AT, v: 1, events: 0 }, ndjson: '' })).toEqual([]);
+  });
+
+  it('keeps messages within the target with the marks counted', () => {
+    const many = Array.from({ length: 400 }, (_v, i) => ({
+      line: line(600),
+      messageId: `id-${i}`,
+      ...(i % 2 === 0 ? { blocked: i % 4 === 0 ? 'violation' : 'unplanned_event' } : {}),
+    }));
+    const msgs = packMessages(many, AT);
+    for (const m of msgs) {
+      expect(m.bytes).toBeLessThanOrEqual(QUEUE_MESSAGE_TARGET_BYTES);
+      expect(m.bytes).toBe(new TextEncoder().encode(m.body).length);
+    }
+    const decoded = msgs.map((m) => decodeMessage(m.body));
+    expect(decoded.reduce((n, d) => n + (d?.header.events ?? 0), 0)).toBe(200);
+    expect(decoded.reduce((n, d) => n + (d?.blocked?.lines.length ?? 0), 0)).toBe(200);
+  });
+
+  it.each([
+    ['an index past the lines', { violation: [5] }],
+    ['a line marked twice', { violation: [0], unplanned_event: [0] }],
+    ['a mark that is not a list', { violation: 0 }],
+    ['marks that are not an object', [0]],
+  ])('takes a message with %s for one not ours', (_n, blocked) => {
+    const body = `${encodeHeader({ ...AT, events: 1, ids: ['a'] }).replace(/}\n$/, `,"blocked":${JSON.stringify(blocked)}}\n`)}{"a":1}\n`;
+    expect(decodeMessage(body)).toBeUndefined();
+  });
+});

@@ -1,5 +1,6 @@
 import wranglerToml from '../../wrangler.toml?raw';
 import { describe, expect, it } from 'vitest';
+import { ARCHIVE_QUEUE_MAX_RETRIES } from '../../src/archive/limits';
 import {
   DELIVERY_MAX_ATTEMPTS,
   FORWARD_QUEUE_MAX_RETRIES,
@@ -34,6 +35,16 @@ describe('mayRetry', () => {
     expect(mayRetry(FORWARD_QUEUE_MAX_RETRIES, FORWARD_QUEUE_MAX_RETRIES)).toBe(true);
     expect(mayRetry(FORWARD_QUEUE_MAX_RETRIES + 1, FORWARD_QUEUE_MAX_RETRIES)).toBe(false);
   });
+
+  it.each(['ndc-segment-dlq', 'ndc-segment-forward-dlq'])(
+    'matches max_retries of the %s consumer (the archive) in wrangler.toml',
+    (queue) => {
+      const consumer = new RegExp(
+        `queue = "${queue}"\\s*\\n(?:[a-z_]+ = .*\\n)*?max_retries = (\\d+)`,
+      ).exec(wranglerToml);
+      expect(consumer?.[1]).toBe(String(ARCHIVE_QUEUE_MAX_RETRIES));
+    },
+  );
 
   it('matches max_retries of the ndc-segment-events consumer in wrangler.toml', () => {
     const consumer =

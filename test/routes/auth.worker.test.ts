@@ -123,6 +123,49 @@ describe('rate limiting', () => {
     expect(single.headers.get('Retry-After')).toBe('10');
   });
 
+  // Addresses of this run's own, so the shared test limiter's earlier counts do not matter.
+  const run = Math.floor(Math.random() * 250) + 1;
+  const sendFrom = (h: ReturnType<typeof harness>, key: string, ip: string, mode: string) =>
+    h.fetch(
+      '/v1/track',
+      jsonPost(VALID_CALLS.track, { Authorization: basic(key), 'CF-Connecting-IP': ip }),
+      {
+        RATE_LIMITER: (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST,
+        RATE_LIMIT_KEY: mode,
+      },
+    );
+
+  it('RATE_LIMIT_KEY=ip: one budget per client address, whatever the source', async () => {
+    const h = harness();
+    const a = `203.0.113.${run}`;
+    const statuses: number[] = [];
+    for (const key of ['test-key-1', 'test-key-2', 'test-key-1', 'test-key-2']) {
+      statuses.push((await sendFrom(h, key, a, 'ip')).status);
+    }
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    const limited = await sendFrom(h, 'test-key-1', a, 'ip');
+    expect((await limited.json<{ error: { message: string } }>()).error.message).toContain(
+      'this client address',
+    );
+    // Another client of the same source still gets in.
+    expect((await sendFrom(h, 'test-key-1', `198.51.100.${run}`, 'ip')).status).toBe(200);
+  });
+
+  it('RATE_LIMIT_KEY=source+ip: one budget per client per source; an IPv6 client by its /64', async () => {
+    const h = harness();
+    const hex = run.toString(16);
+    const statuses: number[] = [];
+    // Two addresses of one /64 are one client.
+    for (const ip of [`2001:db8:${hex}:1::1`, `2001:db8:${hex}:1::2`, `2001:db8:${hex}:1:ff::9`]) {
+      statuses.push((await sendFrom(h, 'test-key-1', ip, 'source+ip')).status);
+    }
+    statuses.push((await sendFrom(h, 'test-key-1', `2001:db8:${hex}:1::3`, 'source+ip')).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    // The same client on another source, and another /64 on the same source, are not limited.
+    expect((await sendFrom(h, 'test-key-2', `2001:db8:${hex}:1::1`, 'source+ip')).status).toBe(200);
+    expect((await sendFrom(h, 'test-key-1', `2001:db8:${hex}:2::1`, 'source+ip')).status).toBe(200);
+  });
+
   it('does not limit without the binding', async () => {
     const h = harness();
     for (let i = 0; i < 5; i++) {

@@ -8,6 +8,7 @@ import { createApp } from '../../src/app';
 import { registryReads, registryWrites, sourceObject } from '../../src/debugger/isolate';
 import {
   DEBUGGER_PAGE_LEASE_SECONDS,
+  DEBUGGER_REVOKED_CLOSE_CODE,
   DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
 } from '../../src/debugger/limits';
 import type { SocketMessage } from '../../src/debugger/object';
@@ -20,6 +21,7 @@ import { captureErrors } from '../support/console';
 import { basic, BASE_URL, fixedDeps, harness, jsonPost, type Harness } from '../support/worker';
 
 const TOKEN = 'test-admin-token'; // vitest.config.ts
+const VIEWER = 'test-debugger-token'; // vitest.config.ts: DEBUGGER_TOKEN
 // Sources of this file's own, so armings made by one test (they last minutes, in the shared
 // registry) cannot make another test's source watched.
 const KEYS = {
@@ -86,9 +88,9 @@ async function eventsWith(
 }
 
 describe('debugger access', () => {
-  it('serves the page, which explains how to turn the debugger on when ADMIN_TOKEN is unset', async () => {
+  it('serves the page, which explains how to turn the debugger on when no token is set', async () => {
     const h = debuggerHarness();
-    const off = await h.fetch('/debugger', {}, { ADMIN_TOKEN: '' });
+    const off = await h.fetch('/debugger', {}, { ADMIN_TOKEN: '', DEBUGGER_TOKEN: '' });
     expect(off.status).toBe(200);
     const html = await off.text();
     expect(html).toContain('data-enabled="false"');
@@ -97,19 +99,32 @@ describe('debugger access', () => {
     expect(await on.text()).toContain('data-enabled="true"');
   });
 
-  it('answers 401 everywhere but the page when ADMIN_TOKEN is unset', async () => {
+  it('answers 401 everywhere but the page when neither token is set', async () => {
     const h = debuggerHarness();
     for (const [method, path] of [
       ['GET', '/debugger/sources'],
       ['POST', '/debugger/watch?source=dbg-api'],
       ['GET', '/debugger/events?source=dbg-api'],
     ] as const) {
-      const res = await h.fetch(path, { method, headers: bearer() }, { ADMIN_TOKEN: '' });
+      const off = { ADMIN_TOKEN: '', DEBUGGER_TOKEN: '' };
+      const res = await h.fetch(path, { method, headers: bearer() }, off);
       expect(res.status, path).toBe(401);
       const body = await res.json<{ error: { code: string; message: string } }>();
       expect(body.error.code).toBe('unauthorized');
-      expect(body.error.message).toContain('disabled until ADMIN_TOKEN is set');
+      expect(body.error.message).toContain('disabled until ADMIN_TOKEN or DEBUGGER_TOKEN is set');
     }
+  });
+
+  it('opens the debugger to DEBUGGER_TOKEN alone, without ADMIN_TOKEN set', async () => {
+    const h = debuggerHarness();
+    const page = await h.fetch('/debugger', {}, { ADMIN_TOKEN: '' });
+    expect(await page.text()).toContain('data-enabled="true"');
+    const res = await h.fetch(
+      '/debugger/sources',
+      { headers: bearer(VIEWER) },
+      { ADMIN_TOKEN: '' },
+    );
+    expect(res.status).toBe(200);
   });
 
   it('answers 401 to a wrong or missing token', async () => {
@@ -362,6 +377,105 @@ describe('debugger arming', () => {
   });
 });
 
+describe('debugger roles', () => {
+  it('DEBUGGER_TOKEN reads the debugger, and gets 403 on replay, plans, privacy and the archive', async () => {
+    const h = debuggerHarness();
+    const viewer = bearer(VIEWER);
+    expect((await h.fetch('/debugger/sources', { headers: viewer })).status).toBe(200);
+    const events = await h.fetch('/debugger/events?source=dbg-api', { headers: viewer });
+    expect(events.status).toBe(200);
+    const watch = await h.fetch('/debugger/watch?source=dbg-api', {
+      method: 'POST',
+      headers: viewer,
+    });
+    expect(watch.status).toBe(200);
+    const { ticket } = await watch.json<{ ticket: string }>();
+    const ws = await h.fetch(`/debugger/ws?source=dbg-api&ticket=${ticket}`, {
+      headers: { Upgrade: 'websocket' },
+    });
+    expect(ws.status).toBe(101);
+    ws.webSocket?.accept();
+    ws.webSocket?.close(1000, 'done');
+
+    for (const [method, path, body] of [
+      ['POST', '/admin/replay', '{"prefix":"dead-letters/"}'],
+      ['GET', '/admin/dead-letters', undefined],
+      ['GET', '/admin/blocked', undefined],
+      ['GET', '/admin/audit', undefined],
+      ['GET', '/admin/tracking-plans', undefined],
+      ['GET', '/admin/tracking-plans/dbg-api', undefined],
+      ['PUT', '/admin/tracking-plans/dbg-api', '{}'],
+      ['DELETE', '/admin/tracking-plans/dbg-api', undefined],
+      ['GET', '/admin/privacy', undefined],
+      ['GET', '/admin/privacy/dbg-api', undefined],
+      ['PUT', '/admin/privacy/dbg-api', '{}'],
+      ['DELETE', '/admin/privacy/dbg-api', undefined],
+      ['GET', '/admin/suppressions', undefined],
+      ['POST', '/admin/suppressions', '{"source":"dbg-api","userIds":["u"]}'],
+      ['POST', '/admin/suppressions/remove', '{"source":"dbg-api","userIds":["u"]}'],
+    ] as const) {
+      const res = await h.fetch(path, { method, headers: viewer, ...(body ? { body } : {}) });
+      expect(res.status, `${method} ${path}`).toBe(403);
+      const answer = await res.json<{ error: { code: string; message: string } }>();
+      expect(answer.error.code).toBe('forbidden');
+      expect(answer.error.message).toContain('ADMIN_TOKEN');
+      expect(answer.error.message).not.toContain(VIEWER);
+    }
+    // Nothing was saved by the refused PUT.
+    const plan = await h.fetch('/admin/tracking-plans/dbg-api', { headers: bearer() });
+    expect(plan.status).not.toBe(200);
+  });
+
+  /** A page's socket on `source`, opened with a ticket of `token`; records its close code. */
+  async function pageSocket(h: ReturnType<typeof debuggerHarness>, token: string, source: string) {
+    const watch = await h.fetch(`/debugger/watch?source=${source}`, {
+      method: 'POST',
+      headers: bearer(token),
+    });
+    const { ticket } = await watch.json<{ ticket: string }>();
+    const res = await h.fetch(`/debugger/ws?source=${source}&ticket=${ticket}`, {
+      headers: { Upgrade: 'websocket' },
+    });
+    expect(res.status).toBe(101);
+    const ws = res.webSocket;
+    if (ws === null) throw new Error('no WebSocket');
+    const closes: number[] = [];
+    ws.addEventListener('close', (e) => {
+      closes.push(e.code);
+    });
+    ws.accept();
+    return { ws, closes };
+  }
+
+  async function closedWith(closes: number[]): Promise<number | undefined> {
+    for (let i = 0; i < 200 && closes.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return closes[0];
+  }
+
+  it.each([
+    ['rotated', 'a-new-debugger-token'],
+    ['removed', ''],
+  ])('closes an open socket once its token is %s, and leaves the others open', async (_w, next) => {
+    const h = debuggerHarness();
+    const viewer = await pageSocket(h, VIEWER, 'dbg-socket');
+    const admin = await pageSocket(h, TOKEN, 'dbg-socket');
+    // The Worker now runs with the new secret: the next call it makes to the source's object
+    // (a page renewing its lease here; captured events or a new page do the same) says so.
+    const renew = await h.fetch(
+      '/debugger/watch?source=dbg-socket',
+      { method: 'POST', headers: bearer() },
+      { DEBUGGER_TOKEN: next },
+    );
+    expect(renew.status).toBe(200);
+    expect(await closedWith(viewer.closes)).toBe(DEBUGGER_REVOKED_CLOSE_CODE);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(admin.closes).toEqual([]);
+    admin.ws.close(1000, 'done');
+  });
+});
+
 describe('debugger WebSocket', () => {
   it('shows a page the ring, then each accepted and rejected event as it arrives', async () => {
     const h = debuggerHarness();
@@ -455,12 +569,5 @@ describe('debugger cost per request', () => {
       Math.ceil(seconds + 1) * DEBUGGER_SAMPLE_EVENTS_PER_SECOND,
     );
     expect(mine.length + captured.skipped).toBeGreaterThanOrEqual(n);
-    console.log(
-      `debugger cost: unwatched ${n} requests -> ${idleCalls} Durable Object calls ` +
-        `(${idle.lookups} watch-list lookup); watched ${n} requests in ${seconds.toFixed(1)} s -> ` +
-        `${watched.outbox.sends} calls to the source's object ` +
-        `(${(watched.outbox.sends / n).toFixed(4)} per request), ${mine.length} captured, ` +
-        `${captured.skipped} skipped by sampling`,
-    );
   });
 });

@@ -36,11 +36,7 @@ describe('CORS', () => {
     ['/v1/track', 'GET, POST, OPTIONS'],
     ['/v1/pixel/track', 'GET, OPTIONS'],
     ['/v1/projects/k/settings', 'GET, OPTIONS'],
-    ['/', 'GET, OPTIONS'],
-    ['/metrics', 'GET, OPTIONS'],
-    ['/health', 'GET, OPTIONS'],
-    ['/admin/dead-letters', 'GET, OPTIONS'],
-    ['/admin/replay', 'POST, OPTIONS'],
+    ['/analytics.js/v1/k/analytics.min.js', 'GET, OPTIONS'],
   ])('advertises on %s exactly the methods it accepts (%s)', async (path, allow) => {
     const h = harness();
     const res = await h.fetch(path, {
@@ -60,6 +56,60 @@ describe('CORS', () => {
       expect(actual.status, `${method} ${path}`).not.toBe(405);
     }
   });
+
+  // Every route that is not ingest, the settings or analytics.js, each with the methods it takes.
+  const OPERATOR_ROUTES: [string, string][] = [
+    ['/', 'GET, OPTIONS'],
+    ['/metrics', 'GET, OPTIONS'],
+    ['/health', 'GET, OPTIONS'],
+    ['/admin/dead-letters', 'GET, OPTIONS'],
+    ['/admin/blocked', 'GET, OPTIONS'],
+    ['/admin/replay', 'POST, OPTIONS'],
+    ['/admin/audit', 'GET, OPTIONS'],
+    ['/admin/tracking-plans', 'GET, OPTIONS'],
+    ['/admin/tracking-plans/web', 'GET, PUT, DELETE, OPTIONS'],
+    ['/debugger', 'GET, OPTIONS'],
+    ['/debugger/sources', 'GET, OPTIONS'],
+    ['/debugger/watch', 'POST, OPTIONS'],
+    ['/debugger/ws', 'GET, OPTIONS'],
+    ['/debugger/events', 'GET, OPTIONS'],
+  ];
+
+  it.each(OPERATOR_ROUTES)(
+    'sends no Access-Control-Allow-Origin on the operator route %s for any origin',
+    async (path, allow) => {
+      const h = harness();
+      const other = 'https://elsewhere.example';
+      // Even an origin ALLOWED_ORIGINS names, and answers that succeed (the admin token sent).
+      for (const overrides of [{}, { ALLOWED_ORIGINS: `${other}, *` }]) {
+        const preflight = await h.fetch(
+          path,
+          {
+            method: 'OPTIONS',
+            headers: { Origin: other, 'Access-Control-Request-Method': 'GET' },
+          },
+          overrides,
+        );
+        expect(preflight.status).toBe(204);
+        expect(preflight.headers.get('Allow')).toBe(allow);
+        expect(preflight.headers.get('Access-Control-Allow-Origin')).toBeNull();
+        expect(preflight.headers.get('Access-Control-Allow-Methods')).toBeNull();
+        for (const method of allow.split(', ').filter((m) => m !== 'OPTIONS')) {
+          const res = await h.fetch(
+            path,
+            {
+              method,
+              headers: { Origin: other, Authorization: 'Bearer test-admin-token' },
+              ...(method === 'PUT' ? { body: '{}' } : {}),
+            },
+            overrides,
+          );
+          await res.arrayBuffer();
+          expect(res.headers.get('Access-Control-Allow-Origin'), `${method} ${path}`).toBeNull();
+        }
+      }
+    },
+  );
 
   it.each(['/v2/track', '/v1/nope', '/favicon.ico'])(
     'answers OPTIONS on the unknown path %s with the JSON 404, not a preflight',

@@ -1,10 +1,12 @@
 // Single calls and batches through the Worker's app in workerd, with a fixed clock: what is
 // answered, and exactly what reaches the queue.
 import { exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { DebuggerTap } from '../../src/debugger/tap';
+import { MetricsBuffer } from '../../src/metrics/buffer';
 import { PATH_TYPES } from '../../src/segment/types';
 import { SEED_TRACK, VALID_CALLS } from '../fixtures/calls';
-import { basic, harness, jsonPost } from '../support/worker';
+import { basic, FIXED_NOW, fixedDeps, harness, jsonPost } from '../support/worker';
 import { captureErrors } from '../support/console';
 
 const KEY = 'test-key-1'; // source "web" in vitest.config.ts
@@ -296,5 +298,53 @@ describe('the deployed Worker entry', () => {
       name: 'ndc-segment',
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
     });
+  });
+});
+
+describe('the answer matches what was stored', () => {
+  /** A debugger tap whose capture throws, as a bug in it would. */
+  function brokenTap(): DebuggerTap {
+    const tap = new DebuggerTap(() => FIXED_NOW);
+    vi.spyOn(tap, 'capture').mockImplementation(() => {
+      throw new Error('capture broke');
+    });
+    return tap;
+  }
+
+  it('answers 200 when the debugger capture throws after the events were queued', async () => {
+    const h = harness({ deps: { ...fixedDeps(), tap: brokenTap() } });
+    const errors = captureErrors();
+    const res = await h.fetch('/v1/track', jsonPost(SEED_TRACK, { Authorization: basic(KEY) }));
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true });
+    expect(h.queue.events()).toHaveLength(1);
+    expect(errors).toHaveBeenCalledWith('debugger capture failed', 'capture broke');
+  });
+
+  it('answers a refusal as it is when the debugger capture throws too', async () => {
+    const h = harness({ deps: { ...fixedDeps(), tap: brokenTap() } });
+    const errors = captureErrors();
+    const res = await h.fetch('/v1/track', jsonPost(SEED_TRACK, { Authorization: basic('nope') }));
+    expect(res.status).toBe(401);
+    expect(h.queue.calls).toEqual([]);
+    expect(errors).toHaveBeenCalledWith('debugger capture failed', 'capture broke');
+  });
+
+  it('answers 200 when recording the metrics throws after the events were queued', async () => {
+    const metrics = new MetricsBuffer();
+    const inc = metrics.inc.bind(metrics);
+    vi.spyOn(metrics, 'inc').mockImplementation((name, labels, by) => {
+      if (name === 'ndc_segment_events_received_total') throw new Error('metrics broke');
+      inc(name, labels, by);
+    });
+    const h = harness({ deps: fixedDeps(FIXED_NOW, metrics) });
+    const errors = captureErrors();
+    const res = await h.fetch(
+      '/v1/batch',
+      jsonPost({ batch: [SEED_TRACK, SEED_TRACK] }, { Authorization: basic(KEY) }),
+    );
+    expect(res.status).toBe(200);
+    expect(h.queue.events()).toHaveLength(2);
+    expect(errors).toHaveBeenCalledWith('ingest metrics failed', 'metrics broke');
   });
 });

@@ -9,6 +9,7 @@ import { PlanCache } from '../../src/plans/cache';
 import { INDEX_KEY } from '../../src/plans/layout';
 import { LOCAL_WRITE_PIN_MS } from '../../src/plans/limits';
 import { FIXED_NOW, basic, fixedDeps, harness, jsonPost, recordingQueue } from '../support/worker';
+import { captureErrors } from '../support/console';
 
 const ADMIN = { Authorization: 'Bearer test-admin-token' };
 const testEnv = env as unknown as Env;
@@ -123,6 +124,30 @@ describe('admin API for tracking plans', () => {
     expect(index?.plans['api-crud']).toBeUndefined();
   });
 
+  // Loading the checker (recheck, 2.9 MB) takes seconds in a fresh isolate: a generous limit,
+  // nothing timed.
+  it(
+    'answers 400 to an expression that backtracks exponentially (ReDoS), naming its pointer',
+    {
+      timeout: 120_000,
+    },
+    async () => {
+      const h = harness();
+      const plan = { events: { A: { properties: { properties: { c: { pattern: '^(a+)+$' } } } } } };
+      const res = await h.fetch('/admin/tracking-plans/api-redos', put(plan));
+      expect(res.status).toBe(400);
+      const body = await res.json<{ error: { code: string; field?: string; message: string } }>();
+      expect(body.error).toMatchObject({
+        code: 'invalid_plan',
+        field: '/events/A/properties/properties/c/pattern',
+      });
+      expect(body.error.message).toContain('exponential');
+      expect((await h.fetch('/admin/tracking-plans/api-redos', { headers: ADMIN })).status).toBe(
+        404,
+      );
+    },
+  );
+
   it.each([
     ['a plan that is not JSON', '{"events": ', 'invalid_json', undefined],
     [
@@ -233,7 +258,7 @@ describe('enforcement on ingest', () => {
     ]);
   });
 
-  it('block: answers 200, sends the bad event to the dead-letter queue only, and counts it', async () => {
+  it('block: answers 200, queues the bad events marked beside the good one, and counts them', async () => {
     const s = source('enforce-block');
     const metrics = new MetricsBuffer();
     const h = harness({ deps: fixedDeps(FIXED_NOW, metrics) });
@@ -257,13 +282,14 @@ describe('enforcement on ingest', () => {
       { ...s.overrides, DLQ: dlq.queue },
     );
     expect(await res.json()).toEqual({ success: true, accepted: 3 });
+    // One message: the good event to deliver, the blocked ones marked (src/archive/blocked.ts).
+    expect(h.queue.calls).toHaveLength(1);
     expect(h.queue.events().map((e) => e['messageId'])).toEqual(['b-good']);
-    const letters = dlq.messages();
-    expect(letters.map((m) => [m.header.source, m.header.deadLetter?.reason])).toEqual([
-      ['enforce-block', 'blocked: violation'],
-      ['enforce-block', 'blocked: unplanned_event'],
-    ]);
-    expect(dlq.events().map((e) => [e['messageId'], violationsOf(e)])).toEqual([
+    expect(dlq.calls).toEqual([]);
+    const [message] = h.queue.messages();
+    expect(message?.blocked?.reasons).toEqual(['violation', 'unplanned_event']);
+    const blocked = (message?.blocked?.lines ?? []).map((l) => JSON.parse(l) as Json);
+    expect(blocked.map((e) => [e['messageId'], violationsOf(e)])).toEqual([
       ['b-bad', [expect.objectContaining({ path: '/properties/total', action: 'blocked' })]],
       ['b-unplanned', [expect.objectContaining({ type: 'unplanned_event', action: 'blocked' })]],
     ]);
@@ -275,18 +301,22 @@ describe('enforcement on ingest', () => {
     });
   });
 
-  it('answers 503 when the dead-letter queue refuses the blocked events, so the client retries', async () => {
-    const s = source('enforce-dlq-down');
-    const h = harness();
+  it('answers 503 when the events queue refuses blocked events, so the client retries', async () => {
+    const s = source('enforce-queue-down');
+    const h = harness({ failQueue: true });
+    const dlq = recordingQueue();
     await h.fetch(
-      '/admin/tracking-plans/enforce-dlq-down',
+      '/admin/tracking-plans/enforce-queue-down',
       put({ violations: 'block', ...ORDER_PLAN }),
     );
+    const errors = captureErrors();
     const res = await h.fetch('/v1/track', jsonPost(order('d1', {}), { Authorization: s.auth }), {
       ...s.overrides,
-      DLQ: recordingQueue({ fail: true }).queue,
+      DLQ: dlq.queue,
     });
     expect(res.status).toBe(503);
+    expect(errors).toHaveBeenCalledWith('queue send failed', expect.stringContaining('outage'));
+    expect(dlq.calls).toEqual([]);
   });
 
   it('leaves the events of a source without a plan untouched', async () => {
@@ -372,11 +402,13 @@ describe('the isolate cache', () => {
       get: () => Promise.reject(new Error('KV unavailable')),
     } as unknown as KVNamespace;
     const h = harness();
+    const errors = captureErrors();
     const res = await h.fetch('/v1/track', jsonPost(order('k1', {}), { Authorization: s.auth }), {
       ...s.overrides,
       TRACKING_PLANS: down,
     });
     expect(res.status).toBe(503);
+    expect(errors).toHaveBeenCalledWith('tracking plan unavailable', 'KV unavailable');
     expect(res.headers.get('Retry-After')).toBe('5');
     expect((await res.json<{ error: { code: string } }>()).error.code).toBe(
       'tracking_plan_unavailable',

@@ -41,7 +41,9 @@ export async function setKeyFaults(writeKey: string, faults: KeyFaults): Promise
 /** The events the endpoint accepted under a write key, parsed. */
 export async function forwardedEvents(writeKey: string): Promise<Array<Record<string, unknown>>> {
   const res = await fetch(`${segmentUrl()}/_local/events?writeKey=${encodeURIComponent(writeKey)}`);
-  return (await res.text())
+  // Read as bytes: workerd warns on Response.text() for the endpoint's application/x-ndjson.
+  return new TextDecoder()
+    .decode(await res.arrayBuffer())
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>);

@@ -7,6 +7,8 @@ const REFUSED =
   'exception = kj/async-io-unix.c++:1234: disconnected: connect(): Connection refused\nstack: …\n';
 const DROPPED =
   'exception = kj/async-io.c++:60: disconnected: stream disconnected prematurely\nstack: …\n';
+const RESET =
+  'exception = kj/async-io-unix.c++:568: disconnected: ::read(fd, buffer, maxBytes): Connection reset by peer\nstack: …\n';
 const LOST_PROMISE =
   'uncaught exception; source = Uncaught (in promise); stack = Error: Network connection lost.\n';
 const LOST_JSG =
@@ -16,6 +18,7 @@ describe('runtimeLogFilter', () => {
   it.each([
     ['a refused connect', REFUSED],
     ['a connection the peer dropped', DROPPED],
+    ['a connection the peer reset', RESET],
   ])('drops %s and its two follow-ups, and no third', (_name, first) => {
     const drop = runtimeLogFilter(() => 0);
     expect([first, LOST_PROMISE, LOST_JSG, LOST_PROMISE].map(drop)).toEqual([

@@ -14,9 +14,10 @@
 
 // A connection refused (consumer.worker.test.ts, the Firehose endpoint's closed port), or one the
 // peer dropped unanswered (forward-consumer.worker.test.ts, the local Segment endpoint's `down`
-// fault): each then gets the same two "Network connection lost" follow-ups.
+// fault: "disconnected prematurely", or "reset by peer" when the close races the request's
+// body): each then gets the same two "Network connection lost" follow-ups.
 const REFUSED =
-  /^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: (connect\(\): Connection refused|stream disconnected prematurely)\n/;
+  /^exception = kj\/async-io(-unix)?\.c\+\+:\d+: disconnected: (connect\(\): Connection refused|stream disconnected prematurely|::read\(fd, buffer, maxBytes\): Connection reset by peer)\n/;
 const LOST =
   /^uncaught exception; (source = Uncaught \(in promise\); stack = Error: Network connection lost\.\n$|exception = \S+: disconnected: jsg\.Error: Network connection lost\.\n)/;
 // Ours: workerd writes the two follow-ups in the same millisecond as the refused connect.

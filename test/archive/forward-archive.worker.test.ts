@@ -4,15 +4,18 @@
 // refusal, the forward DLQ and the archive back to the destination.
 import { createExecutionContext, createMessageBatch, getQueueResult } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Env } from '../../src/env';
-import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
-import { encodeDeadLetter, FORWARD_ARCHIVE_PREFIX } from '../../src/queue/dead-letter';
+import { encodeDeadLetter } from '../../src/archive/format';
+import { FORWARD_ARCHIVE_PREFIX } from '../../src/archive/keys';
+import { archiveBatch, type ArchiveDeps as ConsumerDeps } from '../../src/archive/writer';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { eventually } from '../support/firehose';
 import { forwardedEvents, setKeyFaults } from '../support/segment';
 import { basic, harness, recordingQueue } from '../support/worker';
+import { archivedText } from '../support/archive';
+import { captureErrors } from '../support/console';
 
 const AT = Date.parse('2026-11-29T11:00:00.000Z');
 const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'fwd1' };
@@ -44,7 +47,7 @@ describe('forward dead letters', () => {
   it('are archived under forward-dead-letters/, with the reason', async () => {
     const key = await archiveForward([forwardLetter('web', ['a'], 'http_400: bad')]);
     expect(key).toBe('forward-dead-letters/2026/11/29/11/2026-11-29T110000000Z-fwd1.ndjson');
-    const text = (await (await testEnv.ARCHIVE.get(key ?? ''))?.text()) ?? '';
+    const text = (await archivedText(key ?? '')) ?? '';
     expect(JSON.parse(text.trim())).toMatchObject({
       reason: 'http_400: bad',
       source: 'web',
@@ -85,6 +88,7 @@ describe('forward dead letters', () => {
 
   it('keep their archive object when the forward queue is not bound', async () => {
     const key = await archiveForward([forwardLetter('web', ['k1'], 'x')]);
+    const errors = captureErrors();
     const res = await harness().fetch(
       '/admin/replay',
       { method: 'POST', headers: ADMIN, body: JSON.stringify({ prefix: key }) },
@@ -92,6 +96,10 @@ describe('forward dead letters', () => {
     );
     expect(res.status).toBe(503);
     expect(await testEnv.ARCHIVE.head(key ?? '')).not.toBeNull();
+    expect(errors).toHaveBeenCalledWith(
+      'replay enqueue failed',
+      'no queue is bound to replay onto',
+    );
   });
 });
 
@@ -118,8 +126,49 @@ describe('through the real queues', () => {
     expect(forwarded[0]).not.toHaveProperty('receivedAt');
   }, 40_000);
 
+  it('sends an event of 40 KB to forward-dead-letters/ with its reason, and its neighbour on', async () => {
+    const small = `fwd-small-${crypto.randomUUID()}`;
+    const large = `fwd-40k-${crypto.randomUUID()}`;
+    const line = (messageId: string, pad: number) =>
+      JSON.stringify({ type: 'track', event: 'E', messageId, pad: 'p'.repeat(pad) });
+    const [copy] = packMessages(
+      [
+        { line: line(small, 0), messageId: small },
+        { line: line(large, 40_000), messageId: large },
+      ],
+      { source: 'forwarded', receivedAt: Date.now() },
+    );
+    await (testEnv.FORWARD as Queue<string>).send(copy?.body ?? '', { contentType: 'text' });
+    const forwarded = await eventually(async () => {
+      const mine = (await forwardedEvents('dest-forwarded')).filter(
+        (e) => e['messageId'] === small,
+      );
+      return mine.length > 0 ? mine : undefined;
+    }, 30_000);
+    expect(forwarded).toHaveLength(1);
+    const archivedLine = await eventually(async () => {
+      const listing = await testEnv.ARCHIVE.list({ prefix: FORWARD_ARCHIVE_PREFIX });
+      for (const o of listing.objects) {
+        const text = await archivedText(o.key);
+        const found = text?.split('\n').find((l) => l.includes(large));
+        if (found !== undefined) return JSON.parse(found) as Record<string, unknown>;
+      }
+      return undefined;
+    }, 30_000);
+    expect(archivedLine['reason']).toMatch(
+      /^event_too_large: \d+ bytes, over the destination's 32000$/,
+    );
+    expect(archivedLine['event']).toMatchObject({ messageId: large });
+    expect((await forwardedEvents('dest-forwarded')).some((e) => e['messageId'] === large)).toBe(
+      false,
+    );
+  }, 90_000);
+
   it('forwards an event the destination refused once, via forward DLQ, archive and replay', async () => {
     const messageId = `fwd-dlq-${crypto.randomUUID()}`;
+    // The forward consumer reports the refused call; asserted below rather than printed.
+    const warnings = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    onTestFinished(() => warnings.mockRestore());
     await setKeyFaults('dest-forwarded', { badRequest: 1 });
     try {
       const posted = await exports.default.fetch('https://collector.test/v1/track', {
@@ -131,7 +180,7 @@ describe('through the real queues', () => {
       const archivedKey = await eventually(async () => {
         const listing = await testEnv.ARCHIVE.list({ prefix: FORWARD_ARCHIVE_PREFIX });
         for (const o of listing.objects) {
-          const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+          const text = await archivedText(o.key);
           if (text?.includes(messageId)) return o.key;
         }
         return undefined;
@@ -150,6 +199,9 @@ describe('through the real queues', () => {
         return mine.length > 0 ? mine : undefined;
       }, 30_000);
       expect(forwarded).toHaveLength(1);
+      expect(warnings).toHaveBeenCalledWith(
+        expect.stringContaining('forward: 1 of 1 calls failed'),
+      );
     } finally {
       await setKeyFaults('dest-forwarded', { badRequest: 0 });
     }

@@ -5,14 +5,15 @@ import { createExecutionContext, createMessageBatch, getQueueResult } from 'clou
 import { env, exports } from 'cloudflare:workers';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import type { Env } from '../../src/env';
-import { archiveBatch, type ConsumerDeps } from '../../src/queue/consumer';
-import { encodeDeadLetter } from '../../src/queue/dead-letter';
+import { encodeDeadLetter } from '../../src/archive/format';
+import { archiveBatch, type ArchiveDeps as ConsumerDeps } from '../../src/archive/writer';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';
 import { eventually, landedEvents, setStreamFaults } from '../support/firehose';
 import { basic, harness } from '../support/worker';
 import { captureErrors } from '../support/console';
+import { archivedText } from '../support/archive';
 
 const AT = Date.parse('2026-11-29T10:00:00.000Z');
 const deps: ConsumerDeps = { now: () => AT, random: () => 0.5, newId: () => 'batch1' };
@@ -52,7 +53,7 @@ describe('archiveBatch', () => {
     expect(key).toBe('dead-letters/2026/11/29/10/2026-11-29T100000000Z-batch1.ndjson');
     const object = await testEnv.ARCHIVE.get(key ?? '');
     expect(object?.customMetadata).toEqual({ events: '3' });
-    const lines = (await object?.text())
+    const lines = (await archivedText(key ?? ''))
       ?.trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -95,7 +96,7 @@ describe('archiveBatch', () => {
     const poison = { count: 10n };
     const { key, result } = await archive([poison, deadLetter('web', ['ok1'], 'X')]);
     expect(result.ackAll).toBe(true);
-    const text = (await (await testEnv.ARCHIVE.get(key ?? ''))?.text()) ?? '';
+    const text = (await archivedText(key ?? '')) ?? '';
     const lines = text
       .trim()
       .split('\n')
@@ -269,7 +270,7 @@ describe('through the real queues', () => {
     const archivedKey = await eventually(async () => {
       const listing = await testEnv.ARCHIVE.list({ prefix: 'dead-letters/' });
       for (const o of listing.objects) {
-        const text = await (await testEnv.ARCHIVE.get(o.key))?.text();
+        const text = await archivedText(o.key);
         if (text?.includes(messageId)) return o.key;
       }
       return undefined;
