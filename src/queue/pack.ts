@@ -1,6 +1,7 @@
 // Packing serialised events into queue messages, delivered messages into copies for forwarding,
 // and messages into sendBatch calls. Pure.
 
+import type { Sink } from '../privacy/policy';
 import { utf8Length } from '../segment/utf8';
 import { encodeHeader } from './message';
 import {
@@ -30,6 +31,8 @@ export interface PackContext {
   receivedAt: number;
   /** Set on replayed events: the dedupe token they were first delivered under. */
   token?: string;
+  /** Set on events whose consent restricts where they go (src/privacy/sinks.ts). */
+  sinks?: readonly Sink[];
 }
 
 // Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
@@ -71,7 +74,10 @@ export function packMessages(
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
 ): PackedMessage[] {
   const base = { source: context.source, receivedAt: context.receivedAt };
-  const extra = context.token === undefined ? {} : { token: context.token };
+  const extra = {
+    ...(context.token === undefined ? {} : { token: context.token }),
+    ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
+  };
   // The header's size varies with the event count's digits and the ids; reserve for the most
   // digits, and count each id as it is added.
   const headerBase = utf8Length(

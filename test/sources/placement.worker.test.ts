@@ -182,7 +182,7 @@ describe("a routed source's archive", () => {
     await deliver([body('eu-web', false)], {
       FIREHOSE_ROUTES: routes,
       ARCHIVE_EU: eu.bucket,
-      DLQ: dlq.queue as Queue<unknown>,
+      DLQ: dlq.queue,
     } as Partial<Env>);
     expect(dlq.calls).toEqual([]);
     expect([...eu.objects.keys()].map((k) => k.split('/')[0])).toEqual(['dead-letters']);
