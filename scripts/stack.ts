@@ -80,6 +80,8 @@ export interface StackOptions {
   logDir?: string;
   stream?: string;
   writeKeys?: string;
+  /** More regions the local Firehose accepts signatures for (FIREHOSE_ROUTES' regions). */
+  firehoseRegions?: readonly string[];
   faults?: Partial<Faults>;
   /** The local Firehose lists calls answered this long after they were signed as late too. */
   firehoseSlowAnswerMs?: number;
@@ -234,6 +236,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     host: '127.0.0.1',
     dataDir,
     ...LOCAL_CREDENTIALS,
+    ...(options.firehoseRegions === undefined ? {} : { regions: options.firehoseRegions }),
     ...(options.faults === undefined ? {} : { faults: options.faults }),
     ...(options.firehoseSlowAnswerMs === undefined
       ? {}

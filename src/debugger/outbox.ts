@@ -64,8 +64,16 @@ interface Box {
 
 export class CaptureOutbox {
   readonly #boxes = new Map<string, Box>();
-  /** This isolate's id in its calls (pace.ts counts the isolates calling an object). */
-  readonly sender: string = crypto.randomUUID();
+  #sender: string | undefined;
+
+  /**
+   * This isolate's id in its calls (pace.ts counts the isolates calling an object). Made on
+   * first use: the outbox is built at module load, where workerd allows no random values.
+   */
+  get sender(): string {
+    this.#sender ??= crypto.randomUUID();
+    return this.#sender;
+  }
   /** Calls made to sources' objects. */
   sends = 0;
   /** Calls that failed (their events dropped). */

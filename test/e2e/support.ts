@@ -139,12 +139,20 @@ export function basic(key: string): string {
   return `Basic ${Buffer.from(`${key}:`).toString('base64')}`;
 }
 
-/** POSTs one body to `path`, retrying 5xx answers with backoff as the SDKs do; 4xx throws. */
-export async function postAccepted(stack: Stack, path: string, body: string): Promise<void> {
+/**
+ * POSTs one body to `path` with write key `key` (the seed's by default), retrying 5xx answers
+ * with backoff as the SDKs do; 4xx throws.
+ */
+export async function postAccepted(
+  stack: Stack,
+  path: string,
+  body: string,
+  key = SEED_KEY,
+): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     const res = await fetch(`${stack.workerUrl}${path}`, {
       method: 'POST',
-      headers: { Authorization: basic(SEED_KEY), 'Content-Type': 'application/json' },
+      headers: { Authorization: basic(key), 'Content-Type': 'application/json' },
       body,
     });
     const text = await res.text();
@@ -171,11 +179,12 @@ export async function postSingles(
   stack: Stack,
   events: ReadonlyArray<Record<string, unknown>>,
   concurrency: number,
+  key = SEED_KEY,
 ): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < events.length) {
-      await postAccepted(stack, '/v1/track', JSON.stringify(events[next++]));
+      await postAccepted(stack, '/v1/track', JSON.stringify(events[next++]), key);
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));

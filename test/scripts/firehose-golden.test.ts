@@ -19,7 +19,7 @@ describe('the golden PutRecordBatch request', () => {
   };
 
   it('verifies with smithy SigV4', async () => {
-    expect(await verifySigV4(request, creds)).toEqual({ ok: true });
+    expect(await verifySigV4(request, creds)).toEqual({ ok: true, region: creds.region });
   });
 
   it('fails with smithy SigV4 for another secret or a changed body', async () => {
