@@ -17,10 +17,11 @@
 // before the crash that a plan changed since would now block is archived again too (once more
 // in the archive, never twice on the queue).
 
+import { placement } from '../sources/placement';
 import type { Env } from '../env';
 import type { CompiledPlan } from '../plans/plan';
 import { recheckArchive, type Rechecked } from '../plans/replay';
-import { enqueueEvents, eventsQueues, pickQueue } from '../queue/producer';
+import { enqueueEvents, pickQueue } from '../queue/producer';
 import { ingestError, type IngestError } from '../segment/errors';
 import { err, ok, type JsonObject, type Result } from '../segment/types';
 import { takeClaim, updateClaim, type Claimed } from './claims';
@@ -120,10 +121,20 @@ async function finishReplay(
   await bucket.delete(claimKey(key));
 }
 
-/** The queue an object's events go back to; undefined when it is not bound. */
-function targetQueue(env: Env, key: string, deps: ReplayDeps): Queue<string> | undefined {
+/**
+ * The queue a group of `source`'s events goes back to: the forward queue for forwarding's, else
+ * one of the source's events queues (its FIREHOSE_ROUTES route's, else those no route claims);
+ * undefined when none is bound or the routes cannot be resolved.
+ */
+function targetQueue(
+  env: Env,
+  key: string,
+  deps: ReplayDeps,
+  source: string,
+): Queue<string> | undefined {
   if (replayRoute(key)?.queue === 'forward') return env.FORWARD;
-  return pickQueue(eventsQueues(env), deps.random)?.queue;
+  const resolved = placement(env);
+  return resolved.ok ? pickQueue(resolved.value.queuesFor(source), deps.random)?.queue : undefined;
 }
 
 /** Queues the object's groups from the claim's progress on; the events queued, or why not. */
@@ -136,13 +147,13 @@ async function queueGroups(
 ): Promise<{ events: number; held: Claimed | undefined; error?: IngestError }> {
   const { deps } = start;
   let held: Claimed | undefined = start.held;
-  const target = targetQueue(env, key, deps);
   const forward = replayRoute(key)?.queue === 'forward';
   let events = 0;
   for (let g = held.claim.done; g < archive.groups.length && held !== undefined; g++) {
     const group = archive.groups[g];
     if (group === undefined) continue;
     const queued = deliver?.[g] ?? group.events;
+    const target = targetQueue(env, key, deps, group.source);
     try {
       if (target === undefined) throw new Error('no queue is bound to replay onto');
       if (queued.length > 0) {
