@@ -11,7 +11,7 @@ import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';
 import { eventually, landedEvents, setStreamFaults } from '../support/firehose';
-import { basic, harness } from '../support/worker';
+import { basic, harness, recordingQueue } from '../support/worker';
 import { captureErrors } from '../support/console';
 import { archivedText } from '../support/archive';
 
@@ -172,6 +172,26 @@ describe('admin API', () => {
       success: true,
       objects: [{ key: moved, events: 3, replayedAt: expect.any(String) }],
     });
+  });
+
+  it("replays a routed source's events onto its route's queue, the others' onto EVENTS", async () => {
+    const { key } = await archive([
+      deadLetter('web', ['rr1'], 'X', 'q-web-routed'),
+      deadLetter('eu-web', ['rr2', 'rr3'], 'X', 'q-eu-routed'),
+    ]);
+    const h = harness();
+    const eu = recordingQueue();
+    const res = await h.fetch(
+      '/admin/replay',
+      { method: 'POST', headers: ADMIN, body: JSON.stringify({ prefix: key }) },
+      {
+        FIREHOSE_ROUTES: { 'eu-web': { streams: ['eu-1'], queues: ['EVENTS_EU'] } },
+        EVENTS_EU: eu.queue,
+      } as Partial<Env>,
+    );
+    expect(res.status).toBe(200);
+    expect(h.queue.events().map((e) => e['messageId'])).toEqual(['rr1']);
+    expect(eu.events().map((e) => e['messageId'])).toEqual(['rr2', 'rr3']);
   });
 
   it('queues each event once when two replays of the same object run at once', async () => {
