@@ -43,6 +43,7 @@ import type { SuppressionSet } from '../../src/privacy/set';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
 import { PATTERN_CASES, PATTERN_STRING_CHARS } from './patterns';
+import { xorshift32 } from '../xorshift';
 
 /** The part of a Hono app the bench drives. */
 export interface FetchApp {
@@ -110,13 +111,7 @@ const BENCH_HASH_KEY = 'bench-privacy-hash-key';
 function millionIdSet(): SuppressionSet {
   const bits = 5;
   const perShard = 1_000_000 / 2 ** bits;
-  let x = 2463534242;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
+  const next = xorshift32(2463534242);
   const shards = Array.from({ length: 2 ** bits }, (_v, shard) => {
     const his = new Uint32Array(perShard);
     for (let i = 0; i < perShard; i++) his[i] = (shard << (32 - bits)) | (next() >>> bits);

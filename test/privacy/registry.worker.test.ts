@@ -12,18 +12,13 @@ import { captureErrors } from '../support/console';
 import { SUPPRESSION_SHARD_MAX_IDS } from '../../src/privacy/limits';
 import { GARBAGE_GRACE_MS } from '../../src/privacy/registry';
 import { decodeShard, setHas } from '../../src/privacy/set';
+import { xorshift32 } from '../../bench/xorshift';
 
 const testEnv = env as unknown as Env;
 
 /** `n` distinct 16-hex-digit hashes (a seeded xorshift), as the admin route sends them. */
 function hashes(n: number, seed: number): string[] {
-  let x = seed;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
+  const next = xorshift32(seed);
   const out = new Set<string>();
   while (out.size < n) {
     out.add(next().toString(16).padStart(8, '0') + next().toString(16).padStart(8, '0'));

@@ -11,6 +11,7 @@ import {
   shardRange,
   type SuppressionSet,
 } from '../../src/privacy/set';
+import { xorshift32 } from '../../bench/xorshift';
 
 function compare(a: Hash64, b: Hash64): number {
   return a.hi - b.hi || a.lo - b.lo;
@@ -18,13 +19,7 @@ function compare(a: Hash64, b: Hash64): number {
 
 /** `n` pseudo-random 64-bit hashes (xorshift32, seeded): stand-ins for HMAC prefixes. */
 function hashes(n: number, seed = 1): Hash64[] {
-  let x = seed;
-  const next = (): number => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
+  const next = xorshift32(seed);
   return Array.from({ length: n }, () => ({ hi: next(), lo: next() }));
 }
 
