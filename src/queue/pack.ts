@@ -2,7 +2,7 @@
 // and messages into sendBatch calls. Pure.
 
 import { utf8Length } from '../segment/utf8';
-import { encodeHeader } from './message';
+import { compactLine, encodeHeader, FACT_MARKS } from './message';
 import {
   QUEUE_MESSAGE_OVERHEAD_BYTES,
   QUEUE_MESSAGE_TARGET_BYTES,
@@ -30,6 +30,30 @@ export interface PackContext {
   receivedAt: number;
   /** Set on replayed events: the dedupe token they were first delivered under. */
   token?: string;
+  /**
+   * Texts the events' lines share (src/queue/shared-facts.ts): with two events or more, each
+   * message carries them once in its header and the lines a mark for each (message.ts).
+   */
+  facts?: readonly string[];
+}
+
+/** The facts a request's messages carry, or undefined when compacting would not pay. */
+function usedFacts(events: readonly PackEvent[], context: PackContext): string[] | undefined {
+  const facts = context.facts;
+  // One event: its facts would travel once anyway, and the header quotes them at a cost.
+  if (facts === undefined || facts.length === 0 || events.length < 2) return undefined;
+  return facts.filter((f) => f.length > 1).slice(0, FACT_MARKS.length);
+}
+
+/** The event with its line compacted, and its size less what the marks saved. */
+function compacted(
+  event: PackEvent,
+  facts: readonly string[],
+  factBytes: readonly number[],
+): PackEvent {
+  const { line, saved } = compactLine(event.line, facts, factBytes);
+  if (saved === 0) return event;
+  return { ...event, line, bytes: (event.bytes ?? utf8Length(event.line)) - saved };
 }
 
 // Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
@@ -66,12 +90,18 @@ function headerBytes(event: PackEvent, index: number, marked: ReadonlySet<string
  * queued) well below the Queues maximum.
  */
 export function packMessages(
-  events: readonly PackEvent[],
+  given: readonly PackEvent[],
   context: PackContext,
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
 ): PackedMessage[] {
   const base = { source: context.source, receivedAt: context.receivedAt };
-  const extra = context.token === undefined ? {} : { token: context.token };
+  const facts = usedFacts(given, context);
+  const factBytes = facts?.map(utf8Length) ?? [];
+  const events = facts === undefined ? given : given.map((e) => compacted(e, facts, factBytes));
+  const extra = {
+    ...(context.token === undefined ? {} : { token: context.token }),
+    ...(facts === undefined ? {} : { facts }),
+  };
   // The header's size varies with the event count's digits and the ids; reserve for the most
   // digits, and count each id as it is added.
   const headerBase = utf8Length(

@@ -13,6 +13,7 @@ import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
 import type { PackEvent } from '../queue/pack';
 import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
+import { sharedFacts } from '../queue/shared-facts';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
 import {
@@ -220,6 +221,7 @@ async function enqueue(
     sent = await enqueueEvents(target.queue, packEvents(checked), {
       source,
       receivedAt: facts.receivedAt,
+      facts: sharedFacts(events[0]?.event),
     });
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
