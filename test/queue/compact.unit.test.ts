@@ -3,8 +3,13 @@
 // fixtures); version 1 messages are still read as they always were.
 import { describe, expect, it } from 'vitest';
 import {
+  QUEUE_MESSAGE_RESTORED_MAX_BYTES,
+  QUEUE_MESSAGE_TARGET_BYTES,
+} from '../../src/queue/limits';
+import {
   COMPACT_FORMAT_VERSION,
   decodeMessage,
+  encodeHeader,
   FACT_MARKS,
   MESSAGE_FORMAT_VERSION,
 } from '../../src/queue/message';
@@ -135,6 +140,30 @@ describe('version 2 messages (facts once per message)', () => {
     expect(compact.bodies.length).toBeGreaterThan(1);
     for (const body of compact.bodies) expect(body).toMatch(/^\{"v":2,.*"facts":\[/);
     expect(compact.ndjson).toBe(old.ndjson);
+  });
+
+  it('keeps every message, restored, under what a requeued copy or dead letter may resend', () => {
+    // Small calls sharing a large page context: compacted, many fit 63,000 bytes; restored, the
+    // version 1 form (what step.ts requeues and the DLQ gets) must stay under 128 KB.
+    const page = { url: `https://shop.example/${'p'.repeat(3000)}` };
+    const events = ingest(
+      Array.from({ length: 400 }, () => ({ ...VALID_CALLS.alias, context: { page } })),
+    );
+    const facts = sharedFacts(events[0]?.event);
+    const messages = packMessages(toPack(events), { source: 'web', receivedAt: RECEIVED, facts });
+    expect(messages.length).toBeGreaterThan(1);
+    let restored = '';
+    for (const m of messages) {
+      expect(m.bytes).toBeLessThanOrEqual(QUEUE_MESSAGE_TARGET_BYTES);
+      const d = decodeMessage(m.body);
+      const ids = d?.header.ids ?? [];
+      const v1 = encodeHeader({ source: 'web', receivedAt: RECEIVED, events: ids.length, ids });
+      expect(utf8Length(v1) + utf8Length(d?.ndjson ?? '')).toBeLessThanOrEqual(
+        QUEUE_MESSAGE_RESTORED_MAX_BYTES,
+      );
+      restored += d?.ndjson ?? '';
+    }
+    expect(restored).toBe(events.map((e) => `${e.line}\n`).join(''));
   });
 
   it('keeps blocked lines marked and restored', () => {
