@@ -44,7 +44,10 @@ function usedFacts(events: readonly PackEvent[], context: PackContext): string[]
   const facts = context.facts;
   // One event: its facts would travel once anyway, and the header quotes them at a cost.
   if (facts === undefined || facts.length === 0 || events.length < 2) return undefined;
-  return facts.filter((f) => f.length > 1).slice(0, FACT_MARKS.length);
+  // Only texts some line holds: a header never carries what its lines do not (an address the
+  // privacy policy removed from these events, say).
+  const used = facts.filter((f) => f.length > 1 && events.some((e) => e.line.includes(f)));
+  return used.length === 0 ? undefined : used.slice(0, FACT_MARKS.length);
 }
 
 /** An event to pack with its line's size as sent, and as the consumer restores it. */

@@ -176,6 +176,20 @@ describe('version 2 messages (facts once per message)', () => {
     expect(compact.ndjson).toBe(old.ndjson);
   });
 
+  it('carries no fact that none of its lines holds', () => {
+    const events = ingest(Object.values(VALID_CALLS));
+    const facts = ['"ip":"198.51.100.77"', ...sharedFacts(events[0]?.event)];
+    const [m] = packMessages(toPack(events), { source: 'web', receivedAt: RECEIVED, facts });
+    expect(m?.body).not.toContain('198.51.100.77');
+    expect(decodeMessage(m?.body)?.ndjson).toBe(events.map((e) => `${e.line}\n`).join(''));
+    const none = packMessages(toPack(events), {
+      source: 'web',
+      receivedAt: RECEIVED,
+      facts: ['"ip":"198.51.100.77"'],
+    });
+    expect(none[0]?.body.startsWith('{"v":1,')).toBe(true);
+  });
+
   it('writes a single event as version 1: its facts travel once anyway', () => {
     const events = ingest([VALID_CALLS.track]);
     const { bodies } = readBack(toPack(events), sharedFacts(events[0]?.event));
