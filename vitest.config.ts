@@ -37,6 +37,8 @@ const TEST_VARS = {
   // Counts reach the shards within a second, so /metrics tests need not wait 10 s.
   METRICS_FLUSH_SECONDS: '1',
   FORWARD_WRITE_KEYS: TEST_FORWARD_WRITE_KEYS,
+  // The key the privacy tests' HMAC vectors were computed with (test/privacy/vectors.ts).
+  PRIVACY_HASH_KEY: 'test-privacy-key',
 };
 
 // The Worker's static assets (analytics.js, copied from the pinned package into ./assets, which is

@@ -9,8 +9,10 @@
 // way in the events messages to R2); the live debugger's watch-list reads when nobody
 // watches (what watching costs is stated, not modelled); the status page (its reads of the
 // shards while a page is open, and any row its per-minute ring adds to the shards' snapshot);
-// and forwarding (docs/forwarding.md), an optional line left out of the totals. What is
-// assumed rather than measured is in ModelAssumptions, each stated in the bench output. Apart
+// forwarding (docs/forwarding.md), an optional line left out of the totals; and privacy
+// (docs/privacy.md): the registry's index read by every isolate once per PRIVACY_CACHE_SECONDS,
+// and, optional, the policy's CPU. What is assumed rather than measured is in ModelAssumptions,
+// each stated in the bench output. Apart
 // from the bill: what an outage that holds events back (refused credentials, a dedupe shard
 // down) adds per million events held (outageCost: retries, requeued copies, the consumer runs
 // and dedupe calls they make).
@@ -30,6 +32,7 @@ import {
 import { addMinute, STATUS_MINUTES, type MinuteCounts } from '../src/metrics/minutes';
 import { STATUS_REFRESH_SECONDS } from '../src/status/page';
 import { TRACKING_PLAN_CACHE_SECONDS_DEFAULT } from '../src/plans/limits';
+import { PRIVACY_CACHE_SECONDS_DEFAULT } from '../src/privacy/limits';
 import { DELIVERY_MAX_ATTEMPTS, RETRY_BASE_SECONDS } from '../src/queue/retry';
 import { REQUEUE_LAST_ATTEMPTS } from '../src/queue/step';
 import { attempts, retryKey, type DeliveryFigures } from './delivery';
@@ -100,6 +103,10 @@ export interface ModelAssumptions {
   debuggerRequestMs: number;
   /** Share of events whose source is forwarded (FORWARD_WRITE_KEYS); the forwarding line. */
   forwardedShare: number;
+  /** PRIVACY_CACHE_SECONDS: each isolate reads the privacy registry's index once per this. */
+  privacyCacheSeconds: number;
+  /** Wall time the privacy registry object is active per index read. */
+  privacyRequestMs: number;
   /** Status pages open all month, each reading every shard once per STATUS_REFRESH_SECONDS. */
   statusViewers: number;
   /** Characters of a metrics shard's snapshot without the status ring (its counters' state). */
@@ -125,6 +132,8 @@ export const DEFAULT_ASSUMPTIONS: Omit<ModelAssumptions, 'isolates'> = {
   debuggerRequestMs: 2,
   // The forwarding line is shown for every source forwarded.
   forwardedShare: 1,
+  privacyCacheSeconds: PRIVACY_CACHE_SECONDS_DEFAULT,
+  privacyRequestMs: 2,
   // One page open day and night (a wall screen): the most one team plausibly has.
   statusViewers: 1,
   // ~150 series (10 sources × 6 types, routes × statuses, reasons, streams) at ~100 characters,
@@ -151,6 +160,8 @@ export const LINES = [
   'debugger',
   'status_page',
   'forwarding',
+  'privacy',
+  'privacy_cpu',
 ] as const;
 export type Line = (typeof LINES)[number];
 
@@ -165,6 +176,7 @@ export const OPTIONAL_LINES: readonly Line[] = [
   'tracking_plan_cpu',
   'tracking_plan_blocked',
   'forwarding',
+  'privacy_cpu',
 ];
 const BILLED_LINES = LINES.filter((l) => !OPTIONAL_LINES.includes(l));
 
@@ -213,6 +225,16 @@ export interface CostAt {
 export function debuggerRegistryReadsPerSecond(a: ModelAssumptions): number {
   const lookups = a.isolates / (DEBUGGER_WATCH_REFRESH_MS / 1000);
   return a.cacheApi ? Math.min(lookups, a.dataCentres / DEBUGGER_WATCH_CACHE_SECONDS) : lookups;
+}
+
+/**
+ * Reads of the privacy registry's index per second: every isolate once per
+ * PRIVACY_CACHE_SECONDS (whatever the number of sources), each one Durable Object request.
+ * Policy bodies and suppression shards are KV reads once per version per isolate (changes are
+ * rare: left out).
+ */
+export function privacyIndexReadsPerSecond(a: ModelAssumptions): number {
+  return a.isolates / Math.max(a.privacyCacheSeconds, 1);
 }
 
 /** The status ring one metrics shard holds at `sources` sources, as the real code writes it. */
@@ -334,8 +356,9 @@ function streamCapacity(d: DeliveryFigures): {
  * The monthly bill at `eventsPerSecond` of the traffic `d` describes, with `cpuMsPerEvent` of
  * Workers CPU (handler and consumer, measured) per event, `planCpuMsPerEvent` more for
  * checking each event against its source's tracking plan (measured; 0: no source has a plan),
- * and `forwardCpuMsPerEvent` for each forwarded event (the copy packed by the events consumer
- * and planned into a /v1/batch call by the forward consumer, measured).
+ * `forwardCpuMsPerEvent` for each forwarded event (the copy packed by the events consumer
+ * and planned into a /v1/batch call by the forward consumer, measured), and
+ * `privacyCpuMsPerEvent` for applying a privacy policy to each event (measured; 0: none).
  */
 export function costAt(
   label: string,
@@ -345,6 +368,7 @@ export function costAt(
   a: ModelAssumptions,
   planCpuMsPerEvent = 0,
   forwardCpuMsPerEvent = 0,
+  privacyCpuMsPerEvent = 0,
 ): CostAt {
   const rate = eventsPerSecond;
   const k = attempts(a.retryRate);
@@ -475,6 +499,14 @@ export function costAt(
               WORKERS_USD_PER_MILLION_REQUESTS) +
           forwardCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS)) /
       MILLION,
+    // Privacy: the registry's index, one Durable Object request per isolate per cache window.
+    privacy:
+      (privacyIndexReadsPerSecond(a) * DO_USD_PER_MILLION_REQUESTS +
+        ((privacyIndexReadsPerSecond(a) * a.privacyRequestMs) / 1000) *
+          DO_BILLED_GB *
+          DO_USD_PER_MILLION_GB_SECONDS) /
+      MILLION,
+    privacy_cpu: (rate * privacyCpuMsPerEvent * WORKERS_USD_PER_MILLION_CPU_MS) / MILLION,
   };
   const usdPerMonth = Object.fromEntries(
     LINES.map((l) => [l, perSecond[l] * SECONDS_PER_MONTH]),

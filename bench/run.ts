@@ -88,6 +88,10 @@ const TARGETS = {
   // Issue #14: "validation adds at most 20 µs of CPU per event for a plan of 20 events with 10
   // properties each".
   planUsPerEvent: 20,
+  // Issue #25: "the policy's CPU per event (5 field rules and consent: target ≤ 5 µs per event)
+  // and the suppression lookup (≤ 1 µs)".
+  privacyUsPerEvent: 5,
+  suppressionLookupUs: 1,
   // Issue #22: the bound docs/tracking-plans.md states for one accepted expression on one 32 KB
   // string (the largest an event can carry), CPU ms.
   worstPattern32kbMs: 5,
@@ -195,6 +199,14 @@ function planUsPerEvent(results: readonly CaseResult[]): number | undefined {
   return withPlan.usPerEvent - without.usPerEvent;
 }
 
+/** What the privacy policy adds per event: the batch with the policy less the same without. */
+function privacyUsPerEvent(results: readonly CaseResult[]): number | undefined {
+  const on = cpuCase(results, 'handler.batch100.privacy');
+  const off = cpuCase(results, 'handler.batch100.privacy.off');
+  if (on === undefined || off === undefined) return undefined;
+  return on.usPerEvent - off.usPerEvent;
+}
+
 /** The slowest accepted expression on its worst 32 KB string (bench/cpu/patterns.ts), ms. */
 function worstPattern(results: readonly CaseResult[]): CaseResult | undefined {
   return results
@@ -213,6 +225,8 @@ function forwardUsPerEvent(results: readonly CaseResult[]): number | undefined {
     ? undefined
     : copies.usPerEvent + calls.usPerEvent;
 }
+
+type FeatureName = 'tracking_plan' | 'debugger' | 'forwarding' | 'privacy';
 
 interface FeatureFigures {
   /** What "on" means in the figures. */
@@ -238,7 +252,7 @@ interface FeatureFigures {
 function featureFigures(
   cpu: readonly CaseResult[],
   headline: CostAt | undefined,
-): Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures> {
+): Record<FeatureName, FeatureFigures> {
   const us = (name: string): number | undefined => cpuCase(cpu, name)?.usPerEvent;
   const added = (off: number | undefined, on: number | undefined): number | undefined =>
     off === undefined || on === undefined ? undefined : on - off;
@@ -294,12 +308,25 @@ function featureFigures(
       [forwardUsPerEvent(cpu), 'per forwarded event: copy packed, /v1/batch call planned'],
       [lines('forwarding'), 'copy queue operations, forward consumer requests and CPU'],
     ),
+    privacy: figures(
+      'a batch of 100 events of 100 users for a source whose policy has 5 field rules (2 hash, ' +
+        '3 drop) and consent',
+      'handler.batch100.privacy.off',
+      'handler.batch100.privacy',
+      [
+        us('stage.privacy.lookup'),
+        "per event: its userId and anonymousId looked up in 1,000,000 suppressed ids (a new id's " +
+          `HMAC adds ${num(us('stage.privacy.hmac') ?? NaN, 1)} µs once per isolate)`,
+      ],
+      [
+        lines('privacy', 'privacy_cpu'),
+        "the registry's index (1 Durable Object request per isolate per 30 s), the policy's CPU",
+      ],
+    ),
   };
 }
 
-function printFeatures(
-  features: Record<'tracking_plan' | 'debugger' | 'forwarding', FeatureFigures>,
-): void {
+function printFeatures(features: Record<FeatureName, FeatureFigures>): void {
   print('## Features: CPU per event and cost');
   print();
   const us = (v: number | undefined): string => (v === undefined ? 'n/a' : num(v, 2));
@@ -328,7 +355,8 @@ function printFeatures(
   print(
     "Costs are today's mix at the headline rate (bench/cost.ts). What only a configured feature " +
       "costs (checking against plans, blocked events, forwarding) is not in the collector's total; " +
-      "the plans' index reads and the debugger's idle watch-list reads are.",
+      "the plans' index reads, the debugger's idle watch-list reads and the privacy registry's " +
+      'index reads are.',
   );
   print();
 }
@@ -493,6 +521,21 @@ function printCpu(cpu: readonly CaseResult[], handlerMix: number | undefined): v
         `${num(enforce?.usPerEvent ?? NaN, 2)} µs per event.`,
     );
   }
+  const privacyUs = privacyUsPerEvent(cpu);
+  if (privacyUs !== undefined) {
+    const redact = cpuCase(cpu, 'stage.privacy.policy100');
+    const lookup = cpuCase(cpu, 'stage.privacy.lookup');
+    const hmac = cpuCase(cpu, 'stage.privacy.hmac');
+    print(
+      `Privacy policy (5 field rules and consent, one HMAC per event): ${num(privacyUs, 2)} µs ` +
+        `per event above the same batch without (target ≤ ${TARGETS.privacyUsPerEvent} µs) ` +
+        `${verdict(privacyUs <= TARGETS.privacyUsPerEvent)}; redactEvents alone ` +
+        `${num(redact?.usPerEvent ?? NaN, 2)} µs per event. Suppression lookup in 1,000,000 ids: ` +
+        `${num(lookup?.usPerEvent ?? NaN, 2)} µs per event (target ≤ ` +
+        `${TARGETS.suppressionLookupUs} µs) ${verdict((lookup?.usPerEvent ?? Infinity) <= TARGETS.suppressionLookupUs)}; ` +
+        `a new id's HMAC ${num(hmac?.usPerEvent ?? NaN, 2)} µs.`,
+    );
+  }
   const worst = worstPattern(cpu);
   if (worst !== undefined) {
     print(
@@ -595,6 +638,8 @@ const LINE_NAMES: Record<Line, string> = {
   debugger: 'debugger (nobody watching)',
   status_page: 'status page (one open)',
   forwarding: 'forwarding, all sources (not in total)',
+  privacy: "privacy: the registry's index reads",
+  privacy_cpu: 'privacy: policy CPU, all sources (not in total)',
 };
 
 const dedupeUsd = (c: CostAt): number =>
@@ -1031,6 +1076,8 @@ async function main(): Promise<number> {
   // As if every source had the 20 × 10 plan: an upper bound on what checking costs.
   const planCpuMs = Math.max(0, planUsPerEvent(cpu) ?? 0) / 1000;
   const forwardCpuMs = (forwardUsPerEvent(cpu) ?? 0) / 1000;
+  // As if every source had the 5-rule policy: an upper bound on what applying it costs.
+  const privacyCpuMs = Math.max(0, privacyUsPerEvent(cpu) ?? 0) / 1000;
   const scenario = (label: string, d: DeliveryFigures, cpuMs: number, rate: number): CostAt =>
     costAt(
       label,
@@ -1040,6 +1087,7 @@ async function main(): Promise<number> {
       { ...DEFAULT_ASSUMPTIONS, isolates: rate / EVENTS_PER_SECOND_PER_ISOLATE },
       planCpuMs,
       forwardCpuMs,
+      privacyCpuMs,
     );
   const headline = [
     scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
@@ -1115,6 +1163,10 @@ async function main(): Promise<number> {
       consumer_mix_events_per_second_per_core: perCore(consumerMix),
       consumer_singles_events_per_second_per_core: perCore(consumerSingles),
       tracking_plan_us_per_event: planUsPerEvent(cpu),
+      privacy_policy_us_per_event: privacyUsPerEvent(cpu),
+      privacy_redact_us_per_event: cpuCase(cpu, 'stage.privacy.policy100')?.usPerEvent,
+      privacy_suppression_lookup_us: cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent,
+      privacy_new_id_hmac_us: cpuCase(cpu, 'stage.privacy.hmac')?.usPerEvent,
       tracking_plan_worst_pattern_32kb_ms: worstPattern(cpu)?.msPerIteration,
       tracking_plan_worst_pattern_case: worstPattern(cpu)?.name,
       targets: {
@@ -1122,6 +1174,8 @@ async function main(): Promise<number> {
         handler_batch100_ms: TARGETS.handlerBatch100Ms,
         consumer_events_per_second_per_core: TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: TARGETS.planUsPerEvent,
+        privacy_policy_us_per_event: TARGETS.privacyUsPerEvent,
+        privacy_suppression_lookup_us: TARGETS.suppressionLookupUs,
         tracking_plan_worst_pattern_32kb_ms: TARGETS.worstPattern32kbMs,
       },
       pass: {
@@ -1130,6 +1184,11 @@ async function main(): Promise<number> {
         consumer_mix: (perCore(consumerMix) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         consumer_singles: (perCore(consumerSingles) ?? 0) >= TARGETS.consumerEventsPerSecondPerCore,
         tracking_plan_us_per_event: (planUsPerEvent(cpu) ?? Infinity) <= TARGETS.planUsPerEvent,
+        privacy_policy_us_per_event:
+          (privacyUsPerEvent(cpu) ?? Infinity) <= TARGETS.privacyUsPerEvent,
+        privacy_suppression_lookup_us:
+          (cpuCase(cpu, 'stage.privacy.lookup')?.usPerEvent ?? Infinity) <=
+          TARGETS.suppressionLookupUs,
         tracking_plan_worst_pattern_32kb_ms:
           (worstPattern(cpu)?.msPerIteration ?? Infinity) <= TARGETS.worstPattern32kbMs,
       },

@@ -36,11 +36,64 @@ export const PLAN_WRITE_KEY = 'bench-plan-key';
 export const PLAN_SOURCE = 'bench-plan';
 export const PROPS_WRITE_KEY = 'bench-props-key';
 export const PROPS_SOURCE = 'bench-props';
+// Two more for the privacy cases: the same 100 events posted to a source whose privacy policy
+// has 5 field rules and consent (bench/cpu/worker.ts saves it through the admin API), and to
+// one without a policy.
+export const PRIVACY_WRITE_KEY = 'bench-privacy-key';
+export const PRIVACY_SOURCE = 'bench-privacy';
+export const PRIVACY_OFF_WRITE_KEY = 'bench-privacy-off-key';
+export const PRIVACY_OFF_SOURCE = 'bench-privacy-off';
 export const BENCH_WRITE_KEYS = [
   `${SEED_WRITE_KEY}=${SEED_SOURCE}`,
   `${PLAN_WRITE_KEY}=${PLAN_SOURCE}`,
   `${PROPS_WRITE_KEY}=${PROPS_SOURCE}`,
+  `${PRIVACY_WRITE_KEY}=${PRIVACY_SOURCE}`,
+  `${PRIVACY_OFF_WRITE_KEY}=${PRIVACY_OFF_SOURCE}`,
 ].join(',');
+
+/**
+ * The privacy case's policy (issue #25: "5 field rules and consent"): two hash rules on one
+ * e-mail (one HMAC per event: a request hashes each distinct value once), three drop rules, one
+ * of them through an array with `*`; Firehose needs the analytics category.
+ */
+export function benchPrivacyPolicy(): JsonObject {
+  return {
+    consent: { categories: { firehose: ['analytics'], forward: ['advertising'] } },
+    fields: [
+      { path: '/properties/email', action: 'hash' },
+      { path: '/context/traits/email', action: 'hash' },
+      { path: '/context/traits/phone', action: 'drop' },
+      { path: '/context/traits/address', action: 'drop' },
+      { path: '/properties/items/*/coupon', action: 'drop' },
+    ],
+  };
+}
+
+/**
+ * `{"batch": [...]}` of `n` track.json events of `n` users, each with what the privacy policy
+ * acts on: a distinct e-mail in properties and traits, a phone, an address, two items with a
+ * coupon, and analytics consent.
+ */
+export function privacyBatchBody(n: number): string {
+  const { writeKey: _key, ...base } = trackEvent();
+  const batch = Array.from({ length: n }, (_v, i) => ({
+    ...base,
+    userId: `user-${i}`,
+    properties: {
+      ...(isJsonObject(base['properties']) ? base['properties'] : {}),
+      email: `user${i}@example.com`,
+      items: [
+        { sku: 'a-1', price: 12.5, coupon: 'SPRING' },
+        { sku: 'b-2', price: 3, coupon: 'SPRING' },
+      ],
+    },
+    context: {
+      traits: { email: `user${i}@example.com`, phone: '+61 400 000 000', address: '1 Main St' },
+      consent: { categoryPreferences: { analytics: true, advertising: false } },
+    },
+  }));
+  return JSON.stringify({ batch });
+}
 
 // Issue #14's cost target: "a plan of 20 events with 10 properties each".
 export const PLAN_EVENTS = 20;
@@ -246,6 +299,11 @@ export function cpuFixtures(mix: readonly ModelRequest[], endpoint: string): Cpu
     writeKey: SEED_WRITE_KEY,
     plannedBatchBody: plannedBatchBody(100),
     plan: JSON.stringify(benchPlan()),
+    privacyBatchBody: privacyBatchBody(100),
+    privacyPolicy: JSON.stringify(benchPrivacyPolicy()),
+    privacySource: PRIVACY_SOURCE,
+    privacyWriteKey: PRIVACY_WRITE_KEY,
+    privacyOffWriteKey: PRIVACY_OFF_WRITE_KEY,
     planSource: PLAN_SOURCE,
     planWriteKey: PLAN_WRITE_KEY,
     propsWriteKey: PROPS_WRITE_KEY,

@@ -18,6 +18,15 @@ import { runtimeDeps, type AppDeps, type AppEnv } from './routes/deps';
 import { errorResponse, IngestHttpError } from './routes/error-response';
 import { getPixel, getSingle, postBatch, postSingle } from './routes/ingest';
 import { getHealth, getMetrics } from './routes/observability';
+import {
+  deletePrivacyPolicy,
+  getPrivacyPolicy,
+  getSuppressions,
+  listPrivacyPolicies,
+  postSuppressions,
+  putPrivacyPolicy,
+  removeSuppressions,
+} from './routes/privacy';
 import { getSettings } from './routes/settings';
 import { getAdminStatus, getStatusPage } from './routes/status';
 import {
@@ -81,6 +90,37 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   app.get('/health', getHealth);
   accepts('/health', 'GET, OPTIONS');
 
+  const routes: Routes = { app, deps, accepts, browser };
+  ingestRoutes(routes);
+  adminRoutes(routes);
+  viewerRoutes(routes);
+
+  app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
+  app.onError((e) => {
+    if (e instanceof IngestHttpError) {
+      recordRejected(deps.metrics, e.error.reason);
+      return errorResponse(e.error);
+    }
+    // Anything else is a bug: log its message (never the request) and leak nothing.
+    console.error('unhandled error', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    recordRejected(deps.metrics, 'internal_error');
+    return errorResponse(ingestError('internal_error', 'internal error'));
+  });
+  return app;
+}
+
+/** What the route tables below add their routes with (createApp's helpers). */
+interface Routes {
+  app: Hono<AppEnv>;
+  deps: AppDeps;
+  /** A path's OPTIONS and 405 for any method but `allow`. */
+  accepts: (path: string, allow: string) => void;
+  /** CORS on a path browsers send events to or load analytics.js from. */
+  browser: (path: string) => void;
+}
+
+/** The Segment routes browsers and SDKs send to, and analytics.js with its settings. */
+function ingestRoutes({ app, deps, accepts, browser }: Routes): void {
   for (const path of BATCH_PATHS) {
     browser(path);
     app.post(path, (c) => postBatch(c, deps));
@@ -102,7 +142,10 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   browser('/analytics.js/v1/:writeKey/analytics.min.js');
   app.get('/analytics.js/v1/:writeKey/analytics.min.js', getAnalyticsJs);
   accepts('/analytics.js/v1/:writeKey/analytics.min.js', 'GET, OPTIONS');
+}
 
+/** Operator routes of the admin role: the archive, replay, the audit trail, plans, privacy. */
+function adminRoutes({ app, deps, accepts }: Routes): void {
   app.get('/admin/dead-letters', listDeadLetters);
   accepts('/admin/dead-letters', 'GET, OPTIONS');
   app.get('/admin/blocked', listBlocked);
@@ -117,7 +160,22 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   app.get('/admin/tracking-plans/:source', getTrackingPlan);
   app.delete('/admin/tracking-plans/:source', (c) => deleteTrackingPlan(c, deps));
   accepts('/admin/tracking-plans/:source', 'GET, PUT, DELETE, OPTIONS');
+  // Privacy (docs/privacy.md).
+  app.get('/admin/privacy', listPrivacyPolicies);
+  accepts('/admin/privacy', 'GET, OPTIONS');
+  app.put('/admin/privacy/:source', (c) => putPrivacyPolicy(c, deps));
+  app.get('/admin/privacy/:source', getPrivacyPolicy);
+  app.delete('/admin/privacy/:source', (c) => deletePrivacyPolicy(c, deps));
+  accepts('/admin/privacy/:source', 'GET, PUT, DELETE, OPTIONS');
+  app.post('/admin/suppressions', (c) => postSuppressions(c, deps));
+  app.get('/admin/suppressions', getSuppressions);
+  accepts('/admin/suppressions', 'GET, POST, OPTIONS');
+  app.post('/admin/suppressions/remove', (c) => removeSuppressions(c, deps));
+  accepts('/admin/suppressions/remove', 'POST, OPTIONS');
+}
 
+/** Routes a viewer (DEBUGGER_TOKEN) may open too: the live debugger and the status page. */
+function viewerRoutes({ app, deps, accepts }: Routes): void {
   // The live debugger (docs/debugger.md).
   app.get('/debugger', getDebuggerPage);
   accepts('/debugger', 'GET, OPTIONS');
@@ -135,17 +193,4 @@ export function createApp(deps: AppDeps = runtimeDeps): Hono<AppEnv> {
   accepts('/status', 'GET, OPTIONS');
   app.get('/admin/status', getAdminStatus);
   accepts('/admin/status', 'GET, OPTIONS');
-
-  app.notFound(() => errorResponse(ingestError('not_found', 'no such route')));
-  app.onError((e) => {
-    if (e instanceof IngestHttpError) {
-      recordRejected(deps.metrics, e.error.reason);
-      return errorResponse(e.error);
-    }
-    // Anything else is a bug: log its message (never the request) and leak nothing.
-    console.error('unhandled error', e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-    recordRejected(deps.metrics, 'internal_error');
-    return errorResponse(ingestError('internal_error', 'internal error'));
-  });
-  return app;
 }

@@ -7,6 +7,7 @@ import type { DebuggerSource } from './debugger/object';
 import type { DebuggerWatchlist } from './debugger/watchlist';
 import type { DedupeShard } from './dedupe/object';
 import type { MetricsShard } from './metrics/object';
+import type { PrivacyRegistry } from './privacy/registry';
 
 type Narrowed =
   | 'EVENTS'
@@ -41,7 +42,12 @@ type Narrowed =
   | 'FORWARD_ENDPOINT'
   | 'FORWARD_TIMEOUT_SECONDS'
   | 'FORWARD_QUEUE'
-  | 'FORWARD_DEAD_LETTER_QUEUE';
+  | 'FORWARD_DEAD_LETTER_QUEUE'
+  | 'PRIVACY'
+  | 'PRIVACY_REGISTRY'
+  | 'PRIVACY_CACHE_SECONDS'
+  | 'ARCHIVE_RETENTION_DAYS'
+  | 'DEBUGGER_RETENTION_SECONDS';
 
 export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   /** Producer binding to queue `ndc-segment-events`; bodies are text (src/queue/message.ts). */
@@ -70,6 +76,10 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   ASSETS: Fetcher;
   /** KV namespace of the tracking plans (src/plans/layout.ts); absent: no source has a plan. */
   TRACKING_PLANS?: KVNamespace;
+  /** KV namespace of privacy policies and suppression shards (src/privacy/layout.ts). */
+  PRIVACY?: KVNamespace;
+  /** The privacy registry (src/privacy/registry.ts); absent (or no PRIVACY): privacy off. */
+  PRIVACY_REGISTRY?: DurableObjectNamespace<PrivacyRegistry>;
   /** Optional Workers Rate Limiting binding, keyed by source. */
   RATE_LIMITER?: RateLimit;
 
@@ -86,7 +96,7 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   BROWSER_BATCH_TIMEOUT_MS?: string;
   /** Comma-separated CORS origins; empty or unset: any origin. */
   ALLOWED_ORIGINS?: string;
-  /** "true" masks context.ip. */
+  /** "true" masks context.ip and reduces context.location to the country. */
   ANONYMIZE_IP?: string;
 
   /** Delivery stream name, or a comma-separated list to shard sources across. */
@@ -126,6 +136,12 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   FORWARD_QUEUE?: string;
   /** Name of the queue archived to forward-dead-letters/ (default ndc-segment-forward-dlq). */
   FORWARD_DEAD_LETTER_QUEUE?: string;
+  /** Seconds an isolate keeps the privacy index before reading it again (default 30). */
+  PRIVACY_CACHE_SECONDS?: string;
+  /** Days archive objects are kept before the Cron Trigger deletes them (default 30; 0: kept). */
+  ARCHIVE_RETENTION_DAYS?: string;
+  /** Seconds a debugger ring keeps a captured payload (default 3,600). */
+  DEBUGGER_RETENTION_SECONDS?: string;
 
   /** Secrets. */
   AWS_ACCESS_KEY_ID?: string;
@@ -142,10 +158,15 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
   METRICS_TOKEN?: string;
   /** `source=destinationWriteKey,…`: the sources forwarded, with the destination's write key. */
   FORWARD_WRITE_KEYS?: string;
+  /** The HMAC-SHA256 key of `hash` rules and suppressed ids (docs/privacy.md); unset: neither. */
+  PRIVACY_HASH_KEY?: string;
 }
 
 /** What the tracking-plan cache (src/plans/cache.ts) reads. */
 export type PlansEnv = Pick<Env, 'TRACKING_PLANS' | 'TRACKING_PLAN_CACHE_SECONDS'>;
+
+/** What the privacy cache (src/privacy/cache.ts) reads. */
+export type PrivacyEnv = Pick<Env, 'PRIVACY' | 'PRIVACY_REGISTRY' | 'PRIVACY_CACHE_SECONDS'>;
 
 /** Reads a boolean var the way `wrangler dev --var NAME:true` and [vars] both set it. */
 export function flag(value: string | boolean | undefined): boolean {

@@ -47,6 +47,24 @@ export const CPU_CASES: readonly CaseInfo[] = [
     main: true,
   },
   {
+    name: 'handler.batch100.privacy.off',
+    group: 'handler',
+    label:
+      'POST /v1/batch (100 events of 100 users: e-mails, phones, items) for a source without a ' +
+      'privacy policy',
+    events: 100,
+    main: true,
+  },
+  {
+    name: 'handler.batch100.privacy',
+    group: 'handler',
+    label:
+      'the same batch for a source whose privacy policy has 5 field rules (2 hash, 3 drop) and ' +
+      'consent',
+    events: 100,
+    main: true,
+  },
+  {
     name: 'floor.track',
     group: 'floor',
     label: 'the same track Request through the bare Hono floor app',
@@ -306,6 +324,40 @@ export const CPU_CASES: readonly CaseInfo[] = [
     main: false,
   },
   {
+    name: 'stage.privacy.policy100',
+    group: 'stage',
+    label:
+      'privacy: redactEvents, the 5-rule policy with consent over the 100 ingested events, every ' +
+      'e-mail new to the isolate (one Web Crypto HMAC-SHA256 per event), each event serialised again',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.privacy.policy100.warm',
+    group: 'stage',
+    label:
+      'privacy: the same, the e-mails hashed before in this isolate (a Map read each: a user ' +
+      'seen before)',
+    events: 100,
+    main: false,
+  },
+  {
+    name: 'stage.privacy.lookup',
+    group: 'stage',
+    label:
+      "privacy: one event's suppression lookup (userId and anonymousId, hashed before in this " +
+      'isolate) in a set of 1,000,000 suppressed ids (32 shards)',
+    events: 1,
+    main: false,
+  },
+  {
+    name: 'stage.privacy.hmac',
+    group: 'stage',
+    label: 'privacy: one Web Crypto HMAC-SHA256 of an id (what a lookup costs for a new id)',
+    events: 1,
+    main: false,
+  },
+  {
     name: 'handler.track.forwarding',
     group: 'handler',
     label: 'POST /v1/track with forwarding configured for its source (FORWARD_* set)',
@@ -336,6 +388,13 @@ export interface CpuFixtures {
   planSource: string;
   planWriteKey: string;
   propsWriteKey: string;
+  /** 100 events of 100 users with the fields the privacy policy acts on, and that policy. */
+  privacyBatchBody: string;
+  privacyPolicy: string;
+  privacySource: string;
+  privacyWriteKey: string;
+  /** A source without a privacy policy, for the same batch. */
+  privacyOffWriteKey: string;
   /** Queue message bodies as the producer writes them. */
   singlesMessages: string[];
   mixMessages: string[];

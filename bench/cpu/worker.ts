@@ -35,9 +35,15 @@ import { enforcePlan } from '../../src/plans/enforce';
 import { makeVersion } from '../../src/plans/layout';
 import { parsePlan } from '../../src/plans/plan';
 import { validateEvent, type ValidEvent } from '../../src/segment/validate';
+import { clearHashMemos, keyedHex, suppressionLookup } from '../../src/privacy/lookup';
+import { hmacHex, hmacKey } from '../../src/privacy/hash';
+import { parsePolicy as parsePrivacyPolicy } from '../../src/privacy/policy';
+import { redactEvents } from '../../src/privacy/redact';
+import type { SuppressionSet } from '../../src/privacy/set';
 import { floorApp } from '../floor/app';
 import type { CpuFixtures, RunReply } from './cases';
 import { PATTERN_CASES, PATTERN_STRING_CHARS } from './patterns';
+import { xorshift32 } from '../xorshift';
 
 /** The part of a Hono app the bench drives. */
 export interface FetchApp {
@@ -95,6 +101,30 @@ const encoder = new TextEncoder();
 
 // The watched case's admin token and arming: a day, so it outlasts the case's repetitions.
 const BENCH_ADMIN_TOKEN = 'bench-admin-token';
+// The privacy cases' PRIVACY_HASH_KEY.
+const BENCH_HASH_KEY = 'bench-privacy-hash-key';
+
+/**
+ * 1,000,000 suppressed ids as an isolate holds them (set.ts): 32 shards of sorted 64-bit values,
+ * drawn at random (a seeded xorshift) in each shard's range, so no sort is needed.
+ */
+function millionIdSet(): SuppressionSet {
+  const bits = 5;
+  const perShard = 1_000_000 / 2 ** bits;
+  const next = xorshift32(2463534242);
+  const shards = Array.from({ length: 2 ** bits }, (_v, shard) => {
+    const his = new Uint32Array(perShard);
+    for (let i = 0; i < perShard; i++) his[i] = (shard << (32 - bits)) | (next() >>> bits);
+    his.sort();
+    const words = new Uint32Array(perShard * 2);
+    for (let i = 0; i < perShard; i++) {
+      words[i * 2] = his[i] as number;
+      words[i * 2 + 1] = next();
+    }
+    return words;
+  });
+  return { bits, shards };
+}
 const BENCH_ARM_SECONDS = '86400';
 
 function request(path: string, body: string, writeKey?: string): Request {
@@ -299,6 +329,34 @@ function buildCases(
     throw new Error('the planned batch does not ingest whole');
   }
   const plannedEvents = planned.value.accepted;
+  // Privacy: the bench policy compiled, the batch ingested, a key, a million suppressed ids.
+  const privacyPolicy = parsePrivacyPolicy(JSON.parse(fx.privacyPolicy) as unknown, true);
+  if (!privacyPolicy.ok)
+    throw new Error(`the bench privacy policy is refused: ${privacyPolicy.error.message}`);
+  const privacyEnvelope = parseBatchEnvelope(JSON.parse(fx.privacyBatchBody) as unknown);
+  if (!privacyEnvelope.ok) throw new Error('the privacy batch is refused');
+  const privacyIngested = ingestBatch(
+    privacyEnvelope.value,
+    utf8Length(fx.privacyBatchBody),
+    facts,
+    { ...enrich, source: fx.privacySource },
+  );
+  if (!privacyIngested.ok || privacyIngested.value.accepted.length !== 100) {
+    throw new Error('the privacy batch does not ingest whole');
+  }
+  const privacyEvents = privacyIngested.value.accepted;
+  const privacyHash = keyedHex(BENCH_HASH_KEY);
+  const redactPrivacy = () =>
+    redactEvents(privacyEvents, {
+      policy: privacyPolicy.value.compiled,
+      sinks: ['firehose'],
+      gpc: false,
+      suppressed: undefined,
+      hash: privacyHash,
+    });
+  const lookup = suppressionLookup(BENCH_HASH_KEY, [millionIdSet()]);
+  const privacyEnv: BenchEnv = { ...appEnv, PRIVACY_HASH_KEY: BENCH_HASH_KEY };
+  let nextId = 0;
   // One plan and one event per expression: the event's one string is the expression's worst.
   const patternCases = PATTERN_CASES.map((p) => {
     const parsed = parsePlan({
@@ -558,6 +616,61 @@ function buildCases(
       },
     ],
     [
+      'handler.batch100.privacy.off',
+      () =>
+        status200(
+          app.fetch(
+            request('/v1/batch', fx.privacyBatchBody, fx.privacyOffWriteKey),
+            privacyEnv,
+            invocation.ctx,
+          ),
+        ),
+    ],
+    [
+      'handler.batch100.privacy',
+      () =>
+        status200(
+          app.fetch(
+            request('/v1/batch', fx.privacyBatchBody, fx.privacyWriteKey),
+            privacyEnv,
+            invocation.ctx,
+          ),
+        ),
+    ],
+    [
+      'stage.privacy.policy100',
+      async () => {
+        // Every value new to the isolate: one Web Crypto HMAC per event.
+        clearHashMemos();
+        const out = await redactPrivacy();
+        // Every event consented and edited: one e-mail hashed twice, three fields dropped.
+        return out.events.length === 100 && out.counts.redacted.hash === 200;
+      },
+    ],
+    [
+      'stage.privacy.policy100.warm',
+      async () => {
+        const out = await redactPrivacy();
+        return out.events.length === 100 && out.counts.redacted.hash === 200;
+      },
+    ],
+    [
+      'stage.privacy.lookup',
+      () => {
+        // Synchronous once the isolate has hashed both ids (every iteration but the first).
+        const user = lookup('userId', 'user-1');
+        const anon = lookup('anonymousId', 'anon-1');
+        if (user instanceof Promise || anon instanceof Promise) {
+          return Promise.all([user, anon]).then(([u, a]) => !u && !a);
+        }
+        return !user && !anon;
+      },
+    ],
+    [
+      'stage.privacy.hmac',
+      async () => (await hmacHex(await hmacKey(BENCH_HASH_KEY), `user-${nextId++}`)).length === 64,
+    ],
+    [
       'handler.track.forwarding',
       () => status200(app.fetch(request('/v1/track', fx.trackBody), forwardingEnv, invocation.ctx)),
     ],
@@ -602,6 +715,44 @@ export type SavePlan = (
   document: unknown,
 ) => Promise<void>;
 
+/**
+ * Saves the privacy case's policy through the admin API (the registry object and KV, as in
+ * production), then checks it is in force: an event without analytics consent is not queued.
+ */
+async function savePrivacyPolicy(
+  app: FetchApp,
+  env: BenchEnv,
+  fixtures: CpuFixtures,
+  ctx: unknown,
+): Promise<void> {
+  const adminEnv = { ...env, ADMIN_TOKEN: BENCH_ADMIN_TOKEN, PRIVACY_HASH_KEY: BENCH_HASH_KEY };
+  const saved = await app.fetch(
+    new Request(`http://127.0.0.1/admin/privacy/${fixtures.privacySource}`, {
+      method: 'PUT',
+      headers: { Authorization: `Bearer ${BENCH_ADMIN_TOKEN}`, 'Content-Type': 'application/json' },
+      body: fixtures.privacyPolicy,
+    }),
+    adminEnv,
+    ctx,
+  );
+  if (saved.status !== 200) throw new Error(`saving the privacy policy answered ${saved.status}`);
+  let sent = false;
+  const events = { ...noopQueue, send: async () => void (sent = true) };
+  const probe = JSON.stringify({
+    type: 'track',
+    event: 'X',
+    userId: 'u',
+    context: { consent: {} },
+  });
+  const res = await app.fetch(
+    request('/v1/track', probe, fixtures.privacyWriteKey),
+    { ...adminEnv, EVENTS: events },
+    ctx,
+  );
+  if (res.status !== 200 || sent)
+    throw new Error('the privacy case: the policy is not in force for its source');
+}
+
 export function cpuBenchWorker(
   makeApp: () => FetchApp,
   savePlan: SavePlan,
@@ -645,6 +796,7 @@ export function cpuBenchWorker(
         const probe = JSON.stringify({ type: 'track', event: 'Unplanned', userId: 'u' });
         await app.fetch(request('/v1/track', probe, fixtures.planWriteKey), probeEnv, ctx);
         if (!blocked) throw new Error('the plan case: the plan is not in force for its source');
+        await savePrivacyPolicy(app, serveEnv, fixtures, ctx);
         planSaved = true;
       }
       cases ??= buildCases(fixtures, app, benchEnv(env, true), invocation);

@@ -2,7 +2,8 @@
 // they give up, and the NDJSON lines written to R2, one per event. Pure.
 //
 // An archive line: `{"reason","attempts","source","receivedAt","deadLetteredAt",
-// "archiveAttempts","token","event": <the event as queued>}`; a body that is not ours:
+// "archiveAttempts","token","sinks"?,"event": <the event as queued>}` (`sinks`: the sinks the
+// event's consent allowed at ingest, absent for every sink); a body that is not ours:
 // `{"reason":"undecodable","deadLetteredAt","raw"}`. Lines written by any version replay.
 
 import {
@@ -13,6 +14,7 @@ import {
   type DeadLetterInfo,
   type DecodedMessage,
 } from '../queue/message';
+import type { Sink } from '../privacy/policy';
 import type { JsonObject } from '../segment/types';
 import { UNDECODABLE_RAW_MAX_CHARS } from './limits';
 
@@ -21,6 +23,7 @@ interface LetterHead {
   receivedAt: number;
   token: string;
   deadLetter: DeadLetterInfo;
+  sinks: readonly Sink[] | undefined;
 }
 
 /** A letter's body: its lines to deliver first, then its blocked ones, marked. */
@@ -30,7 +33,7 @@ function encodeLines(
   ids: readonly string[],
   blocked: BlockedLines | undefined,
 ): string {
-  const { source, receivedAt, token, deadLetter } = head;
+  const { source, receivedAt, token, deadLetter, sinks } = head;
   const all = blocked === undefined ? lines : [...lines, ...blocked.lines];
   const marks: Record<string, number[]> = {};
   blocked?.reasons.forEach((reason, i) => (marks[reason] ??= []).push(lines.length + i));
@@ -42,6 +45,7 @@ function encodeLines(
     token,
     deadLetter,
     ...(blocked === undefined ? {} : { blocked: marks }),
+    ...(sinks === undefined ? {} : { sinks: [...sinks] }),
   });
   return `${header}${all.map((l) => `${l}\n`).join('')}`;
 }
@@ -59,7 +63,7 @@ export function encodeDeadLetter(
   /** The lines left to deliver, when deduplication dropped some; default all. */
   kept?: { lines: readonly string[]; ids: readonly string[] },
 ): string {
-  const { source, receivedAt } = message.header;
+  const { source, receivedAt, sinks } = message.header;
   if (kept === undefined && message.blocked === undefined) {
     const ids = message.header.ids;
     const events = message.header.events;
@@ -71,12 +75,14 @@ export function encodeDeadLetter(
         ...(ids ? { ids } : {}),
         token,
         deadLetter: info,
+        ...(sinks === undefined ? {} : { sinks }),
       }) + message.ndjson
     );
   }
   const lines = kept?.lines ?? messageLines(message);
   const ids = kept?.ids ?? messageIds(message, lines);
-  return encodeLines({ source, receivedAt, token, deadLetter: info }, lines, ids, message.blocked);
+  const head = { source, receivedAt, token, deadLetter: info, sinks };
+  return encodeLines(head, lines, ids, message.blocked);
 }
 
 // Messages that Queues moved to the DLQ itself (max_retries exhausted without the consumer
@@ -103,9 +109,10 @@ interface LineFields {
   deadLetteredAt: number;
   archiveAttempts: number;
   token: string;
+  sinks: readonly Sink[] | undefined;
 }
 
-/** `{"reason",…,"token"` of an archive line, to which `,"event":…}` is appended. */
+/** `{"reason",…,"token","sinks"?` of an archive line, to which `,"event":…}` is appended. */
 function linePrefix(f: LineFields): string {
   return JSON.stringify({
     reason: f.reason,
@@ -115,6 +122,7 @@ function linePrefix(f: LineFields): string {
     deadLetteredAt: new Date(f.deadLetteredAt).toISOString(),
     archiveAttempts: f.archiveAttempts,
     token: f.token,
+    ...(f.sinks === undefined ? {} : { sinks: f.sinks }),
   }).slice(0, -1);
 }
 
@@ -137,6 +145,7 @@ export function archiveLines(
     deadLetteredAt: info?.at ?? archivedAt,
     archiveAttempts: queueAttempts,
     token: message.header.token ?? queueMessageId,
+    sinks: message.header.sinks,
   });
   let out = '';
   for (const line of message.ndjson.split('\n')) {
@@ -165,6 +174,7 @@ export function blockedLines(
     deadLetteredAt: message.header.receivedAt,
     archiveAttempts: queueAttempts,
     token: message.header.token ?? token,
+    sinks: message.header.sinks,
   };
   const prefixes = new Map<string, string>();
   let out = '';
@@ -187,7 +197,14 @@ export function blockedLines(
  */
 export function reblockedLine(
   event: JsonObject,
-  entry: { reason: string; source: string; receivedAt: number; at: number; token?: string },
+  entry: {
+    reason: string;
+    source: string;
+    receivedAt: number;
+    at: number;
+    token?: string;
+    sinks?: readonly Sink[];
+  },
 ): string {
   return `${JSON.stringify({
     reason: entry.reason,
@@ -197,6 +214,7 @@ export function reblockedLine(
     deadLetteredAt: new Date(entry.at).toISOString(),
     archiveAttempts: 0,
     ...(entry.token === undefined ? {} : { token: entry.token }),
+    ...(entry.sinks === undefined ? {} : { sinks: entry.sinks }),
     event,
   })}\n`;
 }

@@ -3,6 +3,8 @@
 // delivered under, so a replayed event is its own delivery's retry. Reads lines written by any
 // version of format.ts. Pure.
 
+import type { Sink } from '../privacy/policy';
+import { parseSinks } from '../privacy/sinks';
 import { isJsonObject, type JsonObject } from '../segment/types';
 
 export interface ReplayGroup {
@@ -10,6 +12,8 @@ export interface ReplayGroup {
   receivedAt: number;
   /** The token the events were delivered under; absent in archives written before it. */
   token?: string;
+  /** The sinks their consent allowed at ingest; absent: every sink. */
+  sinks?: Sink[];
   events: JsonObject[];
 }
 
@@ -23,6 +27,7 @@ interface Entry {
   source: string;
   receivedAt: number;
   token: string | undefined;
+  sinks: Sink[] | undefined;
   event: JsonObject;
 }
 
@@ -40,7 +45,8 @@ function readLine(line: string): Entry | undefined {
     typeof entry['receivedAt'] === 'string' ? Date.parse(entry['receivedAt']) : NaN;
   if (Number.isNaN(receivedAt)) return undefined;
   const token = typeof entry['token'] === 'string' ? entry['token'] : undefined;
-  return { source: entry['source'], receivedAt, token, event: entry['event'] };
+  const sinks = parseSinks(entry['sinks']);
+  return { source: entry['source'], receivedAt, token, sinks, event: entry['event'] };
 }
 
 export function parseArchive(text: string): ParsedArchive {
@@ -53,11 +59,12 @@ export function parseArchive(text: string): ParsedArchive {
       skipped += 1;
       continue;
     }
-    const key = `${entry.source}\n${entry.receivedAt}\n${entry.token ?? ''}`;
+    const key = `${entry.source}\n${entry.receivedAt}\n${entry.token ?? ''}\n${entry.sinks?.join(',') ?? ''}`;
     let group = groups.get(key);
     if (group === undefined) {
       group = { source: entry.source, receivedAt: entry.receivedAt, events: [] };
       if (entry.token !== undefined) group.token = entry.token;
+      if (entry.sinks !== undefined) group.sinks = entry.sinks;
       groups.set(key, group);
     }
     group.events.push(entry.event);

@@ -157,6 +157,7 @@ async function queueGroups(
           source: group.source,
           receivedAt: group.receivedAt,
           ...token,
+          ...(group.sinks === undefined ? {} : { sinks: group.sinks }),
         });
       }
     } catch (e) {

@@ -19,10 +19,17 @@ import {
 } from './limits';
 
 /**
- * Every action the trail knows. Features that add admin changes (privacy policies,
- * suppressions) add theirs here and call `recordAudit` (src/audit/store.ts) once per change.
+ * Every action the trail knows. Features that add admin changes add theirs here and call
+ * `recordAudit` (src/audit/store.ts) once per change.
  */
-export type AuditAction = 'tracking_plan.put' | 'tracking_plan.delete' | 'replay';
+export type AuditAction =
+  | 'tracking_plan.put'
+  | 'tracking_plan.delete'
+  | 'replay'
+  | 'privacy_policy.put'
+  | 'privacy_policy.delete'
+  | 'suppressions.add'
+  | 'suppressions.remove';
 
 export type AuditValue = number | boolean | string | null;
 

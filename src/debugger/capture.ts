@@ -69,6 +69,16 @@ export interface IngestTrace {
   plan?: Pick<PlanOutcome, 'deliver' | 'blocked'>;
   /** The refusal of the whole request, when there was one. */
   error?: IngestError;
+  /**
+   * What the source's privacy policy made of `outcome.accepted` (src/privacy/): for each, the
+   * event as it went on, or undefined when withheld (suppressed, refused by consent or
+   * Sec-GPC: never captured); and whether payloads as received (rejected calls, bodies that
+   * are not JSON) must be left out, which they are for a source with a policy or suppressions.
+   */
+  privacy?: {
+    shown?: ReadonlyArray<QueuedEvent | undefined>;
+    withholdRaw: boolean;
+  };
 }
 
 export function newTrace(receivedAt: number): IngestTrace {
@@ -85,6 +95,13 @@ export function rejectedEvents(trace: IngestTrace): number {
 }
 
 const REDACTED = '[write key]';
+
+/** A payload as received, left out for a source with a privacy policy or suppressions. */
+const WITHHELD_PAYLOAD = {
+  payload: '[withheld: the source has a privacy policy]',
+  truncated: false,
+  bytes: 0,
+} as const;
 
 /**
  * The fields a row shows. A rejected call may lack `type` (the route names it: `typeHint`) or
@@ -186,17 +203,26 @@ export function capturedEvents(trace: IngestTrace, limit = Infinity): CapturedEv
   if (source === undefined) return [];
   const receivedAt = formatIsoTimestamp(trace.receivedAt);
   const key = trace.writeKey;
+  const withholdRaw = trace.privacy?.withholdRaw === true;
   const rejectedRaw = (raw: unknown, error: CaptureError, typeHint?: string): CapturedEvent => {
     const fields = fieldsOf(raw, typeHint);
     return {
       receivedAt,
       status: 'rejected',
       source,
-      ...fields,
-      type: fields.type ?? typeHint ?? null,
+      ...(withholdRaw ? { type: null, event: null, messageId: null } : fields),
+      type: (withholdRaw ? null : fields.type) ?? typeHint ?? null,
       error,
-      ...shownPayload(withoutWriteKey(raw), undefined, key),
+      ...(withholdRaw ? WITHHELD_PAYLOAD : shownPayload(withoutWriteKey(raw), undefined, key)),
     };
+  };
+  // With a privacy policy, the k-th accepted event is captured as the policy left it, and not
+  // at all when withheld; the plan's verdicts count only the events the policy kept.
+  const shown = trace.privacy?.shown;
+  let keptSoFar = 0;
+  const kept = (k: number, queued: QueuedEvent): CapturedEvent | undefined => {
+    const event = shown === undefined ? queued : shown[k];
+    return event === undefined ? undefined : planned(keptSoFar++, event);
   };
   const accepted = (e: QueuedEvent): CapturedEvent => {
     // Parsed only here, when someone watches: the hot path keeps the line as text.
@@ -255,8 +281,10 @@ export function capturedEvents(trace: IngestTrace, limit = Infinity): CapturedEv
       const k = next;
       const queued = outcome?.accepted[k];
       if (outcome !== undefined) next += 1;
-      if (delivered && queued !== undefined) out.push(planned(k, queued));
-      else if (refusal !== undefined) out.push(rejectedRaw(item, refusal));
+      if (delivered && queued !== undefined) {
+        const captured = kept(k, queued);
+        if (captured !== undefined) out.push(captured);
+      } else if (refusal !== undefined) out.push(rejectedRaw(item, refusal));
     });
     return out;
   }
@@ -264,7 +292,10 @@ export function capturedEvents(trace: IngestTrace, limit = Infinity): CapturedEv
   if (limit < 1) return [];
   if (trace.single !== undefined) {
     const queued = outcome?.accepted[0];
-    if (delivered && queued !== undefined) return [planned(0, queued)];
+    if (delivered && queued !== undefined) {
+      const captured = kept(0, queued);
+      return captured === undefined ? [] : [captured];
+    }
     if (refusal === undefined) return [];
     return [rejectedRaw(trace.single.raw, refusal, trace.single.pathType)];
   }
@@ -281,7 +312,9 @@ export function capturedEvents(trace: IngestTrace, limit = Infinity): CapturedEv
       error: refusal,
       ...(trace.text === undefined
         ? { payload: null, truncated: false, bytes: 0 }
-        : shownText(trace.text, key)),
+        : withholdRaw
+          ? WITHHELD_PAYLOAD
+          : shownText(trace.text, key)),
     },
   ];
 }

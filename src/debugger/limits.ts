@@ -55,9 +55,8 @@ export const DEBUGGER_TICKET_SECONDS = 60;
 // written; this is well inside that, as DEDUPE_PERSIST_SECONDS is.
 export const DEBUGGER_PERSIST_SECONDS = 5;
 
-// Ours: a ring nobody adds to is deleted after a day, so captured payloads (personal data) do
-// not sit in storage forever.
-export const DEBUGGER_RETAIN_SECONDS = 86_400;
+// A captured event (its payload is personal data) is kept at most DEBUGGER_RETENTION_SECONDS
+// (var, default 3600: issue #25; src/privacy/limits.ts); a ring left empty is deleted.
 
 // Durable Objects limits: a row is at most 2 MB; the ring (up to 500 × ~8 KiB) is cut into parts.
 export const DEBUGGER_ROW_MAX_CHARS = 500_000;

@@ -8,8 +8,10 @@
 // evicted from memory and not billed for duration, its sockets staying open; messages it sends
 // are free, and the page's keep-alive pings are answered by the runtime without waking it
 // (setWebSocketAutoResponse). The ring is written as one snapshot (a row per part) at most every
-// DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it, and deleted once nothing
-// has been added for DEBUGGER_RETAIN_SECONDS.
+// DEBUGGER_PERSIST_SECONDS, so an evicted object comes back with it. A captured event is kept
+// DEBUGGER_RETENTION_SECONDS (var, default 3600) from when it reached the object: reads leave
+// older ones out, and the alarm due when the oldest expires removes them from memory and
+// storage.
 //
 // Each socket carries the grant of the token that opened it (src/debugger/grants.ts). While any
 // socket is open the object wakes every DEBUGGER_GRANT_CHECK_SECONDS and closes those whose
@@ -21,9 +23,13 @@ import { DurableObject } from 'cloudflare:workers';
 import type { Env } from '../env';
 import { grantsOf, grantValid, type GrantView } from './grants';
 import {
+  DEBUGGER_RETENTION_MAX_SECONDS,
+  DEBUGGER_RETENTION_MIN_SECONDS,
+  DEBUGGER_RETENTION_SECONDS_DEFAULT,
+} from '../privacy/limits';
+import {
   DEBUGGER_GRANT_CHECK_SECONDS,
   DEBUGGER_PERSIST_SECONDS,
-  DEBUGGER_RETAIN_SECONDS,
   DEBUGGER_REVOKED_CLOSE_CODE,
   DEBUGGER_ROW_MAX_CHARS,
 } from './limits';
@@ -51,6 +57,22 @@ interface Snapshot {
   events: RingEvent[];
   skipped: number;
   lastAddedAt: number;
+  /** Absent in snapshots written before retention by arrival: all taken as `lastAddedAt`. */
+  arrivals?: Arrival[];
+}
+
+/** DEBUGGER_RETENTION_SECONDS, within its bounds; the default when unset or not a number. */
+export function debuggerRetentionSeconds(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === '' || !Number.isFinite(n))
+    return DEBUGGER_RETENTION_SECONDS_DEFAULT;
+  return Math.min(DEBUGGER_RETENTION_MAX_SECONDS, Math.max(DEBUGGER_RETENTION_MIN_SECONDS, n));
+}
+
+/** When events reached the object: every event numbered up to `seq` came at `at` or before. */
+interface Arrival {
+  seq: number;
+  at: number;
 }
 
 // The keep-alive a page sends; answered without waking the object.
@@ -74,6 +96,8 @@ export class DebuggerSource extends DurableObject<Env> {
   readonly #sampler = new RateSampler();
   #skipped = 0;
   #lastAddedAt = 0;
+  /** One entry per batch added, oldest first: what retention counts from. */
+  #arrivals: Arrival[] = [];
   #dirty = false;
   #parts = 0;
   #grants: GrantView = { own: new Set() };
@@ -95,6 +119,9 @@ export class DebuggerSource extends DurableObject<Env> {
         this.#ring.restore(saved.events);
         this.#skipped = saved.skipped;
         this.#lastAddedAt = saved.lastAddedAt;
+        const newest = saved.events.at(-1)?.seq;
+        this.#arrivals =
+          saved.arrivals ?? (newest === undefined ? [] : [{ seq: newest, at: saved.lastAddedAt }]);
       } catch (e) {
         // A damaged snapshot is dropped: the debugger starts empty.
         console.error('debugger ring unreadable', e instanceof Error ? e.message : String(e));
@@ -115,7 +142,11 @@ export class DebuggerSource extends DurableObject<Env> {
     const skipped = batch.skipped + batch.events.length - take;
     this.#skipped += skipped;
     if (added.length === 0 && skipped === 0) return 0;
-    if (added.length > 0) this.#lastAddedAt = now;
+    const last = added.at(-1);
+    if (last !== undefined) {
+      this.#lastAddedAt = now;
+      this.#arrivals.push({ seq: last.seq, at: now });
+    }
     this.#broadcast({ kind: 'events', events: added, skipped: this.#skipped });
     if (!this.#dirty) {
       this.#dirty = true;
@@ -134,6 +165,7 @@ export class DebuggerSource extends DurableObject<Env> {
 
   /** The ring, newest first: what GET /debugger/events answers. */
   list(query: ListQuery): ListAnswer {
+    this.#expire(Date.now());
     return { events: this.#ring.newest(query.status, query.limit), skipped: this.#skipped };
   }
 
@@ -142,6 +174,7 @@ export class DebuggerSource extends DurableObject<Env> {
     if (request.headers.get('upgrade')?.toLowerCase() !== 'websocket') {
       return new Response('expected a WebSocket upgrade', { status: 426 });
     }
+    this.#expire(Date.now());
     const grant = request.headers.get(GRANT_HEADER);
     if (grant === null) return new Response('no grant', { status: 403 });
     const valid = request.headers.get(VALID_GRANTS_HEADER);
@@ -175,25 +208,50 @@ export class DebuggerSource extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const forgetAt = this.#lastAddedAt + DEBUGGER_RETAIN_SECONDS * 1000;
-    const persisted = this.#dirty;
+    this.#expire(now);
     if (this.#dirty) {
       this.#dirty = false;
-      this.#persist();
-    } else if (this.#ring.size === 0 || now >= forgetAt) {
-      // Nothing added for a day: forget it all.
-      this.#ring.clear();
-      this.#skipped = 0;
-      this.ctx.storage.sql.exec('DELETE FROM ring');
-      this.#parts = 0;
+      if (this.#ring.size > 0) {
+        this.#persist();
+      } else {
+        // Every event expired: nothing of it stays in storage.
+        this.#skipped = 0;
+        this.ctx.storage.sql.exec('DELETE FROM ring');
+        this.#parts = 0;
+      }
     }
     const open = this.#closeRevoked(now);
-    // One alarm for both: the ring's retention, and the grants' check while sockets are open.
+    // One alarm for both: the oldest event's retention, and the grants' check while sockets are
+    // open.
+    const [first] = this.#arrivals;
     const next = Math.min(
-      this.#ring.size > 0 || persisted ? forgetAt : Infinity,
+      first === undefined ? Infinity : first.at + this.#retentionMs(),
       open > 0 ? now + DEBUGGER_GRANT_CHECK_SECONDS * 1000 : Infinity,
     );
     if (next !== Infinity) await this.ctx.storage.setAlarm(next);
+  }
+
+  #retentionMs(): number {
+    return debuggerRetentionSeconds(this.env.DEBUGGER_RETENTION_SECONDS) * 1000;
+  }
+
+  /** Removes events past their retention; storage follows at the next alarm (marked dirty). */
+  #expire(now: number): void {
+    const cutoff = now - this.#retentionMs();
+    let expiredUpTo = 0;
+    while (this.#arrivals.length > 0 && (this.#arrivals[0] as Arrival).at <= cutoff) {
+      expiredUpTo = (this.#arrivals.shift() as Arrival).seq;
+    }
+    // Arrivals whose events the ring already pushed out need no alarm of their own.
+    const oldest = this.#ring.oldest()?.seq ?? Infinity;
+    while (this.#arrivals.length > 0 && (this.#arrivals[0] as Arrival).seq < oldest) {
+      this.#arrivals.shift();
+    }
+    if (expiredUpTo === 0 || this.#ring.retain((e) => e.seq > expiredUpTo) === 0) return;
+    if (this.#dirty) return;
+    this.#dirty = true;
+    // Storage writes in a Durable Object are ordered without awaiting them (output gates).
+    void this.ctx.storage.setAlarm(now + DEBUGGER_PERSIST_SECONDS * 1000);
   }
 
   /** Closes the sockets whose token is no longer valid; returns how many stay open. */
@@ -237,6 +295,7 @@ export class DebuggerSource extends DurableObject<Env> {
       events: this.#ring.oldestFirst(),
       skipped: this.#skipped,
       lastAddedAt: this.#lastAddedAt,
+      arrivals: this.#arrivals,
     };
     const text = JSON.stringify(snapshot);
     const sql = this.ctx.storage.sql;

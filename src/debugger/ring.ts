@@ -66,6 +66,21 @@ export class EventRing {
     this.#seq = kept.reduce((max, e) => Math.max(max, e.seq), this.#seq);
   }
 
+  /** Keeps only the events `keep` accepts, in order; returns how many it removed. */
+  retain(keep: (e: RingEvent) => boolean): number {
+    const all = this.oldestFirst();
+    const kept = all.filter(keep);
+    if (kept.length === all.length) return 0;
+    this.#slots = kept;
+    this.#start = 0;
+    return all.length - kept.length;
+  }
+
+  /** The oldest event, or undefined when the ring is empty. */
+  oldest(): RingEvent | undefined {
+    return this.#slots.length === 0 ? undefined : this.#slots[this.#start % this.#slots.length];
+  }
+
   clear(): void {
     this.#slots = [];
     this.#start = 0;

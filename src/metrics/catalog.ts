@@ -199,6 +199,21 @@ export const METRIC_CATALOG = {
     help: 'Unix time in seconds of the last failed forwarding (a failed call, or a copy the forward queue refused).',
     labels: [],
   },
+  ndc_segment_events_suppressed_total: {
+    type: 'counter',
+    help: 'Events of suppressed users (by userId or anonymousId) answered 200 and never queued, by source.',
+    labels: ['source'],
+  },
+  ndc_segment_events_consent_filtered_total: {
+    type: 'counter',
+    help: 'Events kept from a sink (firehose, forward) by their consent or a Sec-GPC drop policy, by source and sink; an event kept from every sink is not queued.',
+    labels: ['source', 'sink'],
+  },
+  ndc_segment_fields_redacted_total: {
+    type: 'counter',
+    help: 'Values a privacy policy removed (drop), hashed (hash) or truncated (an IP address), by source and action.',
+    labels: ['source', 'action'],
+  },
   ndc_segment_delivery_waiting_events: {
     type: 'gauge',
     help: 'Events held back by a failure an operator or the platform must fix, by reason (credentials, configuration, dedupe, queue, archive, firehose); delivered on their own once it is fixed.',

@@ -277,6 +277,32 @@ export function recordTrackingPlan(
   }
 }
 
+/**
+ * What a privacy policy did to one request's events (src/privacy/redact.ts): events of
+ * suppressed users, events kept from each sink, values dropped, hashed or truncated. Labels are
+ * the source, a sink and an action: never an id, a field or a value.
+ */
+export function recordPrivacy(
+  m: MetricsBuffer,
+  source: string,
+  counts: {
+    suppressed: number;
+    consent: Readonly<Record<'firehose' | 'forward', number>>;
+    redacted: Readonly<Record<'drop' | 'hash' | 'truncate', number>>;
+  },
+): void {
+  if (counts.suppressed > 0)
+    m.inc('ndc_segment_events_suppressed_total', { source }, counts.suppressed);
+  for (const sink of ['firehose', 'forward'] as const) {
+    const n = counts.consent[sink];
+    if (n > 0) m.inc('ndc_segment_events_consent_filtered_total', { source, sink }, n);
+  }
+  for (const action of ['drop', 'hash', 'truncate'] as const) {
+    const n = counts.redacted[action];
+    if (n > 0) m.inc('ndc_segment_fields_redacted_total', { source, action }, n);
+  }
+}
+
 /** Events captured for the debugger, by status; and those its sampling left out. */
 export function recordDebuggerCaptured(
   m: MetricsBuffer,

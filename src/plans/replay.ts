@@ -41,6 +41,7 @@ export function recheckArchive(
           receivedAt: group.receivedAt,
           at,
           ...(group.token === undefined ? {} : { token: group.token }),
+          ...(group.sinks === undefined ? {} : { sinks: group.sinks }),
         });
       }
     }

@@ -126,11 +126,22 @@ async function send(env: Env, prepared: Prepared, report: DeliveryReport): Promi
   const copies = 'missing' in target ? undefined : await queueForwardCopies(env, prepared.copies);
   const notCopied = copies?.failed ?? new Set<number>();
   prepared.copied = copies?.queued ?? new Set();
+  // A message for the forward copy only is done once its copy is queued (or when its source is
+  // not forwarded: no sink is left); while Firehose is unconfigured it waits like the rest.
+  for (const index of prepared.forwardOnly.keys()) {
+    const missing = 'missing' in target ? target.missing : undefined;
+    prepared.decisions.set(
+      index,
+      missing?.kind === 'retry'
+        ? { kind: 'retry', code: missing.code, cause: missing.cause }
+        : { kind: 'ack', stream: '' },
+    );
+  }
   for (const index of notCopied) {
     const code = 'ForwardQueueUnavailable';
     prepared.decisions.set(index, { kind: 'retry', code, cause: 'forward_unavailable' });
-    report.forwardCopyFailedEvents =
-      (report.forwardCopyFailedEvents ?? 0) + (prepared.inputs.get(index)?.events ?? 0);
+    const events = prepared.inputs.get(index)?.events ?? prepared.forwardOnly.get(index) ?? 0;
+    report.forwardCopyFailedEvents = (report.forwardCopyFailedEvents ?? 0) + events;
   }
   const inputs = [...prepared.inputs.values()].filter((input) => !notCopied.has(input.index));
   const plan = planDelivery(inputs, 'missing' in target ? [''] : target.streams);

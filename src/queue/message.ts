@@ -26,6 +26,8 @@
 // (archived and dead-lettered messages, requeued copies, replays).
 
 import { isWaitReason, type WaitReason } from '../metrics/waiting';
+import type { Sink } from '../privacy/policy';
+import { parseSinks } from '../privacy/sinks';
 import { isJsonObject } from '../segment/types';
 
 export const MESSAGE_FORMAT_VERSION = 1;
@@ -66,6 +68,11 @@ export interface MessageHeader {
   /** The failure a requeued copy waits on (counted in ndc_segment_delivery_waiting_events). */
   wait?: WaitReason;
   deadLetter?: DeadLetterInfo;
+  /**
+   * The only sinks its events may reach, as their consent decided at ingest (src/privacy/);
+   * absent: every sink. Kept through requeued copies, dead letters, the archive and replays.
+   */
+  sinks?: Sink[];
   /** On the wire only: the lines a tracking plan blocked, by reason (decoded into `blocked`). */
   blocked?: Record<string, number[]>;
   /** On the wire only (version 2): the texts the lines share, each marked FACT_MARKS[i]. */
@@ -176,6 +183,8 @@ export function decodeMessage(body: unknown): DecodedMessage | undefined {
   const ids = stringList(parsed['ids'], events);
   if (ids !== undefined) header.ids = ids;
   if (typeof token === 'string' && token !== '') header.token = token;
+  const sinks = parseSinks(parsed['sinks']);
+  if (sinks !== undefined) header.sinks = sinks;
   const { queuedAt, priorAttempts, wait } = parsed;
   if (typeof queuedAt === 'number' && Number.isFinite(queuedAt)) header.queuedAt = queuedAt;
   if (Number.isSafeInteger(priorAttempts) && (priorAttempts as number) > 0)
@@ -277,7 +286,7 @@ export function encodeRequeued(
   kept: { lines: readonly string[]; ids: readonly string[] },
   state: { token: string; queuedAt: number; priorAttempts: number; wait: WaitReason },
 ): string {
-  const { source, receivedAt } = message.header;
+  const { source, receivedAt, sinks } = message.header;
   // Blocked lines not yet archived (R2 refused them) go along, still marked, after the rest.
   const blocked = message.blocked;
   const lines = blocked === undefined ? kept.lines : [...kept.lines, ...blocked.lines];
@@ -290,6 +299,7 @@ export function encodeRequeued(
     ids: blocked === undefined ? [...kept.ids] : [...kept.ids, ...blocked.ids],
     ...state,
     ...(blocked === undefined ? {} : { blocked: marks }),
+    ...(sinks === undefined ? {} : { sinks }),
   });
   return `${header}${lines.map((l) => `${l}\n`).join('')}`;
 }

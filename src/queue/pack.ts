@@ -2,6 +2,7 @@
 // message: src/queue/message.ts version 2), delivered messages into copies for forwarding, and
 // messages into sendBatch calls. Pure.
 
+import type { Sink } from '../privacy/policy';
 import { utf8Length } from '../segment/utf8';
 import { compactLine, encodeHeader, FACT_MARKS } from './message';
 import {
@@ -32,6 +33,8 @@ export interface PackContext {
   receivedAt: number;
   /** Set on replayed events: the dedupe token they were first delivered under. */
   token?: string;
+  /** Set on events whose consent restricts where they go (src/privacy/sinks.ts). */
+  sinks?: readonly Sink[];
   /**
    * Texts the events' lines share (src/queue/shared-facts.ts): with two events or more, each
    * message carries them once in its header and the lines a mark for each (message.ts).
@@ -99,7 +102,7 @@ function headerBytes(event: PackEvent, index: number, marked: ReadonlySet<string
 function prepared(
   given: readonly PackEvent[],
   context: PackContext,
-): { events: Sized[]; extra: { token?: string; facts?: string[] } } {
+): { events: Sized[]; extra: { token?: string; sinks?: Sink[]; facts?: string[] } } {
   const facts = usedFacts(given, context);
   const factBytes = facts?.map(utf8Length) ?? [];
   const events = given.map((e) =>
@@ -107,6 +110,7 @@ function prepared(
   );
   const extra = {
     ...(context.token === undefined ? {} : { token: context.token }),
+    ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
     ...(facts === undefined ? {} : { facts }),
   };
   return { events, extra };

@@ -4,6 +4,7 @@
 // nothing left to send). Pure.
 
 import type { GateResult as Reservation } from '../dedupe/gate';
+import { messageSinks } from '../privacy/sinks';
 import { utf8Length } from '../segment/utf8';
 import type { Decision, DeliveryInput } from './delivery';
 import type { DecodedMessage } from './message';
@@ -36,6 +37,11 @@ export interface Prepared {
   /** Decisions taken so far, by message index (the rest come from the Firehose calls). */
   decisions: Map<number, Decision>;
   inputs: Map<number, DeliveryInput>;
+  /**
+   * Messages whose consent allows the forward copy only (src/privacy/sinks.ts): index → events.
+   * They make no Firehose input; each is done once its copy is queued.
+   */
+  forwardOnly: Map<number, number>;
   /** Copies to queue for forwarding: the kept lines whose copy no earlier attempt queued. */
   copies: CopyInput[];
   /** Messages whose copies this attempt queued (filled by the sender). */
@@ -77,6 +83,7 @@ export function prepareBatch(
   const prepared: Prepared = {
     decisions: new Map(),
     inputs: new Map(),
+    forwardOnly: new Map(),
     copies: [],
     copied: new Set(),
     kept: new Map(),
@@ -105,8 +112,12 @@ export function prepareBatch(
         ? m.decoded.ndjson
         : kept.lines.map((l) => `${l}\n`).join('');
     const events = kept.lines.length;
-    prepared.inputs.set(index, { index, source, ndjson, bytes: utf8Length(ndjson), events });
-    const copy = uncopied(m, { ndjson, ids: kept.ids });
+    // Consent (docs/privacy.md): a message whose header restricts its sinks goes only there.
+    const sinks = messageSinks(m.decoded.header.sinks);
+    if (sinks.firehose)
+      prepared.inputs.set(index, { index, source, ndjson, bytes: utf8Length(ndjson), events });
+    else prepared.forwardOnly.set(index, events);
+    const copy = sinks.forward ? uncopied(m, { ndjson, ids: kept.ids }) : undefined;
     if (copy !== undefined) prepared.copies.push({ index, source, receivedAt, ...copy });
   });
   prepared.deduplicated = [...dedupedBySource].map(([source, events]) => ({ source, events }));

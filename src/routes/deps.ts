@@ -7,6 +7,7 @@ import type { Env } from '../env';
 import type { MetricsBuffer } from '../metrics/buffer';
 import { isolateBuffer, scheduleFlush } from '../metrics/isolate';
 import { isolatePlans, type PlanCache } from '../plans/cache';
+import { isolatePrivacy, type PrivacyCache } from '../privacy/cache';
 import type { Role } from './roles';
 
 export interface AppDeps {
@@ -22,6 +23,8 @@ export interface AppDeps {
   afterRequest: (env: Env, ctx: ExecutionContext) => void;
   /** The isolate's tracking plans (src/plans/cache.ts). */
   plans: PlanCache;
+  /** The isolate's privacy policies and suppressed ids (src/privacy/cache.ts). */
+  privacy: PrivacyCache;
   /** The debugger's tap ingest requests go through (src/debugger/tap.ts); undefined: none. */
   tap: DebuggerTap | undefined;
 }
@@ -33,6 +36,7 @@ export const runtimeDeps: AppDeps = {
   metrics: isolateBuffer,
   afterRequest: scheduleFlush,
   plans: isolatePlans,
+  privacy: isolatePrivacy,
   tap: isolateTap,
 };
 

@@ -13,8 +13,9 @@ export const RATE_LIMIT_RETRY_AFTER_SECONDS = 60;
 // per-queue throughput limits (5,000 messages/s) clear on the scale of seconds.
 export const QUEUE_RETRY_AFTER_SECONDS = 5;
 
-// Ours: how long a client should wait when the source's tracking plan could not be read (a new
-// isolate that cannot reach KV); an isolate tries KV again every 5 s (PLAN_RETRY_MS).
+// Ours: how long a client should wait when the source's tracking plan or privacy policy could not
+// be read (a new isolate that cannot reach KV); an isolate tries again every 5 s (PLAN_RETRY_MS,
+// PRIVACY_RETRY_MS).
 export const TRACKING_PLAN_RETRY_AFTER_SECONDS = 5;
 
 export function statusFor(reason: IngestReason): number {
@@ -30,6 +31,7 @@ export function statusFor(reason: IngestReason): number {
     case 'unknown_type':
     case 'missing_data':
     case 'invalid_plan':
+    case 'invalid_policy':
       return 400;
     case 'missing_write_key':
     case 'invalid_write_key':
@@ -60,6 +62,7 @@ export function statusFor(reason: IngestReason): number {
       return 500;
     case 'queue_unavailable':
     case 'tracking_plan_unavailable':
+    case 'privacy_unavailable':
       return 503;
   }
 }
@@ -82,6 +85,7 @@ function headersFor(error: IngestError): Record<string, string> {
     case 'queue_unavailable':
       return { 'Retry-After': String(error.retryAfterSeconds ?? QUEUE_RETRY_AFTER_SECONDS) };
     case 'tracking_plan_unavailable':
+    case 'privacy_unavailable':
       return {
         'Retry-After': String(error.retryAfterSeconds ?? TRACKING_PLAN_RETRY_AFTER_SECONDS),
       };

@@ -9,10 +9,11 @@ import { captureIngest } from '../debugger/isolate';
 import { flag, type Env } from '../env';
 import { applyTrackingPlan } from '../plans/apply';
 import type { PlanOutcome } from '../plans/enforce';
+import { applyPrivacy } from '../privacy/apply';
+import { enqueueBySinks, type SinkedEvent } from '../privacy/enqueue';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
-import type { PackEvent } from '../queue/pack';
-import { enqueueEvents, eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
+import { eventsQueues, pickQueue, type ShardHint } from '../queue/producer';
 import { sharedFacts } from '../queue/shared-facts';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
@@ -39,6 +40,7 @@ import {
   recordQueueSendFailure,
   recordRejected,
   recordRequestBytes,
+  recordPrivacy,
   recordSourceRejected,
   recordTrackingPlan,
 } from '../metrics/record';
@@ -114,7 +116,12 @@ async function traced(
     }
     const tap = deps.tap;
     if (tap !== undefined) {
-      aside('debugger capture', () => captureIngest(tap, c.env, c.executionCtx, c.req.url, trace));
+      aside('debugger capture', () => {
+        // A request refused before privacy ran: its payloads are left out if the source has any.
+        if (source !== undefined)
+          trace.privacy ??= { withholdRaw: deps.privacy.peek(c.env, source) !== 'none' };
+        captureIngest(tap, c.env, c.executionCtx, c.req.url, trace);
+      });
     }
   }
 }
@@ -164,14 +171,23 @@ function recordBody(deps: AppDeps, body: ReadBody): void {
  * 503 after some of its messages went leaves nothing a resend could repeat: both are deduplicated
  * by messageId.
  */
-function packEvents(checked: PlanOutcome): PackEvent[] {
-  const events: PackEvent[] = checked.deliver.map((e) => ({
+function packEvents(checked: PlanOutcome, kept: readonly QueuedEvent[]): SinkedEvent[] {
+  const events: SinkedEvent[] = checked.deliver.map((e) => ({
     line: e.line,
     bytes: e.bytes,
     messageId: e.messageId,
+    sinks: e.sinks,
   }));
+  // Each blocked event keeps the sinks its consent allowed (src/privacy/sinks.ts), through the
+  // archive and a replay.
   for (const b of checked.blocked)
-    events.push({ line: b.line, bytes: b.bytes, messageId: b.messageId, blocked: b.reason });
+    events.push({
+      line: b.line,
+      bytes: b.bytes,
+      messageId: b.messageId,
+      blocked: b.reason,
+      sinks: kept[b.index]?.sinks,
+    });
   return events;
 }
 
@@ -194,9 +210,10 @@ function shardHint(
 }
 
 /**
- * Applies the source's tracking plan and puts the request's events on one of the events queues
- * (those it blocks marked), then records them. Only a queue's refusal fails the request: what
- * follows the send is recorded aside.
+ * Applies the source's privacy policy and then its tracking plan, puts the events they let
+ * through on one of the events queues (those the plan blocks marked, grouped by the sinks their
+ * consent allows), then records them. Only a queue's refusal fails the request: what follows
+ * the send is recorded aside.
  */
 async function enqueue(
   c: Ctx,
@@ -206,9 +223,12 @@ async function enqueue(
   facts: RequestFacts,
   trace: IngestTrace,
 ): Promise<void> {
-  const checked = unwrap(
-    await applyTrackingPlan(c.env, deps.plans, source, events, (p) => c.executionCtx.waitUntil(p)),
-  );
+  const waitUntil = (p: Promise<unknown>): void => c.executionCtx.waitUntil(p);
+  const gpc = c.req.header('sec-gpc')?.trim() === '1';
+  const privacy = unwrap(await applyPrivacy(c.env, deps.privacy, source, events, gpc, waitUntil));
+  trace.privacy = { shown: privacy.shown, withholdRaw: privacy.active };
+  const kept = privacy.events;
+  const checked = unwrap(await applyTrackingPlan(c.env, deps.plans, source, kept, waitUntil));
   const queues = eventsQueues(c.env);
   const target = pickQueue(
     queues,
@@ -218,11 +238,18 @@ async function enqueue(
   let sent;
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
-    sent = await enqueueEvents(target.queue, packEvents(checked), {
-      source,
-      receivedAt: facts.receivedAt,
-      facts: sharedFacts(events[0]?.event),
-    });
+    const packed = packEvents(checked, kept);
+    // The request's shared facts as its events hold them after privacy (a header carries only
+    // those its lines hold: src/queue/pack.ts).
+    const shared = sharedFacts(kept[0]?.event);
+    sent =
+      packed.length === 0
+        ? { messages: 0, bytes: 0 }
+        : await enqueueBySinks(target.queue, packed, {
+            source,
+            receivedAt: facts.receivedAt,
+            facts: shared,
+          });
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);
@@ -231,8 +258,9 @@ async function enqueue(
     );
   }
   trace.queued = true;
-  if (checked.deliver !== events || checked.blocked.length > 0) trace.plan = checked;
+  if (checked.deliver !== kept || checked.blocked.length > 0) trace.plan = checked;
   aside('ingest metrics', () => {
+    recordPrivacy(deps.metrics, source, privacy.counts);
     if (sent.messages > 0) recordQueueMessagesSent(deps.metrics, target.name, sent.messages);
     recordTrackingPlan(deps.metrics, source, checked.violated, checked.blockedBy);
     recordAccepted(

@@ -21,6 +21,7 @@ export interface RequestFacts {
 export interface EnrichOptions {
   /** The authenticated source's name; replaces the writeKey, which is never stored. */
   source: string;
+  /** ANONYMIZE_IP: context.ip truncated, context.location reduced to its country. */
   anonymizeIp: boolean;
   newId: () => string;
 }
@@ -62,6 +63,14 @@ function enrichContext(
   ) {
     context['location'] = { ...facts.location };
   }
+  // ANONYMIZE_IP also keeps only the country of the location (issue #25), whoever set it: the
+  // city, postal code and coordinates identify a person as well as the address does.
+  if (opts.anonymizeIp && hasOwn(context, 'location')) {
+    const location = context['location'];
+    const country = isJsonObject(location) ? location['country'] : undefined;
+    if (country === undefined) delete context['location'];
+    else context['location'] = { country };
+  }
   return context;
 }
 
@@ -69,7 +78,8 @@ function enrichContext(
  * The event as it is queued: writeKey removed and `source` set; messageId, receivedAt and
  * timestamp filled in; timestamp corrected for client clock skew when sentAt is known
  * (Segment's "timestamp = receivedAt - (sentAt - originalTimestamp)"); context.ip,
- * context.userAgent and context.location filled from the request when the client left them out.
+ * context.userAgent and context.location filled from the request when the client left them out
+ * (with ANONYMIZE_IP, the IP truncated and the location reduced to its country).
  */
 export function enrichEvent(
   valid: ValidEvent,

@@ -31,6 +31,8 @@ export type IngestReason =
   | 'forbidden'
   | 'invalid_plan'
   | 'tracking_plan_unavailable'
+  | 'invalid_policy'
+  | 'privacy_unavailable'
   | 'internal_error';
 
 export interface IngestError {

@@ -1,6 +1,7 @@
 // Ingest of single calls and batches: validate, size-check and enrich. Pure: parsed JSON and
 // request facts in, enriched events (and per-item rejections) out.
 
+import type { Sink } from '../privacy/policy';
 import { enrichEvent, type BatchDefaults, type EnrichOptions, type RequestFacts } from './enrich';
 import { ingestError, type IngestError, type IngestReason } from './errors';
 import {
@@ -35,6 +36,11 @@ export interface QueuedEvent {
   /** The event's messageId (the client's, or the one enrichment gave it): the dedupe key. */
   messageId: string;
   event: JsonObject;
+  /**
+   * The sinks it may reach when its consent (src/privacy/) restricts them; undefined: every sink.
+   * Carried to the queue message's header (src/queue/message.ts `sinks`).
+   */
+  sinks?: readonly Sink[];
 }
 
 export interface BatchOutcome {

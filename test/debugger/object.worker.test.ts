@@ -166,25 +166,47 @@ describe('DebuggerSource', () => {
     expect(reloaded.skipped).toBe(4);
   });
 
-  it('forgets a ring nothing was added to for a day', async () => {
+  it('keeps a payload DEBUGGER_RETENTION_SECONDS, then drops it from reads and storage', async () => {
     const name = fresh();
     const stub = stubOf(name);
     await sourceObject(testEnv, name).record({ events: [event('old')], skipped: 0 });
-    await runDurableObjectAlarm(stub); // persisted; the next alarm is set a day ahead
+    await sourceObject(testEnv, name).record({ events: [event('recent')], skipped: 0 });
+    await runDurableObjectAlarm(stub); // persisted
+    const now = Date.now();
     const after = await runInDurableObject(stub, async (_i, state) => {
-      // The stored ring, as if its last event had come a day and a second ago.
+      // As stored, with the first batch arrived an hour and a second ago, the second a minute ago.
       const row = state.storage.sql.exec<{ value: string }>('SELECT value FROM ring').one();
-      const saved = JSON.parse(row.value) as { lastAddedAt: number };
-      saved.lastAddedAt = Date.now() - 86_401_000;
+      const saved = JSON.parse(row.value) as { arrivals: Array<{ seq: number; at: number }> };
+      expect(saved.arrivals.map((a) => a.seq)).toEqual([1, 2]);
+      saved.arrivals = [
+        { seq: 1, at: now - 3_601_000 },
+        { seq: 2, at: now - 60_000 },
+      ];
       state.storage.sql.exec('UPDATE ring SET value = ?', JSON.stringify(saved));
       const revived = new DebuggerSource(state, testEnv);
+      // Reads never show an event past the default retention (3,600 s).
+      const listed = revived.list({ status: 'all', limit: 500 }).events.map((e) => e.messageId);
       await revived.alarm();
+      const stored = state.storage.sql.exec<{ value: string }>('SELECT value FROM ring').one();
+      const alarm = await state.storage.getAlarm();
+      // A shorter retention (the var) drops the recent one too, and the ring's storage with it.
+      const shorter = new DebuggerSource(state, { ...testEnv, DEBUGGER_RETENTION_SECONDS: '60' });
+      await shorter.alarm();
       return {
-        events: revived.list({ status: 'all', limit: 500 }).events.length,
+        listed,
+        stored: stored.value,
+        alarm,
+        after: shorter.list({ status: 'all', limit: 500 }).events.length,
         rows: state.storage.sql.exec('SELECT count(*) AS n FROM ring').one()['n'],
       };
     });
-    expect(after).toEqual({ events: 0, rows: 0 });
+    expect(after.listed).toEqual(['recent']);
+    expect(after.stored).toContain('"recent"');
+    expect(after.stored).not.toContain('"old"');
+    // The next alarm is when the recent one expires.
+    expect(after.alarm).toBe(now - 60_000 + 3_600_000);
+    expect(after.after).toBe(0);
+    expect(after.rows).toBe(0);
   });
 
   it('checks grants every 30 s while a socket is open, closing one its own secrets no longer hold', async () => {

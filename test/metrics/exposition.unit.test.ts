@@ -113,6 +113,12 @@ ndc_segment_batch_events_count 0
 # TYPE ndc_segment_last_forward_success_timestamp_seconds gauge
 # HELP ndc_segment_last_forward_failure_timestamp_seconds Unix time in seconds of the last failed forwarding (a failed call, or a copy the forward queue refused).
 # TYPE ndc_segment_last_forward_failure_timestamp_seconds gauge
+# HELP ndc_segment_events_suppressed_total Events of suppressed users (by userId or anonymousId) answered 200 and never queued, by source.
+# TYPE ndc_segment_events_suppressed_total counter
+# HELP ndc_segment_events_consent_filtered_total Events kept from a sink (firehose, forward) by their consent or a Sec-GPC drop policy, by source and sink; an event kept from every sink is not queued.
+# TYPE ndc_segment_events_consent_filtered_total counter
+# HELP ndc_segment_fields_redacted_total Values a privacy policy removed (drop), hashed (hash) or truncated (an IP address), by source and action.
+# TYPE ndc_segment_fields_redacted_total counter
 # HELP ndc_segment_delivery_waiting_events Events held back by a failure an operator or the platform must fix, by reason (credentials, configuration, dedupe, queue, archive, firehose); delivered on their own once it is fixed.
 # TYPE ndc_segment_delivery_waiting_events gauge
 # HELP ndc_segment_delivery_blocked_seconds Seconds the oldest event held back by such a failure has waited since it was first queued; 0 when none is.

@@ -10,6 +10,7 @@ import { Outbox, flushOutbox, type DedupeSettings } from '../../src/dedupe/clien
 import type { Env } from '../../src/env';
 import { deliverBatch, type ConsumerDeps } from '../../src/queue/consumer';
 import { packMessages } from '../../src/queue/pack';
+import { captureErrors } from '../support/console';
 import { landedEvents, setStreamFaults, uniqueStream } from '../support/firehose';
 import { forwardEndpoint } from '../support/segment';
 import { recordingQueue, type RecordingQueue } from '../support/worker';
@@ -121,6 +122,7 @@ describe('deliverBatch with forwarding', () => {
   });
 
   it('holds back, without delivering, a message whose copy the forward queue refused', async () => {
+    const errors = captureErrors();
     const s: Setup = {
       stream: uniqueStream('fwd-refused'),
       forward: recordingQueue({ fail: true }),
@@ -138,6 +140,10 @@ describe('deliverBatch with forwarding', () => {
     // Firehose got only the message that needed no copy.
     expect(ids(await landedEvents(s.stream))).toEqual(['b']);
     expect(report.forwardCopyFailedEvents).toBe(1);
+    expect(errors).toHaveBeenCalledWith(
+      'forward copy send failed',
+      'Queue sendBatch failed: simulated outage',
+    );
   });
 
   it('holds back a forwarded message while the FORWARD binding is missing, never losing its copy', async () => {
@@ -155,6 +161,7 @@ describe('deliverBatch with forwarding', () => {
   it('sends the copy on the retry after a refused copy: each event once in Firehose and once forwarded', async () => {
     // The trap this design avoids: had Firehose landed first and the copy failed after, the
     // retry would find its events committed by the dedupe gate and send no copy at all.
+    const errors = captureErrors();
     const refusing = recordingQueue({ failCall: (n) => n < 2 });
     const requeued = recordingQueue();
     const s: Setup = {
@@ -165,6 +172,7 @@ describe('deliverBatch with forwarding', () => {
     };
     await deliver(s, [['m0', message('web', ['a', 'b'])]]);
     expect(await landedEvents(s.stream)).toEqual([]);
+    expect(errors).toHaveBeenCalledWith('forward copy send failed', expect.any(String));
     const [copy] = requeued.calls.flat();
     const retry = await deliver(s, [['c0', copy as string]]);
     expect(retry.result.explicitAcks).toEqual(['c0']);

@@ -378,7 +378,7 @@ describe('debugger arming', () => {
 });
 
 describe('debugger roles', () => {
-  it('DEBUGGER_TOKEN reads the debugger, and gets 403 on replay, plans and the archive', async () => {
+  it('DEBUGGER_TOKEN reads the debugger, and gets 403 on replay, plans, privacy and the archive', async () => {
     const h = debuggerHarness();
     const viewer = bearer(VIEWER);
     expect((await h.fetch('/debugger/sources', { headers: viewer })).status).toBe(200);
@@ -406,6 +406,13 @@ describe('debugger roles', () => {
       ['GET', '/admin/tracking-plans/dbg-api', undefined],
       ['PUT', '/admin/tracking-plans/dbg-api', '{}'],
       ['DELETE', '/admin/tracking-plans/dbg-api', undefined],
+      ['GET', '/admin/privacy', undefined],
+      ['GET', '/admin/privacy/dbg-api', undefined],
+      ['PUT', '/admin/privacy/dbg-api', '{}'],
+      ['DELETE', '/admin/privacy/dbg-api', undefined],
+      ['GET', '/admin/suppressions', undefined],
+      ['POST', '/admin/suppressions', '{"source":"dbg-api","userIds":["u"]}'],
+      ['POST', '/admin/suppressions/remove', '{"source":"dbg-api","userIds":["u"]}'],
     ] as const) {
       const res = await h.fetch(path, { method, headers: viewer, ...(body ? { body } : {}) });
       expect(res.status, `${method} ${path}`).toBe(403);

@@ -107,6 +107,28 @@ describe('enrichEvent', () => {
     expect(garbage['context']).not.toHaveProperty('ip');
   });
 
+  it('keeps only the country of the location when ANONYMIZE_IP is on, whoever set it', () => {
+    const fromRequest = enrichEvent(valid(VALID_CALLS.track), facts, opts({ anonymizeIp: true }));
+    expect((fromRequest['context'] as Record<string, unknown>)['location']).toEqual({
+      country: 'AU',
+    });
+    const own = { country: 'NO', city: 'Oslo', postalCode: '0150', latitude: 59.9 };
+    const client = enrichEvent(
+      valid({ ...VALID_CALLS.track, context: { location: own } }),
+      facts,
+      opts({ anonymizeIp: true }),
+    );
+    expect((client['context'] as Record<string, unknown>)['location']).toEqual({ country: 'NO' });
+    const noCountry = enrichEvent(
+      valid({ ...VALID_CALLS.track, context: { location: { city: 'Oslo' } } }),
+      facts,
+      opts({ anonymizeIp: true }),
+    );
+    expect(noCountry['context']).not.toHaveProperty('location');
+    const off = enrichEvent(valid(VALID_CALLS.track), facts, opts());
+    expect((off['context'] as Record<string, unknown>)['location']).toEqual(facts.location);
+  });
+
   it('merges batch context and integrations under the item, the item winning', () => {
     const item = {
       ...VALID_CALLS.track,

@@ -7,6 +7,7 @@ import type { Env } from '../../src/env';
 import { decodeMessage, type DecodedMessage } from '../../src/queue/message';
 import { MetricsBuffer } from '../../src/metrics/buffer';
 import { PlanCache } from '../../src/plans/cache';
+import { PrivacyCache } from '../../src/privacy/cache';
 import type { AppDeps } from '../../src/routes/deps';
 
 export const FIXED_NOW = Date.parse('2026-11-29T10:00:00.000Z');
@@ -14,12 +15,13 @@ export const BASE_URL = 'https://collector.test';
 
 /**
  * A fixed clock and id maker; metrics go to a buffer of the test's own, never flushed, and
- * tracking plans to a cache of its own (on the same clock).
+ * tracking plans and privacy to caches of their own (on the same clock).
  */
 export function fixedDeps(
   now = FIXED_NOW,
   metrics = new MetricsBuffer(),
   plans = new PlanCache(() => now),
+  privacy = new PrivacyCache(() => now),
 ): AppDeps {
   let n = 0;
   return {
@@ -29,6 +31,7 @@ export function fixedDeps(
     metrics,
     afterRequest: () => undefined,
     plans,
+    privacy,
     tap: undefined,
   };
 }
