@@ -22,6 +22,8 @@ import {
   type Line,
   type OutageCost,
 } from './cost';
+import { BROWSER_BATCH_SIZE_DEFAULT } from '../src/analytics-js/delivery';
+import { utf8Length } from '../src/segment/utf8';
 import { runCpu, type CaseResult, type CpuPlan } from './cpu';
 import { modelOurs, modelSeed, retryKey, type DeliveryFigures } from './delivery';
 import { startFirehoseStub } from './firehose-stub';
@@ -133,6 +135,24 @@ const COST_TARGETS = {
   statusPageShare: 0.01,
 };
 
+/**
+ * CPU per event of browser batches of `eventsPerRequest` calls: the handler's cost per request
+ * and per event read off its one-event and 100-event cases (linear between them), plus the
+ * consumer's per event over today's mix.
+ */
+function batchedCpuMs(
+  trackMs: number | undefined,
+  batch100Ms: number | undefined,
+  consumerUsPerEvent: number | undefined,
+  eventsPerRequest: number,
+): number {
+  if (trackMs === undefined || batch100Ms === undefined || consumerUsPerEvent === undefined)
+    return NaN;
+  const perEvent = Math.max(0, (batch100Ms - trackMs) / 99);
+  const perRequest = trackMs - perEvent;
+  return perRequest / eventsPerRequest + perEvent + consumerUsPerEvent / 1000;
+}
+
 /** The status page's figures at the headline rate: ring size, rows, monthly cost and share. */
 function statusPage(
   headline: readonly CostAt[],
@@ -145,7 +165,18 @@ function statusPage(
     share: usdPerMonth / (c?.totalUsdPerMonth ?? NaN),
   };
 }
+// analytics.js without batching (BROWSER_BATCH_SIZE=1, or a snippet's standard strategy): one
+// call per request.
 const BROWSER_MIX = { ...DEFAULT_MIX, singleShare: 1 };
+// analytics.js with the served default (src/analytics-js/delivery.ts): a request carries what a
+// page buffered when 10 calls were buffered, 5 s after the first, or at pagehide; anything from
+// one call to a full batch, each as likely (mean 5.5 calls per request).
+const BROWSER_BATCHED_MIX = {
+  ...DEFAULT_MIX,
+  singleShare: 0,
+  batchMinEvents: 1,
+  batchMaxEvents: BROWSER_BATCH_SIZE_DEFAULT,
+};
 const RESULTS_PATH = new URL('./results.json', import.meta.url);
 
 const mode = process.argv.includes('--quick') ? 'quick' : 'full';
@@ -1044,6 +1075,13 @@ async function main(): Promise<number> {
       ? NaN
       : trackMsPerEvent + consumerSingles.usPerEvent / 1000;
   const browser = modelOurs(generateMix(plan.mixRequests, BROWSER_MIX), RETRY_RATES);
+  const browserBatched = modelOurs(generateMix(plan.mixRequests, BROWSER_BATCHED_MIX), RETRY_RATES);
+  const cpuBrowserBatched = batchedCpuMs(
+    cpuCase(cpu, 'handler.track')?.msPerIteration,
+    cpuCase(cpu, 'handler.batch100')?.msPerIteration,
+    cpuCase(cpu, 'consumer.mix100')?.usPerEvent,
+    browserBatched.events / browserBatched.requests,
+  );
   // As if every source had the 20 × 10 plan: an upper bound on what checking costs.
   const planCpuMs = Math.max(0, planUsPerEvent(cpu) ?? 0) / 1000;
   const forwardCpuMs = (forwardUsPerEvent(cpu) ?? 0) / 1000;
@@ -1063,10 +1101,12 @@ async function main(): Promise<number> {
   const headline = [
     scenario("today's mix", ours, cpuOurs, HEADLINE_RATE),
     scenario('browser-only', browser, cpuBrowser, HEADLINE_RATE),
+    scenario('browser, batched', browserBatched, cpuBrowserBatched, HEADLINE_RATE),
   ];
   const byRate = SCALE_RATES.flatMap((rate) => [
     scenario("today's mix", ours, cpuOurs, rate),
     scenario('browser-only', browser, cpuBrowser, rate),
+    scenario('browser, batched', browserBatched, cpuBrowserBatched, rate),
   ]);
   printCost(headline, byRate);
   const outages = [
@@ -1097,6 +1137,8 @@ async function main(): Promise<number> {
       no_queue_batch100_floor_ratio: noQueueRatios.batch,
       track_same_bytes_ratio: sameBytes.track,
       batch100_same_bytes_ratio: sameBytes.batch,
+      track_queued_bytes_ratio: queuedBytes(TRACK_JSON_TEXT, 'track') / utf8Length(TRACK_JSON_TEXT),
+      batch100_queued_bytes_ratio: queuedBytes(batchBody(100)) / utf8Length(batchBody(100)),
       ratio_rule:
         'median req/s of ours ÷ median req/s of a floor, same run; the lower of the 10- and 50-connection ratios. *_persist_ratio: against the persisting floor (read the body, one EVENTS.send, answer: bench/floor/persist.ts); *_floor_ratio: against the bare-Hono floor (read the body, answer); *_same_bytes_ratio: against the persisting floor sending its body padded to as many bytes as ours queues for that request',
       targets: {
@@ -1174,6 +1216,9 @@ async function main(): Promise<number> {
     features,
     cost: {
       per_million_events_usd: headline[0]?.totalUsdPerMillionEvents,
+      browser_per_million_events_usd: headline[2]?.totalUsdPerMillionEvents,
+      browser_unbatched_per_million_events_usd: headline[1]?.totalUsdPerMillionEvents,
+      browser_batched_events_per_request: browserBatched.events / browserBatched.requests,
       metrics_share: headline[0]?.metricsShare,
       headline_rule: `today's mix at ${HEADLINE_RATE} events/s with ${HEADLINE_RATE / EVENTS_PER_SECOND_PER_ISOLATE} active isolates, no retries`,
       targets: {
@@ -1224,7 +1269,11 @@ async function main(): Promise<number> {
         kv_usd_per_million_writes: prices.KV_USD_PER_MILLION_WRITES,
       },
       assumptions: DEFAULT_ASSUMPTIONS,
-      cpu_ms_per_event: { todays_mix: cpuOurs, browser_only: cpuBrowser },
+      cpu_ms_per_event: {
+        todays_mix: cpuOurs,
+        browser_only: cpuBrowser,
+        browser_batched: cpuBrowserBatched,
+      },
       usd_per_million_events: headline,
       scaling: byRate,
       outage: {

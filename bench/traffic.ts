@@ -11,8 +11,14 @@ import {
   type PackedMessage,
 } from '../src/queue/pack';
 import type { RequestFacts } from '../src/segment/enrich';
+import { sharedFacts } from '../src/queue/shared-facts';
 import type { CpuFixtures } from './cpu/cases';
-import { ingestBatch, ingestSingle, parseBatchEnvelope } from '../src/segment/ingest';
+import {
+  ingestBatch,
+  ingestSingle,
+  parseBatchEnvelope,
+  type QueuedEvent,
+} from '../src/segment/ingest';
 import { isJsonObject, type JsonObject } from '../src/segment/types';
 import { utf8Length } from '../src/segment/utf8';
 
@@ -232,8 +238,17 @@ export function trackEnrichedBytes(): number {
   return utf8Length(enrichedLine(trackEvent()));
 }
 
-function toRequest(kind: ModelRequest['kind'], events: PackEvent[]): ModelRequest {
-  const messages = packMessages(events, { source: SEED_SOURCE, receivedAt: BENCH_RECEIVED_AT });
+function toRequest(
+  kind: ModelRequest['kind'],
+  events: PackEvent[],
+  first: JsonObject | undefined,
+): ModelRequest {
+  const messages = packMessages(events, {
+    source: SEED_SOURCE,
+    receivedAt: BENCH_RECEIVED_AT,
+    // As the ingest route packs a request's events (src/routes/ingest.ts).
+    facts: sharedFacts(first),
+  });
   return {
     kind,
     lines: events.map((e) => e.line),
@@ -250,7 +265,7 @@ export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1
   const out: ModelRequest[] = [];
   for (let i = 0; i < count; i++) {
     if (random() < spec.singleShare) {
-      out.push(toRequest('single', [enriched(sizedEvent(size()))]));
+      out.push(toRequest('single', [enriched(sizedEvent(size()))], undefined));
       continue;
     }
     const n =
@@ -267,6 +282,7 @@ export function generateMix(count: number, spec: MixSpec = DEFAULT_MIX, seed = 1
       toRequest(
         'batch',
         outcome.accepted.map((e) => ({ line: e.line, bytes: e.bytes, messageId: e.messageId })),
+        outcome.accepted[0]?.event,
       ),
     );
   }
@@ -305,7 +321,7 @@ export function cpuFixtures(mix: readonly ModelRequest[], endpoint: string): Cpu
  */
 export function queuedBytes(body: string, type?: 'track'): number {
   const raw = JSON.parse(body) as unknown;
-  let events: PackEvent[];
+  let events: QueuedEvent[];
   if (type !== undefined) {
     const one = ingestSingle(raw, type, FACTS, ENRICH);
     if (!one.ok) throw new Error(`the body fails validation: ${one.error.reason}`);
@@ -317,6 +333,10 @@ export function queuedBytes(body: string, type?: 'track'): number {
     if (!out.ok) throw new Error(`the batch fails: ${out.error.reason}`);
     events = out.value.accepted;
   }
-  const messages = packMessages(events, { source: SEED_SOURCE, receivedAt: BENCH_RECEIVED_AT });
+  const messages = packMessages(events, {
+    source: SEED_SOURCE,
+    receivedAt: BENCH_RECEIVED_AT,
+    facts: sharedFacts(events[0]?.event),
+  });
   return messages.reduce((n, m) => n + m.bytes, 0);
 }

@@ -15,6 +15,7 @@ import {
   chunkFilesOf,
   CHUNKS_PATH,
   ENTRY_ASSET_PATH,
+  entryFile,
   HEADERS_FILE,
   headersFile,
   LICENSE_ASSET_PATH,
@@ -59,7 +60,7 @@ async function wanted(pkg: string): Promise<{ version: string; files: Map<string
   }
   const files = new Map<string, Buffer>();
   const asset = (path: string): string => path.replace(/^\//, '');
-  files.set(asset(ENTRY_ASSET_PATH), entry);
+  files.set(asset(ENTRY_ASSET_PATH), Buffer.from(entryFile(entry.toString('utf8')), 'utf8'));
   files.set(asset(LICENSE_ASSET_PATH), await readFile(join(pkg, 'LICENSE.MD')));
   const present = new Set(await readdir(umd));
   for (const chunk of chunks) {

@@ -91,6 +91,10 @@ export interface Env extends Omit<Cloudflare.Env, Narrowed> {
    * with no path (its scheme too); empty or unset: the host of each settings request.
    */
   PUBLIC_HOST?: string;
+  /** Calls analytics.js batches per request (default 10; 1: one request per call). */
+  BROWSER_BATCH_SIZE?: string;
+  /** Longest analytics.js holds a call before sending its batch, ms (default 5000). */
+  BROWSER_BATCH_TIMEOUT_MS?: string;
   /** Comma-separated CORS origins; empty or unset: any origin. */
   ALLOWED_ORIGINS?: string;
   /** "true" masks context.ip and reduces context.location to the country. */

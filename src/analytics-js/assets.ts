@@ -35,6 +35,24 @@ export const CHUNK_CACHE_CONTROL = `public, max-age=${CHUNK_MAX_AGE_SECONDS}, im
 export const ENTRY_MAX_AGE_SECONDS = 300;
 export const ENTRY_CACHE_CONTROL = `public, max-age=${ENTRY_MAX_AGE_SECONDS}`;
 
+// analytics-next src/lib/parse-cdn.ts: analytics.js takes its CDN (where it fetches its
+// settings and chunks) from `window.analytics._cdn`, else from an `https://…/analytics.js/v1/`
+// script src, else `https://cdn.segment.com`: over plain http (`npm start`) the standard snippet
+// would reach for Segment's CDN. This statement, run before the package's code in the entry file
+// the collector serves, sets `_cdn` to what the script's own src names the same way, http too,
+// unless the page set one. ES5, like the snippet; it never throws.
+export const ENTRY_PRELUDE =
+  '/* ndc-segment: analytics.js takes its CDN from the URL it was loaded from, http too. */' +
+  '!function(){try{var s=document.currentScript,' +
+  'k=s&&s.getAttribute("data-global-segment-analytics-key")||"analytics",a=window[k],' +
+  String.raw`m=s&&/^(https?:\/\/.*?)\/analytics\.js\/v1\//.exec(s.src);` +
+  'if(a&&m&&!a._cdn)a._cdn=m[1]}catch(e){}}();\n';
+
+/** The entry file served: the package's standalone build, unmodified, after ENTRY_PRELUDE. */
+export function entryFile(standalone: string): string {
+  return ENTRY_PRELUDE + standalone;
+}
+
 /** The `_headers` file: chunks may be cached for good; every other asset keeps the defaults. */
 export function headersFile(): string {
   return [

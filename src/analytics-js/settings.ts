@@ -2,11 +2,17 @@
 // analytics-next src/browser/index.ts loadCDNSettings). Pure. Every field analytics-next 1.84.3
 // reads from it is set so that the browser talks to this collector and to no other host.
 
+import type { DeliveryStrategy } from './delivery';
 import type { PublicOrigin } from './public-host';
 
 export interface AnalyticsJsSettings {
   integrations: {
-    'Segment.io': { apiKey: string; apiHost: string; protocol: PublicOrigin['protocol'] };
+    'Segment.io': {
+      apiKey: string;
+      apiHost: string;
+      protocol: PublicOrigin['protocol'];
+      deliveryStrategy: DeliveryStrategy;
+    };
   };
   plan: {
     track: { __default: { enabled: boolean } };
@@ -24,7 +30,8 @@ export interface AnalyticsJsSettings {
  * - `integrations`: only "Segment.io", so no device-mode destination is loaded (more than one
  *   key loads the ajs-destination chunk, which fetches each destination's script from
  *   `${cdn}/next-integrations/`). The Segment.io plugin (src/plugins/segmentio/index.ts) posts
- *   to `${protocol}://${apiHost}`: this collector's host with `/v1`.
+ *   to `${protocol}://${apiHost}`: this collector's host with `/v1`; its `deliveryStrategy`
+ *   batches the calls unless BROWSER_BATCH_SIZE is 1 (src/analytics-js/delivery.ts).
  * - `metrics.sampleRate: 0`: analytics.js's own telemetry (src/core/stats/remote-metrics.ts,
  *   posted to api.segment.io/v1/m by default) is never sent; the collector has no /v1/m.
  * - `remotePlugins: []`: each remote plugin is a script URL loaded into the page
@@ -42,10 +49,19 @@ export interface AnalyticsJsSettings {
  * `autoInstrumentationSettings` are read only by the analytics-signals plugin, which the
  * standalone build does not include.
  */
-export function settingsFor(writeKey: string, origin: PublicOrigin): AnalyticsJsSettings {
+export function settingsFor(
+  writeKey: string,
+  origin: PublicOrigin,
+  delivery: DeliveryStrategy,
+): AnalyticsJsSettings {
   return {
     integrations: {
-      'Segment.io': { apiKey: writeKey, apiHost: `${origin.host}/v1`, protocol: origin.protocol },
+      'Segment.io': {
+        apiKey: writeKey,
+        apiHost: `${origin.host}/v1`,
+        protocol: origin.protocol,
+        deliveryStrategy: delivery,
+      },
     },
     plan: { track: { __default: { enabled: true } }, identify: { __default: { enabled: true } } },
     metrics: { sampleRate: 0 },

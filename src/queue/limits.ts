@@ -15,3 +15,8 @@ export const QUEUE_SEND_BATCH_MAX_MESSAGES = 100;
 // 256,000 bytes, the stricter reading of KB.
 export const QUEUE_SEND_BATCH_MAX_BYTES = 256_000;
 export const QUEUE_MESSAGE_OVERHEAD_BYTES = 100;
+
+// Ours: a version 2 message (src/queue/message.ts) decodes to its version 1 form, which is what
+// a requeued copy, a dead letter or a forward copy of it sends again; that form must stay under
+// QUEUE_MESSAGE_MAX_BYTES with room for a dead letter's header fields (token, reason, times).
+export const QUEUE_MESSAGE_RESTORED_MAX_BYTES = 120_000;

@@ -1,10 +1,12 @@
-// Packing serialised events into queue messages, delivered messages into copies for forwarding,
-// and messages into sendBatch calls. Pure.
+// Packing serialised events into queue messages (with a request's shared facts once per
+// message: src/queue/message.ts version 2), delivered messages into copies for forwarding, and
+// messages into sendBatch calls. Pure.
 
 import type { Sink } from '../privacy/policy';
 import { utf8Length } from '../segment/utf8';
-import { encodeHeader } from './message';
+import { compactLine, encodeHeader, FACT_MARKS } from './message';
 import {
+  QUEUE_MESSAGE_RESTORED_MAX_BYTES,
   QUEUE_MESSAGE_OVERHEAD_BYTES,
   QUEUE_MESSAGE_TARGET_BYTES,
   QUEUE_SEND_BATCH_MAX_BYTES,
@@ -33,6 +35,40 @@ export interface PackContext {
   token?: string;
   /** Set on events whose consent restricts where they go (src/privacy/sinks.ts). */
   sinks?: readonly Sink[];
+  /**
+   * Texts the events' lines share (src/queue/shared-facts.ts): with two events or more, each
+   * message carries them once in its header and the lines a mark for each (message.ts).
+   */
+  facts?: readonly string[];
+}
+
+/** The facts a request's messages carry, or undefined when compacting would not pay. */
+function usedFacts(events: readonly PackEvent[], context: PackContext): string[] | undefined {
+  const facts = context.facts;
+  // One event: its facts would travel once anyway, and the header quotes them at a cost.
+  if (facts === undefined || facts.length === 0 || events.length < 2) return undefined;
+  // Only texts some line holds: a header never carries what its lines do not (an address the
+  // privacy policy removed from these events, say).
+  const used = facts.filter((f) => f.length > 1 && events.some((e) => e.line.includes(f)));
+  return used.length === 0 ? undefined : used.slice(0, FACT_MARKS.length);
+}
+
+/** An event to pack with its line's size as sent, and as the consumer restores it. */
+interface Sized extends PackEvent {
+  bytes: number;
+  restored: number;
+}
+
+/** The event with its line compacted, and its size less what the marks saved. */
+function compacted(event: PackEvent, facts: readonly string[], factBytes: number[]): Sized {
+  const restored = event.bytes ?? utf8Length(event.line);
+  const { line, saved } = compactLine(event.line, facts, factBytes);
+  return { ...event, line, bytes: restored - saved, restored };
+}
+
+function sized(event: PackEvent): Sized {
+  const bytes = event.bytes ?? utf8Length(event.line);
+  return { ...event, bytes, restored: bytes };
 }
 
 // Printable ASCII without `"` or `\`: JSON.stringify adds only the two quotes.
@@ -62,22 +98,38 @@ function headerBytes(event: PackEvent, index: number, marked: ReadonlySet<string
   return id + markBytes(event.blocked, index, marked) + braces;
 }
 
+/** The events as packed (compacted when the request's facts are given), and header extras. */
+function prepared(
+  given: readonly PackEvent[],
+  context: PackContext,
+): { events: Sized[]; extra: { token?: string; sinks?: Sink[]; facts?: string[] } } {
+  const facts = usedFacts(given, context);
+  const factBytes = facts?.map(utf8Length) ?? [];
+  const events = given.map((e) =>
+    facts === undefined ? sized(e) : compacted(e, facts, factBytes),
+  );
+  const extra = {
+    ...(context.token === undefined ? {} : { token: context.token }),
+    ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
+    ...(facts === undefined ? {} : { facts }),
+  };
+  return { events, extra };
+}
+
 /**
  * Greedy packing of events into message bodies of at most `targetBytes`, header (with its
- * `ids`, and the marks of blocked events) included. An event that alone exceeds the target
- * gets a message of its own: events are never split. Callers bound an event's size (48 KiB
- * queued) well below the Queues maximum.
+ * `ids`, and the marks of blocked events) included, and, restored (version 1), of at most
+ * QUEUE_MESSAGE_RESTORED_MAX_BYTES. An event that alone exceeds the target gets a message of
+ * its own: events are never split. Callers bound an event's size (48 KiB queued) well below
+ * the Queues maximum.
  */
 export function packMessages(
-  events: readonly PackEvent[],
+  given: readonly PackEvent[],
   context: PackContext,
   targetBytes = QUEUE_MESSAGE_TARGET_BYTES,
 ): PackedMessage[] {
   const base = { source: context.source, receivedAt: context.receivedAt };
-  const extra = {
-    ...(context.token === undefined ? {} : { token: context.token }),
-    ...(context.sinks === undefined ? {} : { sinks: [...context.sinks] }),
-  };
+  const { events, extra } = prepared(given, context);
   // The header's size varies with the event count's digits and the ids; reserve for the most
   // digits, and count each id as it is added.
   const headerBase = utf8Length(
@@ -88,8 +140,9 @@ export function packMessages(
   let ids: string[] = [];
   let blocked: Record<string, number[]> = {};
   let marked = new Set<string>();
-  /** Bytes of the lines with their "\n", and of their ids and marks in the header. */
+  /** Bytes of the lines with their "\n" (as sent, and restored), of their ids and marks. */
   let lineBytes = 0;
+  let restoredBytes = 0;
   let idsBytes = 0;
   const flush = (): void => {
     if (lines.length === 0) return;
@@ -102,12 +155,16 @@ export function packMessages(
     blocked = {};
     marked = new Set();
     lineBytes = 0;
+    restoredBytes = 0;
     idsBytes = 0;
   };
   for (const event of events) {
-    const line = (event.bytes ?? utf8Length(event.line)) + 1;
+    const line = event.bytes + 1;
+    const restored = event.restored + 1;
     let id = headerBytes(event, lines.length, marked);
-    if (lines.length > 0 && headerBase + idsBytes + lineBytes + line + id > targetBytes) {
+    const head = headerBase + idsBytes + id;
+    const restoredOver = head + restoredBytes + restored > QUEUE_MESSAGE_RESTORED_MAX_BYTES;
+    if (lines.length > 0 && (head + lineBytes + line > targetBytes || restoredOver)) {
       flush();
       // Counted again for the fresh message: its index and the marks' braces differ.
       id = headerBytes(event, 0, marked);
@@ -119,6 +176,7 @@ export function packMessages(
     lines.push(event.line);
     ids.push(event.messageId);
     lineBytes += line;
+    restoredBytes += restored;
     idsBytes += id;
   }
   flush();

@@ -16,9 +16,17 @@ import { IngestHttpError } from './error-response';
 // one day is the common upper bound and costs nothing when capped lower.
 export const CORS_MAX_AGE_SECONDS = 86_400;
 
-// What the Segment SDKs send: analytics.js sets Content-Type and Authorization; analytics-node
-// adds X-Retry-Count on retries; gzip bodies carry Content-Encoding.
+// What the Segment SDKs send: analytics.js sets Content-Type, and since analytics-next 1.84
+// Authorization (Basic) on every request and X-Retry-Count on retries (fetch-dispatcher.ts,
+// batched-dispatcher.ts); analytics-node sends X-Retry-Count too; gzip bodies carry
+// Content-Encoding. A preflight that names headers gets them back (the route checks the request
+// itself); this list answers one that names none.
 const DEFAULT_ALLOW_HEADERS = 'Content-Type, Authorization, Content-Encoding, X-Retry-Count';
+
+// Fetch standard, "CORS-safelisted response-header name": a cross-origin script can read only
+// those unless exposed, and analytics.js reads a 429's wait from these (error-response.ts
+// `rateLimitHeaders`); without them it would retry at once.
+const EXPOSE_HEADERS = 'Retry-After, X-RateLimit-Reset';
 
 const parsed = new Map<string, string[]>();
 
@@ -69,6 +77,7 @@ export function cors(): MiddlewareHandler<AppEnv> {
     c.set('corsAdmitted', true);
     await next();
     c.res.headers.set('Access-Control-Allow-Origin', origin);
+    c.res.headers.set('Access-Control-Expose-Headers', EXPOSE_HEADERS);
     c.res.headers.append('Vary', 'Origin');
     return undefined;
   };

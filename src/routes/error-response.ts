@@ -68,10 +68,21 @@ export function statusFor(reason: IngestReason): number {
   }
 }
 
+/**
+ * A 429's wait, in the header each analytics.js reads, both in delta-seconds (what Segment's API
+ * sends): analytics-next 1.84+ reads `Retry-After` (shared-dispatcher.ts `parseRetryAfter`:
+ * `parseInt(value) * 1000` ms, capped at 300 s); 1.73 to 1.83 read `x-ratelimit-reset`
+ * (fetch-dispatcher.ts and batched-dispatcher.ts: `parseInt(value) * 1000` ms). An epoch time
+ * there would make those browsers wait for decades, so it is a duration too.
+ */
+export function rateLimitHeaders(seconds: number): Record<string, string> {
+  return { 'Retry-After': String(seconds), 'X-RateLimit-Reset': String(seconds) };
+}
+
 function headersFor(error: IngestError): Record<string, string> {
   switch (error.reason) {
     case 'rate_limited':
-      return { 'Retry-After': String(error.retryAfterSeconds ?? RATE_LIMIT_RETRY_AFTER_SECONDS) };
+      return rateLimitHeaders(error.retryAfterSeconds ?? RATE_LIMIT_RETRY_AFTER_SECONDS);
     case 'queue_unavailable':
       return { 'Retry-After': String(error.retryAfterSeconds ?? QUEUE_RETRY_AFTER_SECONDS) };
     case 'tracking_plan_unavailable':

@@ -14,6 +14,7 @@ import { enqueueBySinks, type SinkedEvent } from '../privacy/enqueue';
 import { dedupeShardCount } from '../dedupe/client';
 import { shardOfEvent } from '../dedupe/keys';
 import { pickQueue, type EventsQueue, type ShardHint } from '../queue/producer';
+import { sharedFacts } from '../queue/shared-facts';
 import { placement } from '../sources/placement';
 import type { RequestFacts } from '../segment/enrich';
 import { ingestError } from '../segment/errors';
@@ -251,10 +252,17 @@ async function enqueue(
   try {
     if (target === undefined) throw new Error('no events queue is bound (EVENTS or EVENTS_<n>)');
     const packed = packEvents(checked, kept);
+    // The request's shared facts as its events hold them after privacy (a header carries only
+    // those its lines hold: src/queue/pack.ts).
+    const shared = sharedFacts(kept[0]?.event);
     sent =
       packed.length === 0
         ? { messages: 0, bytes: 0 }
-        : await enqueueBySinks(target.queue, packed, { source, receivedAt: facts.receivedAt });
+        : await enqueueBySinks(target.queue, packed, {
+            source,
+            receivedAt: facts.receivedAt,
+            facts: shared,
+          });
   } catch (e) {
     console.error('queue send failed', e instanceof Error ? e.message : String(e));
     recordQueueSendFailure(deps.metrics);

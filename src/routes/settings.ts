@@ -2,6 +2,7 @@
 // `cdn`), naming this collector as the only host it talks to (src/analytics-js/settings.ts).
 
 import type { Context } from 'hono';
+import { deliveryStrategy } from '../analytics-js/delivery';
 import { parsePublicHost, publicOrigin } from '../analytics-js/public-host';
 import { settingsFor } from '../analytics-js/settings';
 import { ingestError } from '../segment/errors';
@@ -24,7 +25,9 @@ export async function getSettings(c: Context<AppEnv>): Promise<Response> {
     console.error(`PUBLIC_HOST ${configured.error.message}`);
     throw new IngestHttpError(ingestError('internal_error', 'internal error'));
   }
-  return c.json(settingsFor(writeKey, publicOrigin(c.req.url, configured.value)), 200, {
+  const delivery = deliveryStrategy(c.env.BROWSER_BATCH_SIZE, c.env.BROWSER_BATCH_TIMEOUT_MS);
+  const origin = publicOrigin(c.req.url, configured.value);
+  return c.json(settingsFor(writeKey, origin, delivery), 200, {
     'Cache-Control': `public, max-age=${SETTINGS_CACHE_SECONDS}`,
   });
 }

@@ -194,6 +194,52 @@ describe('admin API', () => {
     expect(eu.events().map((e) => e['messageId'])).toEqual(['rr2', 'rr3']);
   });
 
+  it('replays a letter in the version 1 format, and a version 2 message Queues moved, as sent', async () => {
+    // Verbatim as the collector wrote dead letters before version 2 (src/queue/message.ts).
+    const lineA =
+      '{"type":"track","context":{"ip":"203.0.113.42","userAgent":"ua é"},"event":"Ö",' +
+      '"messageId":"v1-a","source":"web","receivedAt":"2026-11-29T09:59:00.000Z"}';
+    const v1 =
+      '{"v":1,"source":"web","receivedAt":' +
+      String(AT - 60_000) +
+      ',"events":1,"ids":["v1-a"],"token":"q-v1","deadLetter":{"reason":"X","attempts":4,"at":' +
+      String(AT - 1000) +
+      '}}\n' +
+      `${lineA}\n`;
+    // A version 2 message as ingest packs one (facts in its header), moved by Queues itself
+    // after its retries.
+    const lines = ['v2-a', 'v2-b'].map(
+      (id) =>
+        `{"type":"track","context":{"ip":"203.0.113.42","userAgent":"ua é"},"messageId":"${id}",` +
+        '"source":"web","receivedAt":"2026-11-29T09:59:00.000Z"}',
+    );
+    const [v2] = packMessages(
+      lines.map((line, i) => ({ line, messageId: `v2-${'ab'.charAt(i)}` })),
+      {
+        source: 'web',
+        receivedAt: AT - 60_000,
+        facts: ['"ip":"203.0.113.42"', '"userAgent":"ua é"', '"source":"web"'],
+      },
+    );
+    expect(v2?.body.startsWith('{"v":2,')).toBe(true);
+    const { key } = await archive([v1, v2?.body]);
+    const h = harness();
+    const res = await h.fetch('/admin/replay', {
+      method: 'POST',
+      headers: ADMIN,
+      body: JSON.stringify({ prefix: key }),
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ success: true, events: 3, skipped: 0 });
+    // The events queue gets the lines back byte for byte.
+    expect(
+      h.queue
+        .messages()
+        .map((m) => m.ndjson)
+        .join(''),
+    ).toBe([lineA, ...lines].map((l) => `${l}\n`).join(''));
+  });
+
   it('queues each event once when two replays of the same object run at once', async () => {
     const { key } = await archive([
       deadLetter('web', ['c1', 'c2'], 'X'),

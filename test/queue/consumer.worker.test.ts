@@ -12,8 +12,15 @@ import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 import { DELIVERY_MAX_ATTEMPTS } from '../../src/queue/retry';
 import { TEST_FIREHOSE } from '../support/firehose-credentials';
-import { landedEvents, setStreamFaults, streamStats, uniqueStream } from '../support/firehose';
-import { recordingQueue } from '../support/worker';
+import {
+  landedEvents,
+  landedText,
+  setStreamFaults,
+  streamStats,
+  uniqueStream,
+} from '../support/firehose';
+import { basic, harness, jsonPost, recordingQueue } from '../support/worker';
+import { VALID_CALLS } from '../fixtures/calls';
 import { captureErrors } from '../support/console';
 
 const RECEIVED = Date.parse('2026-11-29T10:00:00.000Z');
@@ -129,6 +136,35 @@ describe('deliverBatch', () => {
     ]);
     expect(report.failed).toEqual([]);
     expect((await streamStats(stream))?.calls).toBe(1);
+  });
+
+  it('delivers a batch ingest queued in version 2 as the lines ingest made, byte for byte', async () => {
+    const h = harness();
+    const context = { library: { name: 'analytics.js', version: 'npm:next-1.84.3' } };
+    const batch = Object.values(VALID_CALLS).map((call) => ({ ...call, context }));
+    const res = await h.fetch(
+      '/v1/batch',
+      jsonPost(
+        { batch, sentAt: new Date().toISOString() },
+        {
+          Authorization: basic('test-key-1'),
+          'User-Agent': 'Mozilla/5.0 Chrome/131',
+          'CF-Connecting-IP': '203.0.113.9',
+        },
+      ),
+    );
+    expect(res.status).toBe(200);
+    const bodies = h.queue.calls.flat();
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0]?.startsWith('{"v":2,')).toBe(true);
+    // The lines as version 1 would have carried them: the decoded message, whose restoring is
+    // tested against version 1 in test/queue/compact.unit.test.ts.
+    const expected = h.queue.messages()[0]?.ndjson ?? '';
+    for (const text of ['"userAgent":"Mozilla/5.0 Chrome/131"', '"ip":"203.0.113.9"'])
+      expect(expected.split(text)).toHaveLength(batch.length + 1);
+    const stream = uniqueStream('v2');
+    await run(bodies, { FIREHOSE_STREAM: stream });
+    expect(await landedText(stream)).toBe(expected);
   });
 
   it('deals batches over the streams of a comma-separated FIREHOSE_STREAM', async () => {

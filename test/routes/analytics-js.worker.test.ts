@@ -12,6 +12,7 @@ import {
   CHUNKS_PATH,
   chunkFilesOf,
   ENTRY_CACHE_CONTROL,
+  ENTRY_PRELUDE,
   LICENSE_ASSET_PATH,
 } from '../../src/analytics-js/assets';
 import type { Env } from '../../src/env';
@@ -32,7 +33,8 @@ describe('GET /analytics.js/v1/:writeKey/analytics.min.js', () => {
     expect(res.headers.get('Cache-Control')).toBe(ENTRY_CACHE_CONTROL);
     expect(ENTRY_CACHE_CONTROL).toBe('public, max-age=300');
     expect(res.headers.get('ETag')).toMatch(/^"[0-9a-f]+"$/);
-    expect(await res.text()).toBe(standalone);
+    // The package's build, after the statement that sets its CDN (src/analytics-js/assets.ts).
+    expect(await res.text()).toBe(ENTRY_PRELUDE + standalone);
   });
 
   it('answers a revalidation with 304 and the same cache header', async () => {

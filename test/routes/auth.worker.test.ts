@@ -177,3 +177,91 @@ describe('rate limiting', () => {
     }
   });
 });
+
+// The wait each analytics.js computes from a 429, as its dispatchers parse it (analytics-next,
+// packages/browser/src/plugins/segmentio/): 1.73 to 1.83 `parseInt(x-ratelimit-reset) * 1000`
+// (fetch-dispatcher.ts, batched-dispatcher.ts), 5000 ms without it; 1.84+ `shared-dispatcher.ts`
+// `parseRetryAfter`: `parseInt(Retry-After)` capped at maxRetryInterval (300 s) times 1000, no
+// header no rate-limit wait (null). A header a cross-origin script cannot read is `null` to it.
+function readable(res: Response, name: string): string | null {
+  const exposed = (res.headers.get('Access-Control-Expose-Headers') ?? '')
+    .split(',')
+    .map((h) => h.trim().toLowerCase());
+  return exposed.includes(name.toLowerCase()) ? res.headers.get(name) : null;
+}
+function waitMsBefore184(res: Response): number {
+  const secs = readable(res, 'x-ratelimit-reset');
+  return secs ? parseInt(secs) * 1000 : 5000;
+}
+function waitMsSince184(res: Response): number | null {
+  const raw = readable(res, 'Retry-After');
+  if (!raw) return null;
+  const parsed = parseInt(raw, 10);
+  if (Number.isNaN(parsed)) return null;
+  return Math.max(0, Math.min(parsed, 300)) * 1000;
+}
+
+describe('429 as analytics.js reads it', () => {
+  it('makes a browser on 1.73-1.83 and one on 1.84+ both wait one limiter period', async () => {
+    const h = harness();
+    const limiter = (env as unknown as { RATE_LIMITER_TEST: RateLimit }).RATE_LIMITER_TEST;
+    const overrides: Partial<Env> = {
+      RATE_LIMITER: limiter,
+      RATE_LIMIT_PERIOD_SECONDS: '10',
+      RATE_LIMIT_KEY: 'ip',
+    };
+    // An address of this run's own, so the shared test limiter's earlier counts do not matter.
+    const ip = `192.0.2.${Math.floor(Math.random() * 250) + 1}`;
+    const send = (): Promise<Response> =>
+      h.fetch(
+        '/v1/b',
+        {
+          method: 'POST',
+          headers: {
+            'Content-Type': 'text/plain',
+            Authorization: basic('test-key-1'),
+            'CF-Connecting-IP': ip,
+            Origin: 'https://shop.example',
+          },
+          body: JSON.stringify({ batch: [VALID_CALLS.track], sentAt: new Date().toISOString() }),
+        },
+        overrides,
+      );
+    let limited: Response | undefined;
+    for (let i = 0; i < 5 && limited === undefined; i++) {
+      const res = await send();
+      if (res.status === 429) limited = res;
+      else expect(res.status).toBe(200);
+    }
+    if (limited === undefined) throw new Error('the test limiter never answered 429');
+    expect(limited.headers.get('Access-Control-Allow-Origin')).toBe('https://shop.example');
+    expect(waitMsBefore184(limited)).toBe(10_000);
+    expect(waitMsSince184(limited)).toBe(10_000);
+  });
+
+  it('lets the preflight of analytics.js 1.84+ send Authorization and X-Retry-Count', async () => {
+    const h = harness();
+    for (const path of ['/v1/b', '/v1/t', '/v1/batch']) {
+      const res = await h.fetch(path, {
+        method: 'OPTIONS',
+        headers: {
+          Origin: 'https://shop.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'authorization,content-type,x-retry-count',
+        },
+      });
+      expect(res.status).toBe(204);
+      const allowed = (res.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase();
+      expect(allowed).toContain('authorization');
+      expect(allowed).toContain('x-retry-count');
+      // Without a request list, the default names both too.
+      const bare = await h.fetch(path, {
+        method: 'OPTIONS',
+        headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'POST' },
+      });
+      const defaults = (bare.headers.get('Access-Control-Allow-Headers') ?? '').toLowerCase();
+      expect(defaults).toContain('authorization');
+      expect(defaults).toContain('x-retry-count');
+    }
+  });
+});

@@ -1,5 +1,6 @@
 // The HTTP surface besides ingest bodies: CORS, pixels, settings, 404 and 405.
 import { describe, expect, it } from 'vitest';
+import type { Env } from '../../src/env';
 import { VALID_CALLS } from '../fixtures/calls';
 import { basic, BASE_URL, harness, jsonPost } from '../support/worker';
 import { captureErrors } from '../support/console';
@@ -298,9 +299,36 @@ describe('GET /v1/projects/:writeKey/settings', () => {
     expect(res.headers.get('Cache-Control')).toBe('public, max-age=300');
     const json = await res.json<{ integrations: Record<string, unknown>; metrics: unknown }>();
     expect(json.integrations).toEqual({
-      'Segment.io': { apiKey: 'test-key-1', apiHost: 'collector.test/v1', protocol: 'https' },
+      'Segment.io': {
+        apiKey: 'test-key-1',
+        apiHost: 'collector.test/v1',
+        protocol: 'https',
+        deliveryStrategy: { strategy: 'batching', config: { size: 10, timeout: 5000 } },
+      },
     });
     expect(json.metrics).toEqual({ sampleRate: 0 });
+  });
+
+  type Served = { integrations: { 'Segment.io': { deliveryStrategy: unknown } } };
+  const strategy = async (overrides: Partial<Env>): Promise<unknown> => {
+    const res = await harness().fetch('/v1/projects/test-key-1/settings', {}, overrides);
+    expect(res.status).toBe(200);
+    return (await res.json<Served>()).integrations['Segment.io'].deliveryStrategy;
+  };
+
+  it('tells analytics.js to batch as BROWSER_BATCH_SIZE and BROWSER_BATCH_TIMEOUT_MS say', async () => {
+    expect(await strategy({ BROWSER_BATCH_SIZE: '25', BROWSER_BATCH_TIMEOUT_MS: '2000' })).toEqual({
+      strategy: 'batching',
+      config: { size: 25, timeout: 2000 },
+    });
+    // Unset: the defaults, batching on.
+    expect(
+      await strategy({ BROWSER_BATCH_SIZE: undefined, BROWSER_BATCH_TIMEOUT_MS: undefined }),
+    ).toEqual({ strategy: 'batching', config: { size: 10, timeout: 5000 } });
+  });
+
+  it('leaves analytics.js unbatched with BROWSER_BATCH_SIZE=1', async () => {
+    expect(await strategy({ BROWSER_BATCH_SIZE: '1' })).toEqual({ strategy: 'standard' });
   });
 
   it('answers 404 for an unknown write key', async () => {

@@ -164,6 +164,39 @@ describe('batch routes', () => {
     expect(h.queue.events().map((e) => e['type'])).toEqual(batch.map((c) => c['type']));
   });
 
+  it("takes analytics.js's unload flush: a 64 KB text/plain /v1/b, the batch's sentAt for all", async () => {
+    const h = harness();
+    // batched-dispatcher.ts: items lose their own sentAt, the body carries one; on pagehide the
+    // buffer goes in keepalive chunks of up to 64 KB.
+    const sentAt = new Date(FIXED_NOW - 2000).toISOString();
+    const item = (i: number) => ({
+      ...VALID_CALLS.track,
+      messageId: `unload-${i}`,
+      timestamp: new Date(FIXED_NOW - 3000).toISOString(),
+      context: { library: { name: 'analytics.js', version: 'npm:next-1.84.3' } },
+      properties: { pad: 'x'.repeat(500) },
+    });
+    const batch = Array.from({ length: 85 }, (_, i) => item(i));
+    const body = JSON.stringify({ writeKey: KEY, batch, sentAt });
+    expect(body.length).toBeGreaterThan(60_000);
+    expect(body.length).toBeLessThanOrEqual(64 * 1024);
+    const res = await h.fetch('/v1/b', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', Authorization: basic(KEY) },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ success: true, accepted: batch.length });
+    const events = h.queue.events();
+    expect(events.map((e) => e['messageId'])).toEqual(batch.map((e) => e.messageId));
+    for (const e of events) {
+      expect(e['sentAt']).toBe(sentAt);
+      // Skew-corrected by the batch's sentAt: 1 s before receipt.
+      expect(e['timestamp']).toBe(new Date(FIXED_NOW - 1000).toISOString());
+      expect(e).not.toHaveProperty('writeKey');
+    }
+  });
+
   it('keeps the valid items of a mixed batch and lists the rejected ones', async () => {
     const h = harness();
     const res = await h.fetch(

@@ -1,11 +1,13 @@
 // The asset copy as wrangler's [build] runs it: exactly the files analytics.js needs, byte for
-// byte from the installed package, rewritten only when they change, stale files removed, and
+// byte from the installed package (the entry file after the statement that sets its CDN, run
+// here in a stand-in of the page), rewritten only when they change, stale files removed, and
 // a loud failure when the package's layout is not the one this code knows.
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { headersFile } from '../../src/analytics-js/assets';
+import { runInNewContext } from 'node:vm';
+import { ENTRY_PRELUDE, headersFile } from '../../src/analytics-js/assets';
 import { packageDir, syncAnalyticsJsAssets } from '../../scripts/analytics-js-assets';
 
 const dirs: string[] = [];
@@ -40,8 +42,8 @@ describe('syncAnalyticsJsAssets', () => {
     // Nothing else of dist/umd: not the npm UMD build, not the precompressed copies.
     expect(report.files.filter((f) => /index\.js|\.gz$/.test(f))).toEqual([]);
 
-    expect(await readFile(join(out, 'analytics-next', 'standalone.js'))).toEqual(
-      await readFile(umd('standalone.js')),
+    expect(await readFile(join(out, 'analytics-next', 'standalone.js'), 'utf8')).toBe(
+      ENTRY_PRELUDE + (await readFile(umd('standalone.js'), 'utf8')),
     );
     const chunk = 'auto-track.bundle.f131ce01a05e3a33a8c1.js';
     expect(await readFile(join(out, 'analytics-next', 'bundles', chunk))).toEqual(
@@ -85,5 +87,51 @@ describe('syncAnalyticsJsAssets', () => {
     await expect(syncAnalyticsJsAssets(await tempDir(), pkg)).rejects.toThrow(
       /9\.9\.9: no webpack chunk map/,
     );
+  });
+});
+
+/** `window.analytics` (or the snippet's global) after the prelude ran for a script at `src`. */
+function cdnAfterPrelude(
+  src: string,
+  analytics: Record<string, unknown> | undefined,
+  key?: string,
+) {
+  const name = key ?? 'analytics';
+  const window: Record<string, unknown> = analytics === undefined ? {} : { [name]: analytics };
+  const script = {
+    src,
+    getAttribute: (attr: string) =>
+      attr === 'data-global-segment-analytics-key' ? (key ?? null) : null,
+  };
+  runInNewContext(ENTRY_PRELUDE, { window, document: { currentScript: script } });
+  return (window[name] as Record<string, unknown> | undefined)?.['_cdn'];
+}
+
+describe('the entry file prelude', () => {
+  it("sets the snippet's _cdn to the host the script came from, over http too", () => {
+    expect(cdnAfterPrelude('http://localhost:8787/analytics.js/v1/k/analytics.min.js', {})).toBe(
+      'http://localhost:8787',
+    );
+    expect(
+      cdnAfterPrelude('https://events.example.com/analytics.js/v1/k/analytics.min.js', {}),
+    ).toBe('https://events.example.com');
+    // Behind a path, as analytics.js's own regex reads it (src/lib/parse-cdn.ts).
+    expect(cdnAfterPrelude('http://shop.test/seg/analytics.js/v1/k/analytics.min.js', {})).toBe(
+      'http://shop.test/seg',
+    );
+    expect(
+      cdnAfterPrelude('http://127.0.0.1:9/analytics.js/v1/k/analytics.min.js', {}, 'ajs'),
+    ).toBe('http://127.0.0.1:9');
+  });
+
+  it("leaves a page's own _cdn, a foreign script URL and a page without the snippet alone", () => {
+    const own = { _cdn: 'https://cdn.example' };
+    expect(cdnAfterPrelude('http://localhost:8787/analytics.js/v1/k/analytics.min.js', own)).toBe(
+      'https://cdn.example',
+    );
+    expect(cdnAfterPrelude('http://localhost:8787/other.js', {})).toBeUndefined();
+    expect(() =>
+      cdnAfterPrelude('http://localhost:8787/analytics.js/v1/k/analytics.min.js', undefined),
+    ).not.toThrow();
   });
 });

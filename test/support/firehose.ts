@@ -47,6 +47,12 @@ export async function setStreamFaults(stream: string, faults: StreamFaults): Pro
   if (!res.ok) throw new Error(`setting faults failed: ${res.status} ${await bodyText(res)}`);
 }
 
+/** The NDJSON the endpoint accepted for a stream, as the records' bytes held it. */
+export async function landedText(stream: string): Promise<string> {
+  const res = await fetch(`${firehoseUrl()}/_local/records?stream=${encodeURIComponent(stream)}`);
+  return bodyText(res);
+}
+
 /** The NDJSON lines the endpoint accepted for a stream, as parsed events. */
 export async function landedEvents(stream: string): Promise<Array<Record<string, unknown>>> {
   const res = await fetch(`${firehoseUrl()}/_local/records?stream=${encodeURIComponent(stream)}`);
