@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blockedLines, encodeDeadLetter } from '../../src/archive/format';
+import { blockedLines, encodeDeadLetter, undecodableLine } from '../../src/archive/format';
+import { parseArchive } from '../../src/archive/parse';
 import { decodeMessage } from '../../src/queue/message';
 import { packMessages } from '../../src/queue/pack';
 
@@ -70,5 +71,25 @@ describe('blockedLines', () => {
       },
     ]);
     expect(blockedLines(decoded(), 3, 'q-1', [false])).toBe('');
+  });
+});
+
+describe('parseArchive and a version 2 message an older consumer could not decode', () => {
+  it('replays the events of its undecodable line, restored as version 1 carried them', () => {
+    const lines = ['v2-a', 'v2-b'].map(
+      (id) => `{"type":"track","context":{"ip":"203.0.113.42"},"messageId":"${id}","source":"web"}`,
+    );
+    const [m] = packMessages(
+      lines.map((line, i) => ({ line, messageId: `v2-${'ab'.charAt(i)}` })),
+      { source: 'web', receivedAt: AT, facts: ['"ip":"203.0.113.42"', '"source":"web"'] },
+    );
+    expect(m?.body.startsWith('{"v":2,')).toBe(true);
+    // What a consumer of the version before 2 dead-letters, and its archive writer keeps.
+    const archived = `${undecodableLine(m?.body, AT)}${undecodableLine('not ours', AT)}`;
+    const parsed = parseArchive(archived);
+    expect(parsed.skipped).toBe(1);
+    expect(parsed.groups).toEqual([
+      { source: 'web', receivedAt: AT, events: lines.map((l) => JSON.parse(l) as unknown) },
+    ]);
   });
 });
