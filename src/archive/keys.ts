@@ -13,6 +13,7 @@
 
 import { utf8Length } from '../segment/utf8';
 import { SOURCE_SEGMENT_MAX_BYTES } from './limits';
+import { fnv64Hex } from '../fnv';
 
 export const ARCHIVE_PREFIX = 'dead-letters/';
 export const REPLAYED_PREFIX = 'replayed/';
@@ -30,17 +31,9 @@ const HASH_HEX_DIGITS = 16;
 const ID_MAX_CHARS = 64;
 const PLAIN_ID = /^[A-Za-z0-9_-]+$/;
 
-/** 64 bits of FNV-1a over the UTF-16 code units, as hex: two lanes with different seeds. */
+/** 64 bits of FNV-1a (src/fnv.ts), as many hex digits as a key keeps. */
 function hash64(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-  }
-  const hex = (n: number): string => (n >>> 0).toString(16).padStart(8, '0');
-  return (hex(a) + hex(b)).slice(0, HASH_HEX_DIGITS);
+  return fnv64Hex(text).slice(0, HASH_HEX_DIGITS);
 }
 
 /** The longest prefix of `text` whose UTF-8 form fits `maxBytes`, never splitting a character. */

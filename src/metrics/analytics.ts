@@ -8,6 +8,7 @@
 
 import type { MetricsState } from './state';
 import { parseSeriesKey } from './series';
+import { fnv64Hex } from '../fnv';
 
 // Workers Analytics Engine limits: "Maximum data points per Worker invocation: 250" (it was 25).
 export const ANALYTICS_MAX_POINTS_PER_INVOCATION = 250;
@@ -20,25 +21,13 @@ export const ANALYTICS_BLOBS_MAX_BYTES = 16 * 1024;
 const encoder = new TextEncoder();
 const utf8Bytes = (text: string): number => encoder.encode(text).length;
 
-/** FNV-1a over UTF-16 units, two seeds: 16 hex digits, stable across isolates and deploys. */
-function hex64(text: string): string {
-  let a = 0x811c9dc5;
-  let b = 0x050c5d1f;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    a = Math.imul(a ^ c, 0x01000193);
-    b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
-  }
-  return (a >>> 0).toString(16).padStart(8, '0') + (b >>> 0).toString(16).padStart(8, '0');
-}
-
 /**
  * An index within ANALYTICS_INDEX_MAX_BYTES: the text itself when it fits, else as much of it as
  * fits before `#` and 16 hex digits of its hash (so two long names with one prefix stay apart).
  */
 export function indexValue(text: string): string {
   if (utf8Bytes(text) <= ANALYTICS_INDEX_MAX_BYTES) return text;
-  const suffix = `#${hex64(text)}`;
+  const suffix = `#${fnv64Hex(text)}`;
   const room = ANALYTICS_INDEX_MAX_BYTES - suffix.length;
   let prefix = '';
   for (const ch of text) {
