@@ -46,11 +46,13 @@ export function mergeAnswers(
   parts: readonly RequestPart[],
   answers: readonly ShardAnswer[],
 ): ShardAnswer {
+  // One verdict per key, and a key is two words ([hi, lo]) of `keys`.
+  const keysOf = (r: ShardRequest['reserve'][number]): number => r.keys.length / 2;
   const offsets: number[] = [];
   let total = 0;
   for (const r of request.reserve) {
     offsets.push(total);
-    total += r.keys.length;
+    total += keysOf(r);
   }
   const verdicts = new Uint8Array(total);
   let keys = 0;
@@ -63,8 +65,8 @@ export function mergeAnswers(
     let at = 0;
     p.request.reserve.forEach((r, k) => {
       const to = offsets[p.reserved[k] ?? 0] ?? 0;
-      verdicts.set(answer.verdicts.subarray(at, at + r.keys.length), to);
-      at += r.keys.length;
+      verdicts.set(answer.verdicts.subarray(at, at + keysOf(r)), to);
+      at += keysOf(r);
     });
   });
   return { verdicts, keys, droppedEarly };

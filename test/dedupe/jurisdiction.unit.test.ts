@@ -18,7 +18,13 @@ describe('dedupe requests split by jurisdiction', () => {
     ],
     copied: [{ source: 'eu-web', keys: keys(3) }],
     release: [at('web', 4)],
-    reserve: [at('web', 5, 6), at('eu-web', 7), at('ios', 8), at('eu-web', 9, 10)],
+    // A key is two words, [hi, lo]: `web` reserves one key, the second `eu-web` entry two.
+    reserve: [
+      at('web', 5, 50),
+      at('eu-web', 7, 70),
+      at('ios', 8, 80),
+      at('eu-web', 9, 90, 10, 100),
+    ],
   };
   const jurisdictionOf = (source: string) => (source === 'eu-web' ? ('eu' as const) : undefined);
 
@@ -42,14 +48,16 @@ describe('dedupe requests split by jurisdiction', () => {
 
   it("puts the parts' verdicts back in request order", () => {
     const parts = splitByJurisdiction(request, jurisdictionOf);
-    // Each verdict is the key itself, so the order can be read back.
+    // One verdict per key (not per word): each is the key's hi word, so the order reads back.
     const answers = parts.map((p) => ({
-      verdicts: Uint8Array.from(p.request.reserve.flatMap((r) => [...r.keys])),
+      verdicts: Uint8Array.from(
+        p.request.reserve.flatMap((r) => [...r.keys].filter((_w, i) => i % 2 === 0)),
+      ),
       keys: 10,
       droppedEarly: 1,
     }));
     const merged = mergeAnswers(request, parts, answers);
-    expect([...merged.verdicts]).toEqual([5, 6, 7, 8, 9, 10]);
+    expect([...merged.verdicts]).toEqual([5, 7, 8, 9, 10]);
     expect(merged.keys).toBe(20);
     expect(merged.droppedEarly).toBe(2);
   });

@@ -13,6 +13,7 @@ import { setStreamFaults, uniqueStream } from '../support/firehose';
 import { VALID_CALLS } from '../fixtures/calls';
 import { captureErrors } from '../support/console';
 import { basic, harness, jsonPost, recordingQueue } from '../support/worker';
+import { shardOfEvent } from '../../src/dedupe/keys';
 
 const base = env as unknown as Env;
 const WRITE_KEYS = 'key-eu=eu-web,key-us=us-web';
@@ -200,9 +201,16 @@ describe("a routed source's dedupe shards", () => {
     const testEnv = { ...base, FIREHOSE_ROUTES: routes, FIREHOSE_STREAM: uniqueStream('main-d') };
     const settings = dedupeSettings(testEnv);
     if (settings === undefined) throw new Error('dedupe off');
+    // Both events in one shard, so one shard call holds both sources' keys and is split (a
+    // merge that put the second source's verdict in the wrong place once let it through twice).
+    const euId = `${run}-eu-web`;
+    const shard = shardOfEvent('eu-web', euId, settings.shards);
+    let n = 0;
+    while (shardOfEvent('web', `${run}-web-${n}`, settings.shards) !== shard) n += 1;
+    const idOf = (source: string): string => (source === 'eu-web' ? euId : `${run}-web-${n}`);
     const bodies = ['eu-web', 'web'].map((source) => {
-      const line = JSON.stringify({ type: 'track', messageId: `${run}-${source}` });
-      const [m] = packMessages([{ line, messageId: `${run}-${source}` }], {
+      const line = JSON.stringify({ type: 'track', messageId: idOf(source) });
+      const [m] = packMessages([{ line, messageId: idOf(source) }], {
         source,
         receivedAt: RECEIVED,
       });
